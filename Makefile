@@ -1,0 +1,69 @@
+# chatadmin — the two commands of the quick start are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The newest Python >= 3.12 that actually runs (pyenv shims may exist but not work).
+PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 $$(ls -d $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 /usr/local/bin/python3.1[2-9] 2>/dev/null | sort -rV); do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help install run test lint format worker beat migrate demo clean
+
+help:
+	@echo "make run     set up (venv, install, migrate, demo data) and start web + worker + beat"
+	@echo "make test    run the test suite (SQLite; PostgreSQL when DATABASE_URL is set)"
+	@echo "make lint    ruff check and format check"
+	@echo "make worker  a Celery worker (production: one per core or more)"
+	@echo "make beat    the Celery beat scheduler (production: exactly one)"
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "chatadmin needs Python 3.12 or newer and none was found."; \
+		echo "Install one (e.g. 'apt-get install python3.12 python3.12-venv' or 'pyenv install 3.13')"; \
+		echo "or point to it: make run PYTHON=/path/to/python3.12"; exit 1; fi
+	@echo "Using $(PYTHON) ($$($(PYTHON) -V))"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+run: migrate
+	@mkdir -p var
+	@trap 'kill 0' INT TERM; \
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(VENV)/bin/celery -A chatadmin worker --beat --loglevel=INFO --concurrency=2 \
+		--schedule=var/celerybeat-schedule >var/worker.log 2>&1 & \
+	echo "Celery worker with beat started (log: var/worker.log)"; \
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT); \
+	kill 0
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+worker: install
+	$(VENV)/bin/celery -A chatadmin worker --loglevel=INFO
+
+beat: install
+	$(VENV)/bin/celery -A chatadmin beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

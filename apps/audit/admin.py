@@ -1,0 +1,28 @@
+from django.contrib import admin
+
+from .models import AuditEntry
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "organization",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_id",
+    ]
+    list_select_related = ["organization"]
+    search_fields = ["target_id", "actor_label", "action"]
+    raw_id_fields = ["organization", "actor_account", "actor_token"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False

@@ -1,0 +1,146 @@
+"""Channels, their tags and memberships (with per-member mute and channel ban)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.members.models import Member
+from apps.organizations.models import Organization
+
+
+def _active(since: datetime | None, until: datetime | None, now: datetime | None) -> bool:
+    """Time-based state: set, and either open-ended or not yet over."""
+    if since is None:
+        return False
+    return until is None or until > (now or timezone.now())
+
+
+class Channel(models.Model):
+    """A channel (chatroom). ``channel_id`` is the customer's name for it.
+
+    Mute is time-based state (``muted_at`` + ``mute_expires_at``, null expiry = until
+    unmuted). Closing is irreversible: ``closed_at`` set, members detached and messages
+    deleted in the same transaction. ``member_count``/``message_count`` are kept by the
+    services so lists never count rows.
+    """
+
+    class Type(models.TextChoices):
+        STANDARD = "standard", "Standard"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="channels"
+    )
+    channel_id = models.CharField(max_length=128)
+    type = models.CharField(max_length=16, choices=Type.choices, default=Type.STANDARD)
+    display_name = models.CharField(max_length=255, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    muted_at = models.DateTimeField(null=True, blank=True)
+    mute_expires_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    member_count = models.PositiveIntegerField(default=0)
+    message_count = models.PositiveIntegerField(default=0)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "channel_id"], name="channel_unique_channel_id"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["mute_expires_at"],
+                condition=Q(muted_at__isnull=False, mute_expires_at__isnull=False),
+                name="channel_mute_expiry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.channel_id
+
+    def is_muted(self, now: datetime | None = None) -> bool:
+        return _active(self.muted_at, self.mute_expires_at, now)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+class ChannelTag(models.Model):
+    """One tag of a channel; a table (not JSON) so tag filters use an index on every DB."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="tag_rows")
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "name"], name="channeltag_unique"),
+        ]
+        indexes = [models.Index(fields=["name", "channel"], name="channeltag_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A member's standing in a channel.
+
+    ``joined_at`` set means a current member. A row may exist without membership to
+    keep a channel ban or a mute for someone who is not (or no longer) in the channel.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="memberships")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="memberships")
+    joined_at = models.DateTimeField(null=True, blank=True)
+    muted_at = models.DateTimeField(null=True, blank=True)
+    mute_expires_at = models.DateTimeField(null=True, blank=True)
+    banned_at = models.DateTimeField(null=True, blank=True)
+    ban_expires_at = models.DateTimeField(null=True, blank=True)
+    ban_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "member"], name="membership_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["channel", "joined_at"],
+                condition=Q(joined_at__isnull=False),
+                name="membership_current",
+            ),
+            models.Index(
+                fields=["member", "channel"],
+                condition=Q(joined_at__isnull=False),
+                name="membership_by_member",
+            ),
+            models.Index(
+                fields=["mute_expires_at"],
+                condition=Q(muted_at__isnull=False, mute_expires_at__isnull=False),
+                name="membership_mute_expiry",
+            ),
+            models.Index(
+                fields=["ban_expires_at"],
+                condition=Q(banned_at__isnull=False, ban_expires_at__isnull=False),
+                name="membership_ban_expiry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} in {self.channel}"
+
+    @property
+    def is_member(self) -> bool:
+        return self.joined_at is not None
+
+    def is_muted(self, now: datetime | None = None) -> bool:
+        return _active(self.muted_at, self.mute_expires_at, now)
+
+    def is_banned(self, now: datetime | None = None) -> bool:
+        return _active(self.banned_at, self.ban_expires_at, now)

@@ -1,0 +1,92 @@
+"""Members (chat users of one organization, the API's ``userId``) and roles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.organizations.models import Organization
+
+
+class Member(models.Model):
+    """One chat identity inside one organization.
+
+    ``user_id`` is chosen by the customer's systems (or generated) and unique in the
+    organization; the numeric primary key is the id other surfaces use.
+    A global ban is time-based state: ``banned_at`` set and ``ban_expires_at`` null
+    (until unbanned) or in the future.
+    """
+
+    class OrgRole(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+        GUEST = "guest", "Guest"
+        EXTERNAL = "external", "External"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="members")
+    user_id = models.CharField(max_length=128)
+    display_name = models.CharField(max_length=255, blank=True)
+    roles = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    org_role = models.CharField(max_length=16, choices=OrgRole.choices, default=OrgRole.MEMBER)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="members",
+    )
+    banned_at = models.DateTimeField(null=True, blank=True)
+    ban_expires_at = models.DateTimeField(null=True, blank=True)
+    ban_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user_id"], name="member_unique_user_id"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "account"],
+                condition=Q(account__isnull=False),
+                name="member_unique_account",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "display_name"], name="member_org_name"),
+            models.Index(
+                fields=["ban_expires_at"],
+                condition=Q(banned_at__isnull=False, ban_expires_at__isnull=False),
+                name="member_ban_expiry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.user_id
+
+    def is_globally_banned(self, now: datetime | None = None) -> bool:
+        if self.banned_at is None:
+            return False
+        return self.ban_expires_at is None or self.ban_expires_at > (now or timezone.now())
+
+
+class Role(models.Model):
+    """A named role with a list of permissions (the v2 Roles API)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="roles")
+    role_id = models.CharField(max_length=64)
+    permissions = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "role_id"], name="role_unique_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.role_id

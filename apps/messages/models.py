@@ -1,0 +1,133 @@
+"""Messages, their tags, stored files and reactions."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from apps.channels.models import Channel
+from apps.members.models import Member
+from apps.organizations.models import Organization
+
+
+class Message(models.Model):
+    """A message in a channel. ``public_id`` is the API's ``messageId``.
+
+    Lists are ordered by the primary key, which grows with time, so keyset pages stay
+    stable while new messages arrive. Deletion is soft (``deleted_at``); closing a
+    channel deletes its messages for real.
+    """
+
+    class Type(models.TextChoices):
+        TEXT = "text", "Text"
+        CUSTOM = "custom", "Custom"
+        IMAGE = "image", "Image"
+        FILE = "file", "File"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="messages")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    author = models.ForeignKey(
+        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
+    type = models.CharField(max_length=16, choices=Type.choices)
+    data = models.JSONField(default=dict, blank=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    children_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["channel", "id"], name="message_channel_id"),
+            models.Index(
+                fields=["parent", "id"], condition=Q(parent__isnull=False), name="message_parent"
+            ),
+            models.Index(fields=["author", "id"], name="message_author"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.public_id)
+
+    @property
+    def message_id(self) -> str:
+        return str(self.public_id)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class MessageTag(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="tag_rows")
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "name"], name="messagetag_unique"),
+        ]
+        indexes = [models.Index(fields=["name", "message"], name="messagetag_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def message_file_path(instance: MessageFile, filename: str) -> str:
+    msg = instance.message
+    return f"orgs/{msg.organization_id}/messages/{msg.public_id}/{instance.variant}-{filename}"
+
+
+class MessageFile(models.Model):
+    """A stored file of an image or file message: one row per rendition."""
+
+    class Variant(models.TextChoices):
+        SMALL = "small", "Small"
+        MEDIUM = "medium", "Medium"
+        LARGE = "large", "Large"
+        FULL = "full", "Full (original)"
+        FILE = "file", "File"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="files")
+    variant = models.CharField(max_length=16, choices=Variant.choices)
+    file = models.FileField(upload_to=message_file_path, max_length=300)
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "variant"], name="messagefile_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {self.variant}"
+
+
+class Reaction(models.Model):
+    class ReferenceType(models.TextChoices):
+        MESSAGE = "message", "Message"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="reactions")
+    name = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "member", "name"], name="reaction_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["message", "name", "id"], name="reaction_message_name"),
+            models.Index(fields=["organization", "name", "message"], name="reaction_org_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} on {self.message_id}"

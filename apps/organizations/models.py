@@ -1,0 +1,96 @@
+"""Tenants, their console staff, and the tokens that act for them."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Organization(models.Model):
+    """One tenant: a customer's app or company. Every tenant row points here."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    #: Bumped whenever a blacklist or whitelist record changes, so every process
+    #: rebuilds its cached matcher (see apps.moderation.filtering).
+    filter_version = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class StaffRole(models.Model):
+    """An Account's console role in an organization."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        MODERATOR = "moderator", "Moderator"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="staff")
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_roles"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "account"], name="staffrole_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.role} of {self.organization}"
+
+
+def hash_token(raw: str) -> str:
+    """Tokens carry >=256 bits of randomness, so one fast hash is the right tool."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class AccessToken(models.Model):
+    """A secret that acts for an organization (admin, API) or an Account (personal).
+
+    Only the SHA-256 of the token is stored; the token is shown once at creation.
+    """
+
+    class Kind(models.TextChoices):
+        ADMIN = "admin", "Admin API access token"
+        API = "api", "API-TOKEN"
+        PERSONAL = "personal", "Personal access token"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="tokens", null=True, blank=True
+    )
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=16, help_text="The first characters, to recognise it.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="personal") | Q(organization__isnull=False),
+                name="accesstoken_org_unless_personal",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} token {self.prefix}… ({self.account})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

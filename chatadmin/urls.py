@@ -1,0 +1,37 @@
+"""URL map: one include per surface (see ../shared/DESIGN.md)."""
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path
+from django.views import defaults
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.core import errors
+from apps.core.views import healthz
+
+api_v2 = [
+    path("", include("apps.channels.api.urls")),
+    path("", include("apps.messages.api.urls")),
+    path("", include("apps.members.api.urls")),
+    path("", include("apps.moderation.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v2/", include(api_v2)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", healthz, name="healthz"),
+]
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api"):
+        return errors.json_404(request, exception)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api"):
+        return errors.json_500(request)
+    return defaults.server_error(request)
