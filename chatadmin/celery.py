@@ -13,7 +13,7 @@ app = Celery("chatadmin")
 def _make_broker_folders(sender: Celery, **kwargs: object) -> None:
     """The filesystem broker of the embedded mode needs its folders to exist."""
     options = sender.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             os.makedirs(options[key], exist_ok=True)
 

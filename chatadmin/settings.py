@@ -135,7 +135,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "apps.core.parsers.JSONParser",  # strict, bounded depth (no 500 on hostile JSON)
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -162,6 +162,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(VAR_DIR / "broker" / "queue"),
         "data_folder_out": str(VAR_DIR / "broker" / "queue"),
         "processed_folder": str(VAR_DIR / "broker" / "processed"),
+        "control_folder": str(VAR_DIR / "broker" / "control"),  # else ./control in the cwd
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
@@ -175,7 +176,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Finish purges of closed channels whose purge task was lost (idempotent).
+    "channel-purge-sweep": {"task": "channels.channel_purge_sweep", "schedule": 300.0},
+}
 
 # --- chatadmin ---------------------------------------------------------------------------
 CHATADMIN = {
@@ -183,6 +187,7 @@ CHATADMIN = {
     "MAX_IMAGE_PIXELS": env.int("CHATADMIN_MAX_IMAGE_PIXELS", default=40_000_000),
     "MAX_FILE_BYTES": env.int("CHATADMIN_MAX_FILE_BYTES", default=25 * 1024 * 1024),
     "MAX_SKIP": env.int("CHATADMIN_MAX_SKIP", default=10_000),
+    "MAX_FILTER_RECORDS": env.int("CHATADMIN_MAX_FILTER_RECORDS", default=100_000),
 }
 
 LOGGING = {

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -14,6 +14,7 @@ api_v2 = [
     path("", include("apps.messages.api.urls")),
     path("", include("apps.members.api.urls")),
     path("", include("apps.moderation.api.urls")),
+    path("", include("apps.messages.api.reactions_urls")),
 ]
 
 urlpatterns = [
@@ -22,6 +23,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    # Last: any other /api/ path is a JSON 404, also with DEBUG on.
+    re_path(r"^api/", errors.json_404, name="api-not-found"),
 ]
 
 

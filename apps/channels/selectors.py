@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
 
 from apps.core.errors import DomainError
+from apps.members.models import Member
 from apps.organizations.models import Organization
 
-from .models import Channel
+from .filters import ChannelFilterSet
+from .models import Channel, ChannelTag, Membership
 
 
 def channel_get(
@@ -30,4 +35,38 @@ def channel_get(
 
 
 def channel_list(*, organization: Organization) -> QuerySet[Channel]:
-    return Channel.objects.filter(organization=organization)
+    """The organization's channels with their tags prefetched (one extra query per page)."""
+    return Channel.objects.filter(organization=organization).prefetch_related(
+        Prefetch("tag_rows", queryset=ChannelTag.objects.order_by("name", "pk"))
+    )
+
+
+def channel_query(
+    *,
+    organization: Organization,
+    filters: Mapping[str, Any],
+    admin_member: Member | None = None,
+) -> QuerySet[Channel]:
+    """The organization's channels narrowed by :class:`ChannelFilterSet` (closed included).
+
+    ``filters`` uses the API's names (``filter``, ``userId``, ``tags``, ``excludeTags``).
+    """
+    filterset = ChannelFilterSet(
+        data=dict(filters),
+        queryset=channel_list(organization=organization),
+        admin_member=admin_member,
+    )
+    if not filterset.is_valid():
+        field, messages = next(iter(filterset.errors.items()))
+        raise DomainError("invalid_parameter", f"{field}: {' '.join(messages)}", field=field)
+    return filterset.qs
+
+
+def membership_map(*, channel: Channel, members: Sequence[Member]) -> dict[int, Membership]:
+    """The channel's Membership rows of these members, keyed by member pk."""
+    rows = Membership.objects.filter(channel=channel, member__in=[m.pk for m in members])
+    return {row.member_id: row for row in rows}
+
+
+def channel_current_member_count(*, channel: Channel) -> int:
+    return Membership.objects.filter(channel=channel, joined_at__isnull=False).count()

@@ -56,6 +56,7 @@ CATALOG: dict[str, tuple[int, str]] = {
     "conflict": (409, "The request conflicts with the current state."),
     "channel_exists": (409, "A channel with this channelId already exists."),
     "rule_exists": (409, "A record with this pattern already exists."),
+    "too_many_records": (409, "The organization has reached its maximum number of records."),
     "role_exists": (409, "A role with this id already exists."),
     "payload_too_large": (413, "The request body is too large."),
     "unsupported_media_type": (415, "This Content-Type is not supported here."),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 MAX_LIST_ITEMS = 1000
@@ -43,6 +45,7 @@ class StringListField(serializers.ListField):
         return list(dict.fromkeys(values))
 
 
+@extend_schema_field(OpenApiTypes.OBJECT)
 class JSONObjectField(serializers.Field):
     """A JSON object (dict). Form clients may send it JSON-encoded or as metadata[key]=value."""
 

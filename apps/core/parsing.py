@@ -26,51 +26,89 @@ def _split_key(key: str) -> list[str]:
         return [key]
     parts = [match.group(1), *_PART.findall(match.group(2))]
     if len(parts) > MAX_DEPTH:
-        raise DomainError("invalid_parameter", f"{key}: nested too deeply.", field=match.group(1))
+        raise DomainError(
+            "invalid_parameter", f"{key[:64]}: nested too deeply.", field=match.group(1)
+        )
     return parts
 
 
-def _insert(target: dict[str, Any], parts: list[str], values: list[Any], key: str) -> None:
+def _insert(
+    target: dict[str, Any],
+    parts: list[str],
+    values: list[Any],
+    key: str,
+    positions: dict[tuple[int, str], int],
+) -> None:
+    """Put ``values`` at the path ``parts`` of ``target``.
+
+    ``positions`` maps (list, index as written) to the item's place in that list, so
+    ``a[0][x]=1&a[0][y]=2`` fills one object and ``a[7][x]=1`` makes one item, not eight.
+    Any mix of a value, a list and an object at one place is a 400, never a crash.
+    """
     node: Any = target
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
+        if isinstance(node, list) and part != "" and not part.isdigit():
+            raise DomainError("invalid_parameter", f"{key}: mixes list and object.", field=parts[0])
+        if isinstance(node, dict) and part == "":
+            raise DomainError("invalid_parameter", f"{key}: mixes list and object.", field=parts[0])
         if last:
-            if part == "":  # a[] -> list
-                if not isinstance(node, list):
-                    raise DomainError("invalid_parameter", f"{key}: mixes list and object.")
-                node.extend(values)
-            elif isinstance(node, list):
-                node.extend(values)  # a[0]=x -> appended in order
-            elif part in node and isinstance(node[part], list):
-                node[part].extend(values)
-            else:
+            if isinstance(node, list):
+                if part != "" and (id(node), part) in positions:
+                    raise DomainError(
+                        "invalid_parameter",
+                        f"{key}: mixes a value with nested keys.",
+                        field=parts[0],
+                    )
+                if part != "":
+                    positions[(id(node), part)] = len(node)
+                node.extend(values)  # a[]=x, a[0]=x: appended in order
+                return
+            existing = node.get(part)
+            if existing is None:
                 node[part] = values[0] if len(values) == 1 else list(values)
+            elif isinstance(existing, list):
+                existing.extend(values)  # a[]=x&a=y
+            elif isinstance(existing, dict):
+                raise DomainError(
+                    "invalid_parameter", f"{key}: mixes a value with nested keys.", field=parts[0]
+                )
+            else:
+                node[part] = [existing, *values]
             return
         nxt = parts[depth + 1]
         container: Any = [] if (nxt == "" or nxt.isdigit()) else {}
         if isinstance(node, list):
-            if part == "" or part.isdigit():
-                # a[0][name]=x : one object per index
-                index = int(part) if part.isdigit() else len(node)
-                while len(node) <= index:
-                    node.append(type(container)())
-                node = node[index]
-                continue
-            raise DomainError("invalid_parameter", f"{key}: mixes list and object.")
+            # a[0][name]=x: one item per index as written; a[][name]=x: a new item
+            index = positions.get((id(node), part)) if part != "" else None
+            if index is None:
+                index = len(node)
+                node.append(container)
+                if part != "":
+                    positions[(id(node), part)] = index
+            node = node[index]
+            if not isinstance(node, (dict, list)):
+                raise DomainError(
+                    "invalid_parameter", f"{key}: mixes a value with nested keys.", field=parts[0]
+                )
+            continue
         existing = node.get(part)
         if existing is None:
             node[part] = container
         elif not isinstance(existing, (dict, list)):
-            raise DomainError("invalid_parameter", f"{key}: mixes a value with nested keys.")
+            raise DomainError(
+                "invalid_parameter", f"{key}: mixes a value with nested keys.", field=parts[0]
+            )
         node = node[part]
 
 
 def querydict_to_data(data: QueryDict) -> dict[str, Any]:
     """Expand bracketed keys of a QueryDict (files included) into nested dicts/lists."""
     result: dict[str, Any] = {}
+    positions: dict[tuple[int, str], int] = {}
     for key in data:
         values = data.getlist(key)
-        _insert(result, _split_key(key), values, key)
+        _insert(result, _split_key(key), values, key, positions)
     return result
 
 

@@ -1,13 +1,18 @@
-"""Reads on members, always scoped to an organization."""
+"""Reads on members and roles, always scoped to an organization."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import Any
+
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from apps.core.errors import DomainError
+from apps.moderation.models import Report
 from apps.organizations.models import Organization
 
-from .models import Member
+from .filters import MemberFilter, RoleFilter
+from .models import Member, Role
 
 
 def member_get(*, organization: Organization, user_id: str, field: str = "userId") -> Member:
@@ -18,5 +23,44 @@ def member_get(*, organization: Organization, user_id: str, field: str = "userId
     return member
 
 
-def member_list(*, organization: Organization) -> QuerySet[Member]:
-    return Member.objects.filter(organization=organization)
+def _with_flag_count(queryset: QuerySet[Member]) -> QuerySet[Member]:
+    """Annotate ``flag_count``: the member's open reports, as one correlated subquery."""
+    open_reports = (
+        Report.objects.filter(target_member=OuterRef("pk"), state=Report.State.OPEN)
+        .order_by()
+        .values("target_member")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return queryset.annotate(
+        flag_count=Coalesce(Subquery(open_reports, output_field=IntegerField()), Value(0))
+    )
+
+
+def member_list(
+    *, organization: Organization, filters: dict[str, Any] | None = None
+) -> QuerySet[Member]:
+    """Members of the organization with ``flag_count``, filtered by :class:`MemberFilter`."""
+    queryset = _with_flag_count(Member.objects.filter(organization=organization))
+    if filters:
+        queryset = MemberFilter(filters, queryset=queryset).qs
+    return queryset
+
+
+def member_get_detailed(
+    *, organization: Organization, user_id: str, field: str = "userId"
+) -> Member:
+    """Like :func:`member_get`, with ``flag_count`` annotated (for rendering a user)."""
+    member = member_list(organization=organization).filter(user_id=user_id).first()
+    if member is None:
+        raise DomainError("user_not_found", f"No user with userId {user_id!r}.", field=field)
+    return member
+
+
+def role_list(
+    *, organization: Organization, filters: dict[str, Any] | None = None
+) -> QuerySet[Role]:
+    queryset = Role.objects.filter(organization=organization)
+    if filters:
+        queryset = RoleFilter(filters, queryset=queryset).qs
+    return queryset

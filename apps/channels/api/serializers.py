@@ -1,0 +1,184 @@
+"""Input validation and output rendering of the Channel API (never saves)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.core.fields import IdField, JSONObjectField, StringListField
+
+from ..models import Channel
+from ..services import MAX_MUTE_PERIOD_MS, MUTE_FOREVER
+
+#: Limits (docs/api/channels.md).
+MAX_TAGS = 50
+MAX_TAG_LENGTH = 64
+MAX_FILTER_TAGS = 100
+MAX_USER_IDS = 1000
+MAX_DISPLAY_NAME = 255
+MAX_REASON = 1000
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+
+
+def _user_ids(**kwargs: Any) -> StringListField:
+    return StringListField(child=IdField(), max_length=MAX_USER_IDS, **kwargs)
+
+
+def _tags(max_items: int, **kwargs: Any) -> StringListField:
+    return StringListField(max_item_length=MAX_TAG_LENGTH, max_length=max_items, **kwargs)
+
+
+def _reason() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=MAX_REASON, required=False, allow_blank=True, default=""
+    )
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class MetadataField(JSONObjectField):
+    """A JSON object (documented as such in the OpenAPI schema)."""
+
+
+class ChannelIdField(IdField):
+    """A channelId: an IdField that also refuses "/" (it could not appear in a path)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if "/" in value:
+            raise serializers.ValidationError('Must not contain "/".')
+        return value
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+
+class QueryOptionsInput(serializers.Serializer):
+    skip = serializers.IntegerField(min_value=0, required=False, default=0)
+    limit = serializers.IntegerField(
+        min_value=1, max_value=MAX_LIMIT, required=False, default=DEFAULT_LIMIT
+    )
+    token = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
+
+
+class ChannelQueryInput(serializers.Serializer):
+    filter = serializers.ChoiceField(
+        choices=["all", "member", "notMember"], required=False, default="all"
+    )
+    userId = IdField(required=False)
+    tags = _tags(MAX_FILTER_TAGS, required=False)
+    excludeTags = _tags(MAX_FILTER_TAGS, required=False)
+    options = QueryOptionsInput(required=False)
+
+
+class ChannelCreateInput(serializers.Serializer):
+    channelId = ChannelIdField()
+    type = serializers.ChoiceField(choices=Channel.Type.values)
+    displayName = serializers.CharField(
+        max_length=MAX_DISPLAY_NAME, required=False, allow_blank=True, default=""
+    )
+    metadata = MetadataField(required=False, default=dict)
+    tags = _tags(MAX_TAGS, required=False, default=list)
+    userIds = _user_ids(required=False, default=list)
+
+
+class ChannelDisplayNameInput(serializers.Serializer):
+    channelId = IdField()
+    displayName = serializers.CharField(max_length=MAX_DISPLAY_NAME)
+
+
+class ChannelUsersInput(serializers.Serializer):
+    userIds = _user_ids(allow_empty=False)
+
+
+class MutePeriodField(serializers.IntegerField):
+    """Milliseconds: 0 lifts the mute, -1 mutes until lifted, > 0 mutes for that long."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", MUTE_FOREVER)
+        kwargs.setdefault("max_value", MAX_MUTE_PERIOD_MS)
+        super().__init__(**kwargs)
+
+
+class ChannelMuteInput(serializers.Serializer):
+    mutePeriod = MutePeriodField()
+    reason = _reason()
+
+
+class ChannelUsersMuteInput(serializers.Serializer):
+    userIds = _user_ids(allow_empty=False)
+    mutePeriod = MutePeriodField()
+    reason = _reason()
+
+
+class ChannelUsersBanInput(serializers.Serializer):
+    userIds = _user_ids(allow_empty=False)
+    reason = _reason()
+
+
+class ChannelCloseInput(serializers.Serializer):
+    reason = _reason()
+
+
+# --- outputs ------------------------------------------------------------------------------
+
+
+class ChannelSerializer(serializers.Serializer):
+    """The v2 channel resource (../shared/API.md)."""
+
+    channelId = serializers.CharField(source="channel_id")
+    type = serializers.CharField()
+    displayName = serializers.CharField(source="display_name")
+    metadata = serializers.JSONField()
+    tags = serializers.SerializerMethodField()
+    memberCount = serializers.IntegerField(source="member_count")
+    messageCount = serializers.IntegerField(source="message_count")
+    isMuted = serializers.SerializerMethodField()
+    muteTimeout = serializers.SerializerMethodField()
+    isClosed = serializers.BooleanField(source="is_closed")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+    lastActivity = serializers.DateTimeField(source="last_activity_at", allow_null=True)
+
+    def _now(self) -> Any:
+        if "now" not in self.context:
+            self.context["now"] = timezone.now()
+        return self.context["now"]
+
+    def get_tags(self, obj: Channel) -> list[str]:
+        # sorted here, so a prefetched and a lazily loaded channel render alike
+        return sorted(tag.name for tag in obj.tag_rows.all())
+
+    def get_isMuted(self, obj: Channel) -> bool:
+        return obj.is_muted(self._now())
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_muteTimeout(self, obj: Channel) -> str | None:
+        if not obj.is_muted(self._now()) or obj.mute_expires_at is None:
+            return None
+        return serializers.DateTimeField().to_representation(obj.mute_expires_at)
+
+
+class ChannelResponse(serializers.Serializer):
+    channel = ChannelSerializer()
+
+
+class PagingSerializer(serializers.Serializer):
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+
+
+class ChannelListResponse(serializers.Serializer):
+    channels = ChannelSerializer(many=True)
+    paging = PagingSerializer()
+
+
+class ErrorResponse(serializers.Serializer):
+    status = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+    field = serializers.CharField(required=False)

@@ -1,0 +1,136 @@
+"""Input and output shapes of the Users and Roles APIs (docs/api/users.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from apps.core.fields import IdField, JSONObjectField, StringListField
+from apps.members.models import Member, Role
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 10
+MAX_ROLES_PER_USER = 50
+MAX_ROLE_ID_LENGTH = 64
+MAX_ROLES_PER_REQUEST = 100
+MAX_PERMISSIONS = 100
+MAX_PERMISSION_LENGTH = 128
+MAX_METADATA_BYTES = 8 * 1024
+MAX_DISPLAY_NAME = 255
+MAX_REASON = 1000
+
+
+# --- input ---------------------------------------------------------------------------
+class UserQueryInput(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    filter = serializers.ChoiceField(choices=["all", "flagged"], required=False, default="all")
+    pageToken = serializers.CharField(required=False, allow_blank=True, max_length=512)
+    limit = serializers.IntegerField(
+        required=False, default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT
+    )
+
+
+class UserUpdateInput(serializers.Serializer):
+    userId = IdField()
+    displayName = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_DISPLAY_NAME
+    )
+    roles = StringListField(
+        required=False, max_length=MAX_ROLES_PER_USER, max_item_length=MAX_ROLE_ID_LENGTH
+    )
+    metadata = JSONObjectField(required=False, max_bytes=MAX_METADATA_BYTES)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not any(k in attrs for k in ("displayName", "roles", "metadata")):
+            raise serializers.ValidationError(
+                {"displayName": "Send at least one of displayName, roles, metadata."},
+                code="required",
+            )
+        return attrs
+
+
+class UserIdInput(serializers.Serializer):
+    userId = IdField()
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_REASON, default=""
+    )
+
+
+class RoleQueryInput(serializers.Serializer):
+    filter = serializers.CharField(required=False, allow_blank=True, max_length=MAX_ROLE_ID_LENGTH)
+    pageToken = serializers.CharField(required=False, allow_blank=True, max_length=512)
+    limit = serializers.IntegerField(
+        required=False, default=MAX_LIMIT, min_value=1, max_value=MAX_LIMIT
+    )
+
+
+class RoleUpsertInput(serializers.Serializer):
+    publicIds = StringListField(
+        max_length=MAX_ROLES_PER_REQUEST, max_item_length=MAX_ROLE_ID_LENGTH, allow_empty=False
+    )
+    permissions = StringListField(
+        required=False, max_length=MAX_PERMISSIONS, max_item_length=MAX_PERMISSION_LENGTH
+    )
+
+
+# --- output --------------------------------------------------------------------------
+class UserOutput(serializers.Serializer):
+    userId = serializers.CharField(source="user_id")
+    displayName = serializers.CharField(source="display_name")
+    roles = serializers.ListField(child=serializers.CharField())
+    metadata = serializers.DictField()
+    flagCount = serializers.SerializerMethodField()
+    isGlobalBan = serializers.SerializerMethodField()
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    def get_flagCount(self, member: Member) -> int:
+        return int(getattr(member, "flag_count", 0) or 0)
+
+    def get_isGlobalBan(self, member: Member) -> bool:
+        return member.is_globally_banned()
+
+
+class RoleOutput(serializers.Serializer):
+    roleId = serializers.CharField(source="role_id")
+    permissions = serializers.ListField(child=serializers.CharField())
+    createdAt = serializers.DateTimeField(source="created_at")
+
+
+class MembersPagingOutput(serializers.Serializer):
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+
+
+class UserEnvelope(serializers.Serializer):
+    user = UserOutput()
+
+
+class UserListEnvelope(serializers.Serializer):
+    users = UserOutput(many=True)
+    paging = MembersPagingOutput()
+
+
+class RoleListEnvelope(serializers.Serializer):
+    roles = RoleOutput(many=True)
+    paging = MembersPagingOutput()
+
+
+class RoleUpsertEnvelope(serializers.Serializer):
+    roles = RoleOutput(many=True)
+
+
+class MembersErrorOutput(serializers.Serializer):
+    status = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+    field = serializers.CharField(required=False)
+
+
+def render_user(member: Member) -> dict[str, Any]:
+    return {"user": UserOutput(member).data}
+
+
+def render_role(role: Role) -> dict[str, Any]:
+    return RoleOutput(role).data

@@ -1,0 +1,14 @@
+"""/api/v2/reactions... (see docs/api/reactions.md)."""
+
+from django.urls import path
+
+from . import reactions
+
+urlpatterns = [
+    path("reactions", reactions.ReactionsView.as_view(), name="v2-reactions"),
+    path(
+        "reactions/messages/most",
+        reactions.MostReactedMessagesView.as_view(),
+        name="v2-reactions-messages-most",
+    ),
+]

@@ -1,0 +1,67 @@
+"""django-filter FilterSets for messages: the one place message filtering is defined.
+
+Shared by the Admin API v2 (``POST/GET /api/v2/messages``) and the moderation console.
+Scoping (organization, channel, visibility) is the selectors' job; these only narrow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef, QuerySet
+
+from .models import Message, MessageTag
+
+
+class StringListFormField(forms.Field):
+    """A list of non-empty strings from a QueryDict (``tags=a&tags=b``) or a dict."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[str]:
+        if value in (None, "", [], ()):
+            return []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise forms.ValidationError("Must be a list of strings.", code="invalid")
+        return [str(item) for item in value if str(item)]
+
+
+class StringListFilter(django_filters.Filter):
+    field_class = StringListFormField
+
+
+class MessageFilterSet(django_filters.FilterSet):
+    """Filters of the message query.
+
+    - ``tags``: messages having ANY of the tags; ``excludeTags``: none of them.
+    - ``filterByParentId``: true keeps only top-level messages (no parent).
+    """
+
+    tags = StringListFilter(method="filter_tags")
+    excludeTags = StringListFilter(method="filter_exclude_tags")
+    filterByParentId = django_filters.BooleanFilter(method="filter_top_level")
+
+    class Meta:
+        model = Message
+        fields: list[str] = []
+
+    def filter_tags(self, queryset: QuerySet[Message], name: str, value: list[str]) -> Any:
+        if not value:
+            return queryset
+        return queryset.filter(
+            Exists(MessageTag.objects.filter(message=OuterRef("pk"), name__in=value))
+        )
+
+    def filter_exclude_tags(self, queryset: QuerySet[Message], name: str, value: list[str]) -> Any:
+        if not value:
+            return queryset
+        return queryset.exclude(
+            Exists(MessageTag.objects.filter(message=OuterRef("pk"), name__in=value))
+        )
+
+    def filter_top_level(self, queryset: QuerySet[Message], name: str, value: bool | None) -> Any:
+        return queryset.filter(parent__isnull=True) if value else queryset
