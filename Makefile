@@ -34,19 +34,23 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 migrate: install
+	@mkdir -p "$${CHATADMIN_VAR_DIR:-var}"  # SQLite does not create the folder of its file
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --host $(HOST):$(PORT)
 
-run: migrate
+# The web server in the foreground, a Celery worker with embedded beat in the background
+# (filesystem broker under var/ unless CELERY_BROKER_URL says otherwise). Ctrl-C (or a
+# TERM to the recipe's shell) stops both: the EXIT trap stops the worker and waits for it.
+run: demo
 	@mkdir -p var
-	@trap 'kill 0' INT TERM; \
+	@trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null; echo "Celery worker stopped."' EXIT; \
+	trap 'exit 130' INT TERM; \
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(VENV)/bin/celery -A chatadmin worker --beat --loglevel=INFO --concurrency=2 \
-		--schedule=var/celerybeat-schedule >var/worker.log 2>&1 & \
-	echo "Celery worker with beat started (log: var/worker.log)"; \
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT); \
-	kill 0
+		--schedule=var/celerybeat-schedule >var/worker.log 2>&1 & worker=$$!; \
+	echo "Celery worker with beat started, pid $$worker (log: var/worker.log)"; \
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

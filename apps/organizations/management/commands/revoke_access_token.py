@@ -1,0 +1,56 @@
+"""``manage.py revoke_access_token PREFIX_OR_TOKEN``: revoke at once.
+
+Takes the whole token, or the prefix that the admin site and the audit log show (its
+first 12 characters, e.g. ``ca_adm_AbCdE``). A prefix that matches several active
+tokens is refused: pass the whole token then.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.organizations.models import AccessToken, hash_token
+from apps.organizations.services import token_revoke
+
+PREFIX_LENGTH = 12  # what token_issue stores in AccessToken.prefix
+
+
+class Command(BaseCommand):
+    help = "Revoke an access token, given the whole token or its 12-character prefix."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("token", help="the whole token, or its prefix (first 12 characters)")
+
+    def handle(self, *args: Any, token: str, **options: Any) -> None:
+        value = token.strip().rstrip("…")
+        if not value:
+            raise CommandError("Give a token or a token prefix.")
+        match = AccessToken.objects.filter(token_hash=hash_token(value)).first()
+        if match is None:
+            if len(value) > PREFIX_LENGTH:
+                raise CommandError(f"No access token matches {value[:PREFIX_LENGTH]}….")
+            if len(value) < 8:
+                raise CommandError("A prefix needs at least 8 characters.")
+            candidates = list(AccessToken.objects.filter(prefix__startswith=value)[:50])
+            active = [t for t in candidates if t.revoked_at is None]
+            if not candidates:
+                raise CommandError(f"No access token matches {value!r}.")
+            if len(active) > 1:
+                raise CommandError(
+                    f"{len(active)} active tokens match {value!r}; pass the whole token."
+                )
+            match = active[0] if active else candidates[0]
+        if match.revoked_at is not None:
+            self.stdout.write(
+                f"Token {match.prefix}… was already revoked at "
+                f"{match.revoked_at:%Y-%m-%d %H:%M:%S} UTC."
+            )
+            return
+        token_revoke(token=match)
+        org = match.organization.slug if match.organization else "-"
+        self.stdout.write(
+            f"Revoked {match.get_kind_display()} {match.prefix}… "
+            f"(organization {org}, account {match.account.email})."
+        )
