@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "apps.channels",
     "apps.messages",
     "apps.moderation",
+    "apps.events",
 ]
 
 MIDDLEWARE = [

@@ -41,6 +41,9 @@ class Channel(models.Model):
     muted_at = models.DateTimeField(null=True, blank=True)
     mute_expires_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    #: When set, the channel is purged (with its memberships, messages, reactions and
+    #: files) by the beat sweep once this time has passed.
+    scheduled_deletion_at = models.DateTimeField(null=True, blank=True)
     member_count = models.PositiveIntegerField(default=0)
     message_count = models.PositiveIntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
@@ -58,6 +61,14 @@ class Channel(models.Model):
                 fields=["mute_expires_at"],
                 condition=Q(muted_at__isnull=False, mute_expires_at__isnull=False),
                 name="channel_mute_expiry",
+            ),
+            models.Index(
+                fields=["scheduled_deletion_at"],
+                condition=Q(scheduled_deletion_at__isnull=False),
+                name="channel_scheduled_deletion",
+            ),
+            models.Index(
+                fields=["closed_at"], condition=Q(closed_at__isnull=False), name="channel_closed"
             ),
         ]
 

@@ -435,8 +435,10 @@ def channel_purge_messages(*, channel: Channel, batch_size: int = PURGE_BATCH_SI
     deleted = 0
     while True:
         ids = list(
+            # newest first: replies (younger than their parent) go before their parent,
+            # so the database cascade never removes rows this count did not see
             Message.objects.filter(channel=channel)
-            .order_by("pk")
+            .order_by("-pk")
             .values_list("pk", flat=True)[:batch_size]
         )
         if not ids:

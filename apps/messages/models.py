@@ -26,21 +26,27 @@ class Message(models.Model):
         IMAGE = "image", "Image"
         FILE = "file", "File"
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="messages")
+    # DO_NOTHING on the way up: messages are deleted explicitly, in batches, before their
+    # channel (purge), so Django never collects them in Python. Everything below a
+    # message (tags, files, reactions, reports, replies) goes with it in the database
+    # (DB_CASCADE), so a purge is one DELETE per batch.
+    organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.DO_NOTHING, related_name="messages")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     author = models.ForeignKey(
-        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+        Member, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="messages"
     )
     type = models.CharField(max_length=16, choices=Type.choices)
     data = models.JSONField(default=dict, blank=True)
     parent = models.ForeignKey(
-        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+        "self", on_delete=models.DB_CASCADE, null=True, blank=True, related_name="children"
     )
     children_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    #: Hidden automatically at the organization's report threshold (or by a moderator).
+    hidden_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -64,7 +70,7 @@ class Message(models.Model):
 
 
 class MessageTag(models.Model):
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="tag_rows")
+    message = models.ForeignKey(Message, on_delete=models.DB_CASCADE, related_name="tag_rows")
     name = models.CharField(max_length=64)
 
     class Meta:
@@ -92,7 +98,7 @@ class MessageFile(models.Model):
         FULL = "full", "Full (original)"
         FILE = "file", "File"
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="files")
+    message = models.ForeignKey(Message, on_delete=models.DB_CASCADE, related_name="files")
     variant = models.CharField(max_length=16, choices=Variant.choices)
     file = models.FileField(upload_to=message_file_path, max_length=300)
     name = models.CharField(max_length=255)
@@ -114,9 +120,11 @@ class Reaction(models.Model):
     class ReferenceType(models.TextChoices):
         MESSAGE = "message", "Message"
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="reactions")
+    # A model may not mix database- and Python-level on_delete: reactions go with their
+    # message in the database; organizations and members are never deleted under them.
+    organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.DB_CASCADE, related_name="reactions")
+    member = models.ForeignKey(Member, on_delete=models.DO_NOTHING, related_name="reactions")
     name = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
 

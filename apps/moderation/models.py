@@ -61,13 +61,15 @@ class Report(models.Model):
         DISMISSED = "dismissed", "Dismissed"
         ACTIONED = "actioned", "Actioned"
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # Reports go with their message in the database (DB_CASCADE); a model may not mix
+    # database- and Python-level on_delete, and members are never deleted under them.
+    organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, related_name="+")
     reporter = models.ForeignKey(
-        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports_made"
+        Member, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="reports_made"
     )
-    target_member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="reports")
+    target_member = models.ForeignKey(Member, on_delete=models.DO_NOTHING, related_name="reports")
     target_message = models.ForeignKey(
-        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="reports"
+        Message, on_delete=models.DB_CASCADE, null=True, blank=True, related_name="reports"
     )
     reason = models.TextField(blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
@@ -76,6 +78,19 @@ class Report(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        constraints = [
+            # one open report per reporter and target
+            models.UniqueConstraint(
+                fields=["reporter", "target_member"],
+                condition=Q(state="open", target_message__isnull=True),
+                name="report_one_open_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["reporter", "target_message"],
+                condition=Q(state="open", target_message__isnull=False),
+                name="report_one_open_per_message",
+            ),
+        ]
         indexes = [
             models.Index(
                 fields=["target_member"], condition=Q(state="open"), name="report_open_member"

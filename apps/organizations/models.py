@@ -17,6 +17,18 @@ class Organization(models.Model):
     #: Bumped whenever a blacklist or whitelist record changes, so every process
     #: rebuilds its cached matcher (see apps.moderation.filtering).
     filter_version = models.PositiveBigIntegerField(default=0)
+
+    class FilterPolicy(models.TextChoices):
+        BLOCK = "block", "Block the message (the error names the matched record)"
+        FLAG = "flag", "Accept the message and open a report by the system"
+        MASK = "mask", "Accept the message with the matched text replaced by ***"
+
+    #: What the content filter does with a blacklisted message.
+    filter_policy = models.CharField(
+        max_length=8, choices=FilterPolicy.choices, default=FilterPolicy.BLOCK
+    )
+    #: Hide a message automatically once it has this many open reports (null: never).
+    auto_hide_threshold = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

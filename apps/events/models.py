@@ -1,0 +1,61 @@
+"""The outbox: domain events written in the same transaction as the change they describe.
+
+A row exists if and only if its transaction committed, so nothing is published for a
+rolled-back change. The dispatcher (apps.events.tasks) delivers rows in id order to the
+subscribers at least once and stamps ``dispatched_at``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from apps.organizations.models import Organization
+
+
+class EventType(models.TextChoices):
+    MESSAGE_CREATED = "message.created"
+    MESSAGE_DELETED = "message.deleted"
+    MESSAGE_HIDDEN = "message.hidden"
+    USER_CREATED = "user.created"
+    USER_UPDATED = "user.updated"
+    USER_BANNED = "user.banned"
+    USER_UNBANNED = "user.unbanned"
+    USER_MUTED = "user.muted"
+    USER_UNMUTED = "user.unmuted"
+    CHANNEL_CREATED = "channel.created"
+    CHANNEL_UPDATED = "channel.updated"
+    CHANNEL_MUTED = "channel.muted"
+    CHANNEL_UNMUTED = "channel.unmuted"
+    CHANNEL_CLOSED = "channel.closed"
+    CHANNEL_ARCHIVED = "channel.archived"
+    CHANNEL_DELETED = "channel.deleted"
+    MEMBER_JOINED = "member.joined"
+    MEMBER_LEFT = "member.left"
+    MEMBER_BANNED = "member.banned"
+    MEMBER_UNBANNED = "member.unbanned"
+    REPORT_CREATED = "report.created"
+
+
+class Event(models.Model):
+    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    type = models.CharField(max_length=64, choices=EventType.choices)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(dispatched_at__isnull=True), name="event_pending"
+            ),
+            models.Index(fields=["organization", "id"], name="event_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
