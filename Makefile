@@ -11,12 +11,13 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run test lint format worker beat migrate demo clean
+.PHONY: help install run test lint format worker beat migrate demo clean bench
 
 help:
 	@echo "make run     set up (venv, install, migrate, demo data) and start web + worker + beat"
 	@echo "make test    run the test suite (SQLite; PostgreSQL when DATABASE_URL is set)"
 	@echo "make lint    ruff check and format check"
+	@echo "make bench   the benchmarks (scratch database from DATABASE_URL; PostgreSQL recommended)"
 	@echo "make worker  a Celery worker (production: one per core or more)"
 	@echo "make beat    the Celery beat scheduler (production: exactly one)"
 
@@ -62,6 +63,13 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Benchmarks print figures (never assert wall-clock). Each creates and drops its own scratch
+# database (test_<NAME> of DATABASE_URL), so real data is never touched. PURGE_ARGS: see
+# benchmarks/README.md, e.g. make bench PURGE_ARGS="--close-sizes 10,100000".
+bench: install
+	DJANGO_SETTINGS_MODULE=chatadmin.settings $(PY) benchmarks/purge.py $(PURGE_ARGS)
+	@if [ -f benchmarks/filter.py ]; then DJANGO_SETTINGS_MODULE=chatadmin.settings $(PY) benchmarks/filter.py; fi
 
 worker: install
 	$(VENV)/bin/celery -A chatadmin worker --loglevel=INFO

@@ -177,9 +177,30 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+#: Seconds between the beat sweeps (expired mutes and bans, scheduled deletions).
+SWEEP_INTERVAL_SECONDS = env.float("CHATADMIN_SWEEP_INTERVAL_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE: dict = {
+    # Deliver outbox events whose on-commit request was lost (expires: no pile-up while
+    # no worker runs).
+    "events-dispatch": {
+        "task": "events.dispatch_pending",
+        "schedule": 5.0,
+        "options": {"expires": 30},
+    },
     # Finish purges of closed channels whose purge task was lost (idempotent).
     "channel-purge-sweep": {"task": "channels.channel_purge_sweep", "schedule": 300.0},
+    # Expiry sweeps (idempotent; expires: no pile-up while no worker runs). Reads honour
+    # an expiry at once; these make it final, audited by the system, with an event.
+    **{
+        name: {"task": task, "schedule": SWEEP_INTERVAL_SECONDS, "options": {"expires": 60}}
+        for name, task in [
+            ("channel-mutes-expire", "channels.channel_mutes_expire_sweep"),
+            ("channel-users-mutes-expire", "channels.channel_users_mutes_expire_sweep"),
+            ("channel-users-bans-expire", "channels.channel_users_bans_expire_sweep"),
+            ("member-bans-expire", "members.member_bans_expire_sweep"),
+            ("channel-scheduled-deletion", "channels.channel_scheduled_deletion_sweep"),
+        ]
+    },
 }
 
 # --- chatadmin ---------------------------------------------------------------------------
@@ -189,6 +210,8 @@ CHATADMIN = {
     "MAX_FILE_BYTES": env.int("CHATADMIN_MAX_FILE_BYTES", default=25 * 1024 * 1024),
     "MAX_SKIP": env.int("CHATADMIN_MAX_SKIP", default=10_000),
     "MAX_FILTER_RECORDS": env.int("CHATADMIN_MAX_FILTER_RECORDS", default=100_000),
+    "SWEEP_BATCH_SIZE": env.int("CHATADMIN_SWEEP_BATCH_SIZE", default=500),
+    "PURGE_BATCH_SIZE": env.int("CHATADMIN_PURGE_BATCH_SIZE", default=5_000),
 }
 
 LOGGING = {

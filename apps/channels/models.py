@@ -44,6 +44,11 @@ class Channel(models.Model):
     #: When set, the channel is purged (with its memberships, messages, reactions and
     #: files) by the beat sweep once this time has passed.
     scheduled_deletion_at = models.DateTimeField(null=True, blank=True)
+    #: What the purge has removed so far, added to in each batch's own transaction, so
+    #: the final audit entry has exact totals even when a worker died half-way.
+    purge_counts = models.JSONField(default=dict, blank=True)
+    #: When the purge finished (and its audit entry was written).
+    purged_at = models.DateTimeField(null=True, blank=True)
     member_count = models.PositiveIntegerField(default=0)
     message_count = models.PositiveIntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)

@@ -10,17 +10,25 @@ from apps.core.errors import DomainError
 from apps.members.models import Member
 
 from .models import Channel, Membership
+from .selectors import channel_is_gone
 
 
 def check_can_post(*, channel: Channel, member: Member, now: datetime | None = None) -> None:
     """Raise DomainError unless ``member`` may post in ``channel`` right now.
 
-    Closed channels refuse everyone. Global and channel bans refuse everyone.
+    A channel whose scheduled deletion time has passed is gone (404). Closed channels
+    refuse everyone. Global and channel bans refuse everyone.
     Organization admins may post without being members and while the channel or they are
     muted ("while muted, nobody but admins can post"). Expired mutes and bans no
     longer count, whether or not a sweep has run (DESIGN.md invariant 2).
     """
     now = now or timezone.now()
+    if channel_is_gone(channel, now):
+        raise DomainError(
+            "channel_not_found",
+            f"No channel with channelId {channel.channel_id!r}.",
+            field="channelId",
+        )
     if channel.is_closed:
         raise DomainError("channel_closed", f"Channel {channel.channel_id!r} is closed.")
     if member.is_globally_banned(now):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from apps.core.errors import DomainError
 from apps.members.models import Member
@@ -15,6 +17,23 @@ from .filters import ChannelFilterSet
 from .models import Channel, ChannelTag, Membership
 
 
+def channel_live_q(*, now: datetime | None = None, prefix: str = "") -> Q:
+    """Channels that still exist for every reader and writer: not scheduled for deletion,
+    or scheduled for a time still to come (DESIGN.md invariant 2: a due deletion hides the
+    channel at once, before any sweep ran). ``prefix`` is e.g. ``"channel__"`` to filter
+    rows that point to a channel (messages)."""
+    now = now or timezone.now()
+    return Q(**{f"{prefix}scheduled_deletion_at__isnull": True}) | Q(
+        **{f"{prefix}scheduled_deletion_at__gt": now}
+    )
+
+
+def channel_is_gone(channel: Channel, now: datetime | None = None) -> bool:
+    """True once the channel's scheduled deletion time has passed."""
+    at = channel.scheduled_deletion_at
+    return at is not None and at <= (now or timezone.now())
+
+
 def channel_get(
     *,
     organization: Organization,
@@ -22,8 +41,9 @@ def channel_get(
     field: str = "channelId",
     for_update: bool = False,
 ) -> Channel:
-    """The channel, or DomainError(channel_not_found); another org's id looks the same."""
-    qs = Channel.objects.filter(organization=organization, channel_id=channel_id)
+    """The channel, or DomainError(channel_not_found); another org's id looks the same,
+    and so does a channel whose scheduled deletion time has passed."""
+    qs = Channel.objects.filter(channel_live_q(), organization=organization, channel_id=channel_id)
     if for_update:
         qs = qs.select_for_update()
     channel = qs.first()
@@ -35,8 +55,9 @@ def channel_get(
 
 
 def channel_list(*, organization: Organization) -> QuerySet[Channel]:
-    """The organization's channels with their tags prefetched (one extra query per page)."""
-    return Channel.objects.filter(organization=organization).prefetch_related(
+    """The organization's live channels (a due scheduled deletion hides a channel) with
+    their tags prefetched (one extra query per page)."""
+    return Channel.objects.filter(channel_live_q(), organization=organization).prefetch_related(
         Prefetch("tag_rows", queryset=ChannelTag.objects.order_by("name", "pk"))
     )
 

@@ -55,6 +55,7 @@ CATALOG: dict[str, tuple[int, str]] = {
     "not_acceptable": (406, "The requested representation is not available."),
     "conflict": (409, "The request conflicts with the current state."),
     "channel_exists": (409, "A channel with this channelId already exists."),
+    "already_reported": (409, "This reporter already has an open report on this target."),
     "rule_exists": (409, "A record with this pattern already exists."),
     "too_many_records": (409, "The organization has reached its maximum number of records."),
     "role_exists": (409, "A role with this id already exists."),

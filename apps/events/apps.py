@@ -5,3 +5,8 @@ class EventsConfig(AppConfig):
     name = "apps.events"
     label = "events"
     verbose_name = "Domain events (outbox)"
+
+    def ready(self) -> None:
+        from .registry import log_event, subscribe
+
+        subscribe(log_event)

@@ -48,6 +48,9 @@ class Event(models.Model):
     dispatched_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    #: After a failed delivery: not retried before this time (exponential backoff); the
+    #: organization's later events wait behind it, so their order is kept.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -55,7 +58,37 @@ class Event(models.Model):
                 fields=["id"], condition=Q(dispatched_at__isnull=True), name="event_pending"
             ),
             models.Index(fields=["organization", "id"], name="event_org"),
+            # The few pending events that failed: which organizations are backing off.
+            models.Index(
+                fields=["next_attempt_at", "organization"],
+                condition=Q(dispatched_at__isnull=True, next_attempt_at__isnull=False),
+                name="event_retry",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class DispatchLock(models.Model):
+    """One row (pk 1): the lease that lets one dispatcher at a time deliver events.
+
+    A dispatcher takes the lease in a short ``select_for_update()`` transaction (so two
+    dispatchers never deliver the same event twice in normal operation), delivers
+    outside any long transaction, and gives the lease back. A dispatcher that finds the
+    lease taken sets ``rerun`` so the holder looks again before it lets go; a holder that
+    died loses the lease when ``lease_until`` passes (its undelivered events stay
+    pending: at-least-once).
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    holder = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    rerun = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="dispatch_lock_single_row")]
+
+    def __str__(self) -> str:
+        return f"dispatch lock held by {self.holder or 'nobody'} until {self.lease_until}"

@@ -1,8 +1,41 @@
-"""Placeholder-free minimal dispatcher hook; the dispatcher itself lives here too."""
+"""Celery tasks of the outbox: the dispatcher, and the request for a dispatch."""
 
 from __future__ import annotations
 
+import logging
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from .services import events_dispatch
+
+logger = logging.getLogger("chatadmin.events")
+
+
+@shared_task(
+    name="events.dispatch_pending",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=5,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def dispatch_pending() -> int:
+    """Deliver pending outbox events to the subscribers (idempotent: a second run at
+    the same time returns at once; a run that dies leaves its events pending). Queued
+    on every commit that wrote an event, and by beat every few seconds."""
+    result = events_dispatch()
+    if result.more:
+        request_dispatch()  # the time budget ran out: continue in a fresh task
+    return result.delivered
+
 
 def request_dispatch() -> None:
-    """Ask a worker to dispatch pending events (coalesced; see dispatch_pending)."""
-    return None
+    """Ask a worker to dispatch pending events. Never raises: a broker outage must not
+    fail the request that committed the event (beat catches up when it is back)."""
+    try:
+        dispatch_pending.apply_async(retry=False)  # fail fast, do not hold the request
+    except Exception:
+        logger.warning("could not queue events.dispatch_pending; beat will catch up", exc_info=True)

@@ -2,25 +2,87 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.core.errors import DomainError
+from apps.events.models import EventType
+from apps.events.services import event_record
 from apps.moderation.models import Report
 from apps.organizations.models import Organization
 
 from .models import Member, Role
 
+logger = logging.getLogger(__name__)
 
-def members_resolve(*, organization: Organization, user_ids: Sequence[str]) -> list[Member]:
+#: banPeriod: absent or -1 bans until unbanned, > 0 bans for that many milliseconds.
+BAN_FOREVER = -1
+#: The longest timed ban accepted: ten years in milliseconds (the same bound as mutes).
+MAX_BAN_PERIOD_MS = 10 * 365 * 24 * 3600 * 1000
+#: Rows a sweep claims per transaction when settings.CHATADMIN has no SWEEP_BATCH_SIZE.
+DEFAULT_SWEEP_BATCH_SIZE = 500
+#: A sweep run stops after this many full batches (the next beat run goes on).
+SWEEP_MAX_BATCHES = 100
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with Z (event payloads and audit snapshots)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def sweep_batch_size(batch_size: int | None = None) -> int:
+    """The batch size of the expiry sweeps: the argument, else CHATADMIN["SWEEP_BATCH_SIZE"]."""
+    size = batch_size or settings.CHATADMIN.get("SWEEP_BATCH_SIZE") or DEFAULT_SWEEP_BATCH_SIZE
+    return max(1, int(size))
+
+
+def ban_window(
+    *, ban_period: int | None, now: datetime, field: str = "banPeriod"
+) -> tuple[datetime, datetime | None]:
+    """(banned_at, ban_expires_at) for a banPeriod in ms: None or -1 until unbanned, > 0 for
+    that long (at most MAX_BAN_PERIOD_MS); 0 and other negatives are 400 invalid_parameter."""
+    if ban_period is None or ban_period == BAN_FOREVER:
+        return now, None
+    if ban_period <= 0 or ban_period > MAX_BAN_PERIOD_MS:
+        raise DomainError(
+            "invalid_parameter",
+            f"{field} must be -1 or between 1 and {MAX_BAN_PERIOD_MS} milliseconds.",
+            field=field,
+        )
+    return now, now + timedelta(milliseconds=ban_period)
+
+
+def _event(member: Member, type: str, actor: Actor | None, **extra: Any) -> None:
+    event_record(
+        organization=member.organization,
+        type=type,
+        payload={
+            "organization": member.organization.slug,
+            "userIds": [member.user_id],
+            "actor": (actor or Actor.system()).label,
+            **extra,
+        },
+    )
+
+
+def members_resolve(
+    *, organization: Organization, user_ids: Sequence[str], actor: Actor | None = None
+) -> list[Member]:
     """The members with these userIds, in the given order; unknown ones are provisioned
-    (as a client SDK's first login would do). See docs/api.md."""
+    (as a client SDK's first login would do; a ``user.created`` event each, in the
+    caller's transaction). See docs/api.md."""
     wanted = list(dict.fromkeys(user_ids))
     if not wanted:
         return []
@@ -33,12 +95,14 @@ def members_resolve(*, organization: Organization, user_ids: Sequence[str]) -> l
             [Member(organization=organization, user_id=uid, display_name=uid) for uid in missing],
             ignore_conflicts=True,  # a concurrent request may provision the same user
         )
-        existing.update(
-            {
-                m.user_id: m
-                for m in Member.objects.filter(organization=organization, user_id__in=missing)
-            }
-        )
+        created = {
+            m.user_id: m
+            for m in Member.objects.filter(organization=organization, user_id__in=missing)
+        }
+        existing.update(created)
+        for member in created.values():
+            member.organization = organization
+            _event(member, EventType.USER_CREATED, actor, createdAt=iso(member.created_at))
     return [existing[uid] for uid in wanted]
 
 
@@ -55,13 +119,15 @@ def member_for_account(*, organization: Organization, account: Account) -> Membe
         user_id = base if attempt == 0 else f"{base}#{attempt}"
         try:
             with transaction.atomic():
-                return Member.objects.create(
+                member = Member.objects.create(
                     organization=organization,
                     account=account,
                     user_id=user_id,
                     display_name=account.get_full_name() or account.email,
                     org_role=Member.OrgRole.ADMIN,
                 )
+                _event(member, EventType.USER_CREATED, None, createdAt=iso(member.created_at))
+                return member
         except IntegrityError:
             member = Member.objects.filter(organization=organization, account=account).first()
             if member is not None:
@@ -131,17 +197,23 @@ def member_update(
         before=before,
         after=_user_snapshot(member),
     )
+    _event(member, EventType.USER_UPDATED, actor, fields=sorted(fields))
     return member
 
 
 @transaction.atomic
-def member_ban(*, actor: Actor, member: Member, reason: str = "") -> Member:
-    """Ban the user from the whole organization until unbanned (``check_can_post``
-    refuses them everywhere). Banning a banned user renews the ban (and the audit)."""
+def member_ban(
+    *, actor: Actor, member: Member, reason: str = "", ban_period: int | None = None
+) -> Member:
+    """Ban the user from the whole organization (``check_can_post`` refuses them
+    everywhere): until unbanned (``ban_period`` None or -1) or for ``ban_period`` ms; an
+    expired ban no longer counts at once and the sweep clears it. Banning a banned user
+    renews the ban (and the audit)."""
+    banned_at, expires_at = ban_window(ban_period=ban_period, now=timezone.now())
     member = _locked(member)
     before = _user_snapshot(member)
-    member.banned_at = timezone.now()
-    member.ban_expires_at = None
+    member.banned_at = banned_at
+    member.ban_expires_at = expires_at
     member.ban_reason = reason
     member.save(update_fields=["banned_at", "ban_expires_at", "ban_reason", "updated_at"])
     audit_record(
@@ -152,7 +224,15 @@ def member_ban(*, actor: Actor, member: Member, reason: str = "") -> Member:
         target_id=member.user_id,
         reason=reason,
         before=before,
-        after=_user_snapshot(member),
+        after={**_user_snapshot(member), "banPeriod": ban_period or BAN_FOREVER},
+    )
+    _event(
+        member,
+        EventType.USER_BANNED,
+        actor,
+        reason=reason,
+        bannedAt=iso(banned_at),
+        banExpiresAt=iso(expires_at),
     )
     return member
 
@@ -177,32 +257,75 @@ def member_unban(*, actor: Actor, member: Member, reason: str = "") -> Member:
         before=before,
         after=_user_snapshot(member),
     )
+    _event(member, EventType.USER_UNBANNED, actor, reason=reason)
     return member
+
+
+def member_bans_expire(*, batch_size: int | None = None) -> int:
+    """Make expired global bans final (clear the columns), in batches claimed with
+    ``select_for_update(skip_locked=True)``; each lifted ban gets an audit entry
+    ``user.unban.expired`` by the system actor and a ``user.unbanned`` event.
+
+    Idempotent: the UPDATE of each claimed row repeats the expiry condition, so a ban
+    lifted by a concurrent run (or renewed by an admin meanwhile) is left alone and
+    audited once. Scans the ``member_ban_expiry`` partial index, not recent activity.
+    Returns how many bans were lifted.
+    """
+    size = sweep_batch_size(batch_size)
+    system = Actor.system()
+    lifted = 0
+    for _ in range(SWEEP_MAX_BATCHES):
+        with transaction.atomic():
+            now = timezone.now()
+            expired = Q(banned_at__isnull=False, ban_expires_at__isnull=False) & Q(
+                ban_expires_at__lte=now
+            )
+            rows = list(
+                Member.objects.filter(expired)
+                .select_related("organization")
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("ban_expires_at", "pk")[:size]
+            )
+            for member in rows:
+                before = _user_snapshot(member)
+                done = Member.objects.filter(expired, pk=member.pk).update(
+                    banned_at=None, ban_expires_at=None, ban_reason="", updated_at=now
+                )
+                if not done:
+                    continue
+                audit_record(
+                    organization=member.organization,
+                    actor=system,
+                    action="user.unban.expired",
+                    target_type="user",
+                    target_id=member.user_id,
+                    reason=member.ban_reason,
+                    before=before,
+                    after={**before, "bannedAt": None, "banExpiresAt": None},
+                )
+                _event(
+                    member,
+                    EventType.USER_UNBANNED,
+                    system,
+                    reason="expired",
+                    bannedAt=iso(member.banned_at),
+                    expiredAt=iso(member.ban_expires_at),
+                )
+                lifted += 1
+        if len(rows) < size:
+            break
+    if lifted:
+        logger.info("lifted %s expired global bans", lifted)
+    return lifted
 
 
 @transaction.atomic
 def member_flags_clear(*, actor: Actor, member: Member) -> int:
-    """Dismiss every open report on the user; returns how many were dismissed."""
-    now = timezone.now()
-    cleared = Report.objects.filter(
-        organization_id=member.organization_id,
-        target_member=member,
-        state=Report.State.OPEN,
-    ).update(
-        state=Report.State.DISMISSED,
-        resolved_at=now,
-        resolved_by_label=actor.label[:255],
-    )
-    audit_record(
-        organization=member.organization,
-        actor=actor,
-        action="user.flags.clear",
-        target_type="user",
-        target_id=member.user_id,
-        before={"flagCount": cleared},
-        after={"flagCount": 0, "cleared": cleared},
-    )
-    return cleared
+    """Dismiss every open report on the user; returns how many were dismissed.
+    The rule lives in apps.moderation.reports (one place for every surface)."""
+    from apps.moderation.reports import reports_resolve_for_member
+
+    return reports_resolve_for_member(actor=actor, member=member, state=Report.State.DISMISSED)
 
 
 @transaction.atomic

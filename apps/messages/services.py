@@ -2,7 +2,9 @@
 
 Every surface that creates a message comes here, so the posting rule
 (:func:`apps.channels.rules.check_can_post`) and the content filter
-(:func:`apps.moderation.filtering.check_message_text`) are applied once, in one place.
+(:func:`apps.moderation.filtering.filter_message_texts`, with the organization's
+policy: block, flag or mask) are applied once, in one place; so is the filter on edited
+text (:func:`message_text_update`).
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ from apps.channels.models import Channel
 from apps.channels.rules import check_can_post
 from apps.channels.selectors import channel_get
 from apps.core.errors import DomainError
+from apps.events.models import EventType
+from apps.events.services import event_record
 from apps.members.models import Member
 from apps.members.services import member_for_account
-from apps.moderation.filtering import check_message_text
+from apps.moderation.filtering import filter_message_texts
+from apps.moderation.reports import report_create
 from apps.organizations.models import Organization
 
 from .images import process_image
@@ -150,6 +155,7 @@ def _insert(
     tags: list[str],
     parent: Message | None,
     files: Sequence[_StoredFile] = (),
+    flag_reason: str | None = None,
 ) -> Message:
     """One transaction: counters (guarded, so a concurrent close or parent delete is
     seen), the message, its tags and its stored files. Files written before a failure
@@ -178,6 +184,23 @@ def _insert(
                 parent=parent,
             )
             MessageTag.objects.bulk_create([MessageTag(message=message, name=t) for t in tags])
+            if flag_reason is not None:  # the content filter's flag policy
+                _flag(organization=organization, message=message, reason=flag_reason)
+            event_record(
+                organization=organization,
+                type=EventType.MESSAGE_CREATED,
+                payload={
+                    "organization": organization.slug,
+                    "messageId": str(message.public_id),
+                    "channelId": channel.channel_id,
+                    "userId": author.user_id,
+                    "type": type,
+                    "data": data,
+                    "tags": tags,
+                    "parentId": str(parent.public_id) if parent is not None else None,
+                    "createdAt": message.created_at.isoformat(),
+                },
+            )
             for item in files:
                 row = MessageFile(
                     message=message,
@@ -215,11 +238,11 @@ def message_create(
         organization=organization, actor=actor, channel_id=channel_id, parent_id=parent_id
     )
     text = data.get("text")
-    check_message_text(
-        organization=organization,
-        texts=[text] if isinstance(text, str) else [],
-        field="data.text",
+    outcome = filter_message_texts(
+        organization=organization, texts={"data.text": text} if isinstance(text, str) else {}
     )
+    if isinstance(text, str):
+        data = {**data, "text": outcome.texts["data.text"]}  # masked under the mask policy
     return _insert(
         organization=organization,
         channel=channel,
@@ -228,6 +251,7 @@ def message_create(
         data=data,
         tags=tags,
         parent=parent,
+        flag_reason=outcome.flag_reason,
     )
 
 
@@ -258,7 +282,8 @@ def message_create_image(
     channel, author, parent = _prepare(
         organization=organization, actor=actor, channel_id=channel_id, parent_id=parent_id
     )
-    check_message_text(organization=organization, texts=[caption], field="caption")
+    outcome = filter_message_texts(organization=organization, texts={"caption": caption})
+    caption = outcome.texts["caption"]  # masked under the mask policy
     upload.seek(0)
     content = upload.read(max_bytes + 1)
     if len(content) > max_bytes:
@@ -309,6 +334,7 @@ def message_create_image(
         tags=tags,
         parent=parent,
         files=files,
+        flag_reason=outcome.flag_reason,
     )
 
 
@@ -404,4 +430,93 @@ def message_delete(
         },
         after={"isDeleted": True},
     )
+    event_record(
+        organization=organization,
+        type=EventType.MESSAGE_DELETED,
+        payload={
+            "organization": organization.slug,
+            "messageId": str(message.public_id),
+            "channelId": message.channel.channel_id,
+            "userId": message.author.user_id if message.author else None,
+            "type": message.type,
+            "actor": actor.label,
+            "reason": reason,
+            "deletedAt": message.deleted_at.isoformat(),
+        },
+    )
+    return message
+
+
+def _flag(*, organization: Organization, message: Message, reason: str) -> None:
+    """The content filter's ``flag`` policy: a report by the system on the message, in
+    the caller's transaction (idempotent while the message has an open system report)."""
+    if message.author is None:
+        return  # nobody to report (messages always have an author through the API)
+    report_create(
+        organization=organization,
+        actor=Actor.system(),
+        reporter=None,
+        target_member=message.author,
+        target_message=message,
+        reason=reason,
+    )
+
+
+#: Which ``data`` key holds the editable text of each message type.
+TEXT_KEYS = {Message.Type.TEXT: "text", Message.Type.CUSTOM: "text", Message.Type.IMAGE: "caption"}
+
+
+@transaction.atomic
+def message_text_update(
+    *, organization: Organization, actor: Actor, message: Message, text: str
+) -> Message:
+    """Replace the text of a message (``data.text``; an image's caption), with the
+    content filter and the organization's policy applied exactly as on create: block
+    raises ``blacklisted_content`` (field ``text``), flag stores the text and opens a
+    system report on the message, mask stores the masked text. Audited as
+    ``message.edit``; sets ``edited_at``. A deleted message is ``message_not_found``;
+    a file message has no text (``invalid_parameter``). An unchanged text writes
+    nothing."""
+    message = message_get(
+        organization=organization,
+        message_id=message.public_id,
+        include_deleted=False,
+        for_update=True,
+    )
+    key = TEXT_KEYS.get(message.type)
+    if key is None:
+        raise DomainError(
+            "invalid_parameter", f"A {message.type} message has no text.", field="text"
+        )
+    if not isinstance(text, str) or (
+        key == "text" and message.type == Message.Type.TEXT and not text.strip()
+    ):
+        raise DomainError("invalid_parameter", "text must be a non-empty string.", field="text")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise DomainError(
+            "invalid_parameter",
+            f"text must be at most {MAX_TEXT_LENGTH} characters.",
+            field="text",
+        )
+    outcome = filter_message_texts(organization=organization, texts={"text": text})
+    text = outcome.texts["text"]
+    data = dict(message.data or {})
+    before = data.get(key)
+    if before == text:
+        return message
+    data[key] = text
+    message.data = data
+    message.edited_at = timezone.now()
+    message.save(update_fields=["data", "edited_at"])
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="message.edit",
+        target_type="message",
+        target_id=str(message.public_id),
+        before={key: before},
+        after={key: text, "filter": outcome.policy if outcome.hits else None},
+    )
+    if outcome.flag_reason is not None:
+        _flag(organization=organization, message=message, reason=outcome.flag_reason)
     return message

@@ -1,39 +1,57 @@
 """The content filter: blacklist and whitelist records compiled into one matcher.
 
-Every path that creates or edits message text calls :func:`check_message_text`.
-Patterns run on RE2 (linear time in the text, no backtracking), so a hostile pattern
-such as ``(a+)+$`` is harmless; patterns RE2 cannot compile (backreferences,
-lookaround), patterns that can match empty text and patterns whose compiled program
-is too large are refused at creation (``invalid_pattern``).
+Every path that creates or edits message text goes through
+:func:`filter_message_texts` (policy aware: block, flag or mask);
+:func:`check_message_text` is the block-only form. Patterns run on RE2 (linear time
+in the text, no backtracking), so a hostile pattern such as ``(a+)+$`` is harmless;
+patterns RE2 cannot compile (backreferences, lookaround), patterns that can match
+empty text and patterns whose compiled program is too large are refused at creation
+(``invalid_pattern``).
 
-Matching (docs/api/content-filter.md): case-insensitive, on NFKC-normalized text (so
-fullwidth letters equal plain ones). ``isMatchExactWord`` means whole words only: the
-characters around the match must not be Unicode letters, marks, digits or ``_``;
-a character of a script written without spaces (Han, Hiragana, Katakana, Thai, Lao,
-Khmer, Myanmar) counts as a boundary, and a pattern that starts or ends with such a
-character needs no boundary on that side.
+Matching (docs/api/content-filter.md): on *folded* text: NFKC, then full Unicode case
+folding (``str.casefold``: ß = ss, capital, small and final sigma alike, İ = I = i),
+default-ignorable characters (soft hyphen, zero-width space/joiner, variation
+selectors) removed. The literal
+characters of a pattern are folded the same way when the matcher is built (escapes,
+classes and flags are left alone) and RE2 also runs case-insensitively.
+``isMatchExactWord`` means whole words only: the characters around the match must not
+be Unicode letters, (non-enclosing) marks, digits or ``_``; a character of a script
+written without spaces (Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar) counts as
+a boundary, and a pattern that starts or ends with such a character needs no boundary
+on that side. The boundary handling is ours (RE2's ``\\b`` is ASCII-only).
 
 How it stays flat as records grow to 100,000: every pattern goes, unwrapped, into one
 RE2 ``Set`` (one DFA pass over the text, whatever the record count). A Set hit on an
-exact-word record is confirmed by that record's own boundary-wrapped regex (compiled
-lazily, only for candidates), because wrapping all 100,000 patterns in Unicode boundary
-classes would multiply the program size by ~400.
+exact-word record is confirmed on its own: a plain word by ``str.find`` plus our
+boundary test, a true regex by its boundary-wrapped RE2 regex (compiled lazily, only
+for candidates), because wrapping all 100,000 patterns in Unicode boundary classes
+would multiply the program size by ~400. ``benchmarks/filter.py`` measures it.
 
-The matcher is cached per process and per organization (a bounded LRU), keyed by the
-organization's ``filter_version``, which the record services bump in the same
-transaction as the change, so every process rebuilds on its next check.
+Freshness: the matcher is cached per process and per organization (a bounded LRU),
+tagged with the organization's ``filter_version``, which the record services bump in
+the same transaction as the change. A process reads that version at most once per
+:data:`VERSION_TTL` seconds per organization (so most messages cost no query), and
+the process that made the change forgets its cached version at once: a change applies
+in every process within a second.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import re2
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 
 from apps.core.errors import DomainError
 from apps.organizations.models import Organization
@@ -47,22 +65,51 @@ MAX_PATTERN_LENGTH = 255
 MAX_PROGRAM_SIZE = 5_000
 #: Organizations whose matcher one process keeps.
 CACHE_SIZE = 256
+#: Seconds a process trusts the organization's ``filter_version`` it last read: the
+#: bound on how long a record change made in another process may go unseen.
+VERSION_TTL = 1.0
+#: RE2's memory budget per compiled Set/regex. RE2's default (8 MiB) fails at ~10,000
+#: records; 100,000 records need ~100 MB. Records too large for one Set together are
+#: split over several Sets instead of failing.
+RE2_MAX_MEM = 256 << 20
+#: Compiled per-record regexes one matcher keeps (true regexes only; plain words need
+#: none), and boundary-wrapped ones (each ~0.5 MB once used).
+REGEX_CACHE_SIZE = 4096
+WRAPPED_CACHE_SIZE = 32
+#: RE2 calls the whole-word check of one true regex may spend on one text before it
+#: hands over to the (linear-time, costly to compile) boundary-wrapped regex.
+EXACT_REGEX_BUDGET = 64
+#: What a matched span becomes under the ``mask`` policy.
+MASK = "***"
+#: Mask passes before a text that still matches is blocked instead (a pattern that
+#: matches the mask itself, such as ``\*+``, cannot be masked away).
+MAX_MASK_PASSES = 3
 
-# Unicode word characters for whole-word matching (letters, marks, digits, underscore).
-_WORD = r"\pL\pM\pN_"
+# Unicode word characters for whole-word matching (letters, non-enclosing marks,
+# digits, underscore). Enclosing marks (the keycap U+20E3) are not word characters.
+_WORD = r"\pL\p{Mn}\p{Mc}\pN_"
 # Scripts written without spaces between words: any of their characters is a boundary.
 _NOSPACE = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\x{30FC}"
-_MAX_MEM = 256 << 20  # RE2's default 8 MiB fails at ~10,000 records
+_MAX_MEM = RE2_MAX_MEM  # tests lower it to force a split
 # Texts on which a pattern must not find an empty match (``^``, ``\b``, ``a*``, ...).
 _EMPTY_PROBES = ("", " ", "a", "a b", "Hello, world.\n", "1")
+# Default_Ignorable_Code_Point (Unicode), removed by folding as NFKC_Casefold does:
+# soft hyphen, zero-width space/joiners, bidi controls, variation selectors, tags.
+_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+# Characters that make a pattern a true regular expression (not a plain word).
+_META = frozenset("\\.^$|?*+()[]{}")
 
 
-def _options() -> re2.Options:
+def _options(*, capture: bool = False) -> re2.Options:
     options = re2.Options()
     options.case_sensitive = False
     options.log_errors = False
     options.max_mem = _MAX_MEM
-    options.never_capture = True
+    options.never_capture = not capture
     return options
 
 
@@ -74,8 +121,169 @@ def normalize_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+def fold_text(text: str) -> str:
+    """What matching sees: NFKC, full case folding, no default-ignorable characters,
+    ``i`` + combining dot above (the folding of ``İ``) read as ``i``."""
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if "\u0307" in text:
+        text = text.replace("i\u0307", "i")
+    return _IGNORABLE.sub("", text)
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(char: str) -> str:
+    return fold_text(char)
+
+
+@lru_cache(maxsize=8192)
 def _is_nospace(char: str) -> bool:
     return bool(char) and _NOSPACE_CHAR.search(char) is not None
+
+
+def _char_offset(encoded: bytes, offset: int) -> int:
+    return len(encoded[:offset].decode("utf-8", "replace"))
+
+
+def _byte_boundary_before(encoded: bytes, offset: int) -> bool:
+    if offset == 0:
+        return True
+    if encoded[offset - 1] < 0x80:
+        return not _is_word_char(chr(encoded[offset - 1]))
+    return not _is_word_char(encoded[max(0, offset - 4) : offset].decode("utf-8", "ignore")[-1:])
+
+
+def _byte_boundary_after(encoded: bytes, offset: int) -> bool:
+    if offset >= len(encoded):
+        return True
+    if encoded[offset] < 0x80:
+        return not _is_word_char(chr(encoded[offset]))
+    return not _is_word_char(encoded[offset : offset + 4].decode("utf-8", "ignore")[:1])
+
+
+def _boundary_before(text: str, index: int) -> bool:
+    return index == 0 or not _is_word_char(text[index - 1])
+
+
+def _boundary_after(text: str, index: int) -> bool:
+    return index >= len(text) or not _is_word_char(text[index])
+
+
+@lru_cache(maxsize=8192)
+def _is_word_char(char: str) -> bool:
+    """A character that continues a word (so it is no word boundary)."""
+    if char.isascii():
+        return char.isalnum() or char == "_"
+    category = unicodedata.category(char)
+    if category[0] in "LN" or category in ("Mn", "Mc"):
+        return not _is_nospace(char)
+    return False
+
+
+def _skip_escape(pattern: str, i: int) -> int:
+    """Index after the escape sequence starting at ``pattern[i] == '\\'``."""
+    n = len(pattern)
+    if i + 1 >= n:
+        return n
+    kind = pattern[i + 1]
+    if kind in "pPx" and i + 2 < n:
+        if pattern[i + 2] == "{":
+            end = pattern.find("}", i + 2)
+            return n if end < 0 else end + 1
+        return min(n, i + (4 if kind == "x" else 3))
+    return i + 2
+
+
+def fold_pattern(pattern: str) -> str:
+    """The pattern with its literal characters case-folded like :func:`fold_text`.
+
+    Escapes (``\\S``, ``\\pL``, ``\\x{DF}``), flags (``(?i)``), group names and
+    repetition counts are copied. A literal that folds to several characters becomes
+    a group (``ß+`` → ``(?:ss)+``). Inside a character class letters are left to RE2's
+    case-insensitive matching; a letter there that folds to several characters adds
+    an alternative (``[aß]`` → ``(?:[aß]|ss)``) unless the class is negated. ASCII
+    patterns are returned unchanged (RE2's case-insensitivity already folds ASCII).
+    """
+    if pattern.isascii():
+        return pattern
+    pattern = unicodedata.normalize("NFKC", pattern).replace("i\u0307", "i")
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        if char == "\\":
+            if pattern.startswith("\\Q", i):  # \Q...\E: literal text
+                end = pattern.find("\\E", i + 2)
+                stop = n if end < 0 else end
+                out.append("\\Q" + fold_text(pattern[i + 2 : stop]) + "\\E")
+                i = n if end < 0 else end + 2
+                continue
+            end = _skip_escape(pattern, i)
+            out.append(pattern[i:end])
+            i = end
+        elif char == "[":
+            i = _fold_class(pattern, i, out)
+        elif char == "(" and pattern.startswith("(?", i):
+            end = i + 2
+            while end < n and pattern[end] not in ":)>":
+                end += 1
+            out.append(pattern[i : end + 1])
+            i = end + 1
+        elif char == "{":
+            end = pattern.find("}", i)
+            end = n - 1 if end < 0 else end
+            out.append(pattern[i : end + 1])
+            i = end + 1
+        elif char in _META:
+            out.append(char)
+            i += 1
+        else:
+            folded = _fold_char(char)
+            out.append(folded if len(folded) == 1 else f"(?:{folded})")
+            i += 1
+    return "".join(out)
+
+
+def _fold_class(pattern: str, i: int, out: list[str]) -> int:
+    """Copy the character class at ``pattern[i] == '['``; return the index after it."""
+    n = len(pattern)
+    start = i
+    i += 1
+    negated = i < n and pattern[i] == "^"
+    if negated:
+        i += 1
+    if i < n and pattern[i] == "]":  # a leading ] is literal
+        i += 1
+    extras: list[str] = []
+    while i < n and pattern[i] != "]":
+        char = pattern[i]
+        if char == "\\":
+            i = _skip_escape(pattern, i)
+            continue
+        if pattern.startswith("[:", i):
+            end = pattern.find(":]", i + 2)
+            i = n if end < 0 else end + 2
+            continue
+        folded = _fold_char(char)
+        in_range = pattern[i - 1 : i] == "-" or (
+            pattern[i + 1 : i + 2] == "-" and pattern[i + 2 : i + 3] not in ("]", "")
+        )
+        if len(folded) != 1 and folded and not in_range:
+            extras.append(folded)
+        i += 1
+    i = min(n, i + 1)
+    body = pattern[start:i]
+    if extras and not negated:
+        out.append("(?:" + "|".join([body, *dict.fromkeys(extras)]) + ")")
+    else:
+        out.append(body)
+    return i
+
+
+def is_plain_word(pattern: str) -> bool:
+    """True for a pattern without regex syntax: matched as a literal string."""
+    return not any(char in _META for char in pattern)
 
 
 def _wrap(pattern: str, exact_word: bool) -> str:
@@ -101,9 +309,11 @@ def validate_blacklist_pattern(pattern: str, *, field_name: str = "regexs") -> s
         raise _invalid(pattern, "contains control characters.", field_name)
     try:
         # The pattern must compile on its own, so that wrapping it cannot change its
-        # meaning (``a)|(b`` would escape the wrapper).
-        compiled = re2.compile(pattern, _options())
-        re2.compile(_wrap(pattern, True), _options())
+        # meaning (``a)|(b`` would escape the wrapper); so must its folded form.
+        re2.compile(pattern, _options())
+        folded = fold_pattern(pattern)
+        compiled = re2.compile(folded, _options())
+        re2.compile(_wrap(folded, True), _options())
     except re2.error as exc:
         detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
         raise _invalid(
@@ -119,6 +329,8 @@ def validate_blacklist_pattern(pattern: str, *, field_name: str = "regexs") -> s
             raise _invalid(
                 pattern, "can match empty text, so it would block every message.", field_name
             )
+    if not fold_text(pattern).strip():
+        raise _invalid(pattern, "has no visible characters.", field_name)
     return pattern
 
 
@@ -127,6 +339,7 @@ def validate_blacklist_pattern(pattern: str, *, field_name: str = "regexs") -> s
 _HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
 
 
+@lru_cache(maxsize=4096)
 def _idna(host: str) -> str:
     """The host in ASCII (punycode for internationalized names), lowercase."""
     host = host.lower().rstrip(".")
@@ -138,9 +351,12 @@ def _idna(host: str) -> str:
         return host
 
 
+@lru_cache(maxsize=4096)
 def _clean_path(path: str) -> str:
     """Decoded, lowercase, dot segments resolved, no trailing slash: how a browser
     would resolve it, so ``/docs/../admin`` is ``/admin``."""
+    if (not path or path[0] == "/") and not any(c in path for c in "%\\.") and "//" not in path:
+        return path.lower().rstrip("/")  # the common case, same result
     segments: list[str] = []
     for segment in unquote(path).replace("\\", "/").lower().split("/"):
         if segment in ("", "."):
@@ -271,20 +487,49 @@ def extract_urls(text: str) -> list[tuple[str, str]]:
         ):
             continue  # an email address, not a URL
         url = raw if has_scheme else "http://" + raw
-        try:
-            parts = urlsplit(url.replace("\\", "/"))  # browsers read \ as /
-            host = (parts.hostname or "").rstrip(".")
-        except ValueError:
+        split = _split_url(url)
+        if split is None:
             continue
+        host, raw_path = split
         host = _idna(host).removeprefix("www.")
         if not host:
             continue
         if not has_scheme and not raw.lower().startswith("www."):
             tld = host.rsplit(".", 1)[-1]
-            if tld in _NOT_TLDS and not parts.path:
+            if tld in _NOT_TLDS and not raw_path:
                 continue  # a file name such as report.pdf
-        found.append((host, _clean_path(parts.path)))
+        found.append((host, _clean_path(raw_path)))
     return found
+
+
+def _split_url(url: str) -> tuple[str, str] | None:
+    """(host, raw path) as ``urlsplit`` reads them (None if it cannot): a direct split
+    for the common ``scheme://host/path`` and ``urlsplit`` for anything unusual
+    (userinfo, port, IPv6, backslashes, percent-escapes, dot segments)."""
+    scheme_end = url.find("://")
+    rest = url[scheme_end + 3 :]
+    cut = len(rest)
+    for stop in "/?#":
+        at = rest.find(stop)
+        if 0 <= at < cut:
+            cut = at
+    netloc, tail = rest[:cut], rest[cut:]
+    path = tail.split("?", 1)[0].split("#", 1)[0]
+    if (
+        scheme_end > 0
+        and netloc
+        and not any(c in netloc for c in "@:[]%")
+        and not any(c in url for c in "\\\t\r\n")
+        and "%" not in path
+        and "/." not in path
+        and "//" not in path
+    ):
+        return netloc.lower().rstrip("."), path
+    try:
+        parts = urlsplit(url.replace("\\", "/"))  # browsers read \ as /
+        return (parts.hostname or "").rstrip("."), parts.path
+    except ValueError:
+        return None
 
 
 # --- The matcher --------------------------------------------------------------------
@@ -292,54 +537,275 @@ def extract_urls(text: str) -> list[tuple[str, str]]:
 
 @dataclass
 class Matcher:
+    """One organization's compiled records. Build with :func:`compile_matcher`."""
+
+    #: Blacklist patterns as stored (the ruleId named in errors), in creation order.
     patterns: list[str] = field(default_factory=list)
     exact: list[bool] = field(default_factory=list)
+    #: The patterns with their literals case-folded: what is compiled.
+    folded: list[str] = field(default_factory=list)
+    #: The folded literal of a plain-word pattern (matched with ``str.find``), else None.
+    literals: list[str | None] = field(default_factory=list)
     #: (RE2 Set, index of its first pattern in ``patterns``); one Set unless the records
     #: were too large to compile together.
     sets: list[tuple[re2.Set, int]] = field(default_factory=list)
-    whitelist: list[tuple[str, str]] = field(default_factory=list)
-    _wrapped: dict[int, re2._Regexp] = field(default_factory=dict)
+    #: Whitelisted host -> path prefixes ("" allows every path of the host).
+    whitelist: dict[str, list[str]] = field(default_factory=dict)
+    #: Compiled on first use, per record (bounded LRUs): the plain regex (leftmost-first
+    #: and longest-match) and, for exact words, the boundary-wrapped one.
+    _regexes: OrderedDict[tuple[str, int], re2._Regexp] = field(default_factory=OrderedDict)
+    _wrapped: OrderedDict[int, re2._Regexp] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def blacklist(self) -> bool:
         return bool(self.sets)
 
-    def _confirm(self, index: int, text: str) -> bool:
+    def _regex(self, kind: str, index: int) -> re2._Regexp:
+        """Record ``index``'s regex of ``kind``: ``plain`` (the pattern), ``longest``
+        (the pattern, longest match) or ``wrapped`` (in our word boundaries, the pattern
+        in group 1; its Unicode classes cost ~2 ms to compile, so it is the last resort)."""
+        cache: OrderedDict[Any, re2._Regexp]
+        cache, key, limit = (
+            (self._wrapped, index, WRAPPED_CACHE_SIZE)
+            if kind == "wrapped"
+            else (self._regexes, (kind, index), REGEX_CACHE_SIZE)
+        )
+        with self._lock:
+            regex = cache.get(key)
+            if regex is not None:
+                cache.move_to_end(key)
+                return regex
+        options = _options(capture=kind == "wrapped")
+        pattern = self.folded[index]
+        if kind == "wrapped":
+            pattern = _wrap(f"({pattern})", True)
+        elif kind == "longest":
+            options.longest_match = True
+        regex = re2.compile(pattern, options)
+        with self._lock:
+            cache[key] = regex
+            while len(cache) > limit:
+                cache.popitem(last=False)
+        return regex
+
+    def _spans(
+        self, index: int, text: str, encoded: bytes, first_only: bool = False
+    ) -> list[tuple[int, int]]:
+        """Where record ``index`` matches the folded text (non-overlapping character
+        offsets; ``encoded`` is the same text in UTF-8, what RE2 reads)."""
+        literal = self.literals[index]
+        if literal is not None:
+            return self._literal_spans(index, literal, text, first_only)
         if not self.exact[index]:
-            return True
-        regex = self._wrapped.get(index)
-        if regex is None:
-            regex = re2.compile(_wrap(self.patterns[index], True), _options())
-            self._wrapped[index] = regex
-        return regex.search(text) is not None
+            spans = []
+            for found in self._regex("plain", index).finditer(encoded):
+                spans.append(found.span())
+                if first_only:
+                    break
+        else:
+            found_spans = self._exact_regex_spans(index, encoded, first_only)
+            if found_spans is None:  # out of budget: the linear-time wrapped regex decides
+                found_spans = self._wrapped_spans(index, encoded, first_only)
+            spans = found_spans
+        if first_only or text.isascii():
+            return spans
+        return [(_char_offset(encoded, a), _char_offset(encoded, b)) for a, b in spans]
+
+    def _literal_spans(
+        self, index: int, literal: str, text: str, first_only: bool
+    ) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        exact = self.exact[index]
+        size = len(literal)
+        left_free = _is_nospace(literal[0])
+        right_free = _is_nospace(literal[-1])
+        start = text.find(literal)
+        while start >= 0:
+            end = start + size
+            if not exact or (
+                (left_free or _boundary_before(text, start))
+                and (right_free or _boundary_after(text, end))
+            ):
+                spans.append((start, end))
+                if first_only:
+                    break
+                start = text.find(literal, end)
+            else:
+                start = text.find(literal, start + 1)
+        return spans
+
+    def _exact_regex_spans(
+        self, index: int, encoded: bytes, first_only: bool
+    ) -> list[tuple[int, int]] | None:
+        """Whole-word matches (byte offsets) of a true regex without the costly wrapped
+        regex: every start at a left boundary where the pattern matches, and for it the
+        longest end at a right boundary (the pattern's own match, else its longest
+        match, else shorter boundary ends by ``fullmatch``). None once
+        :data:`EXACT_REGEX_BUDGET` RE2 calls are spent."""
+        folded = self.folded[index]
+        left_free = _is_nospace(folded[:1])
+        right_free = _is_nospace(folded[-1:])
+        plain = self._regex("plain", index)
+        spans: list[tuple[int, int]] = []
+        budget = EXACT_REGEX_BUDGET
+        pos = 0
+        size = len(encoded)
+        while pos <= size:
+            budget -= 1
+            found = plain.search(encoded, pos)
+            if found is None:
+                return spans
+            start, end = found.span()
+            if not (left_free or _byte_boundary_before(encoded, start)):
+                end = None
+            elif not (right_free or _byte_boundary_after(encoded, end)):
+                budget -= 1
+                longest = self._regex("longest", index).match(encoded, start)
+                end = longest.end() if longest is not None else start
+                if not _byte_boundary_after(encoded, end):
+                    longest_end, end = end, None
+                    for candidate in range(longest_end - 1, start, -1):
+                        if 0x80 <= encoded[candidate] < 0xC0:
+                            continue  # inside a character
+                        if not _byte_boundary_after(encoded, candidate):
+                            continue
+                        budget -= 1
+                        if budget < 0:
+                            return None
+                        if plain.fullmatch(encoded, start, candidate) is not None:
+                            end = candidate
+                            break
+            if budget < 0:
+                return None
+            if end is not None:
+                spans.append((start, end))
+                if first_only:
+                    return spans
+                pos = end
+            else:
+                pos = start + 1
+                while pos < size and 0x80 <= encoded[pos] < 0xC0:
+                    pos += 1  # not inside a character
+        return spans
+
+    def _wrapped_spans(self, index: int, encoded: bytes, first_only: bool) -> list[tuple[int, int]]:
+        regex = self._regex("wrapped", index)
+        spans: list[tuple[int, int]] = []
+        pos = 0
+        while pos <= len(encoded):
+            found = regex.search(encoded, pos)
+            if found is None:
+                break
+            start, end = found.span(1)
+            spans.append((start, end))
+            if first_only:
+                break
+            # the boundary character after the match may be the next match's left one
+            pos = end if end > start else end + 1
+        return spans
+
+    def _candidates(self, encoded: bytes) -> list[int]:
+        candidates: list[int] = []
+        for compiled, offset in self.sets:
+            candidates.extend(offset + i for i in compiled.Match(encoded) or ())
+        candidates.sort()
+        return candidates
+
+    def hits(self, folded: str) -> list[int]:
+        """Indices of every record the folded text matches, in creation order."""
+        if not self.sets or not folded:
+            return []
+        encoded = folded.encode()
+        return [
+            index
+            for index in self._candidates(encoded)
+            if not self.exact[index] or self._spans(index, folded, encoded, first_only=True)
+        ]
 
     def blacklist_hit(self, text: str) -> str | None:
         """The pattern (ruleId) of the first record the text matches, or None."""
         if not self.sets or not text:
             return None
-        text = normalize_text(text)
-        candidates: list[int] = []
-        for compiled, offset in self.sets:
-            candidates.extend(offset + i for i in compiled.Match(text) or ())
-        for index in sorted(candidates):
-            if self._confirm(index, text):
+        folded = fold_text(text)
+        encoded = folded.encode()
+        for index in self._candidates(encoded):
+            if not self.exact[index] or self._spans(index, folded, encoded, first_only=True):
                 return self.patterns[index]
         return None
 
+    def mask(self, text: str) -> str:
+        """The text with every span a record matches replaced by :data:`MASK`. Spans
+        are found on the folded text and mapped back to whole characters (with their
+        combining marks) of the original."""
+        folded, starts, ends = _fold_with_map(text)
+        spans: list[tuple[int, int]] = []
+        encoded = folded.encode()
+        for index in self.hits(folded):
+            spans.extend(self._spans(index, folded, encoded))
+        if not spans:
+            return text
+        merged: list[list[int]] = []
+        for start, end in sorted((starts[a], ends[b - 1]) for a, b in spans):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        parts: list[str] = []
+        previous = 0
+        for start, end in merged:
+            parts.append(text[previous:start])
+            parts.append(MASK)
+            previous = end
+        parts.append(text[previous:])
+        return "".join(parts)
+
     def url_allowed(self, host: str, path: str) -> bool:
-        for allowed_host, prefix in self.whitelist:
-            host_ok = host == allowed_host or host.endswith("." + allowed_host)
-            if host_ok and (not prefix or path == prefix or path.startswith(prefix + "/")):
-                return True
+        labels = host.split(".")
+        for i in range(len(labels)):
+            prefixes = self.whitelist.get(".".join(labels[i:]))
+            if prefixes is None:
+                continue
+            for prefix in prefixes:
+                if not prefix or path == prefix or path.startswith(prefix + "/"):
+                    return True
         return False
 
     def first_disallowed_url(self, text: str) -> str | None:
         if not self.whitelist or not text:
             return None
-        for host, path in extract_urls(normalize_text(text)):
+        if not text.isascii():
+            text = normalize_text(text)  # fullwidth dots and letters become plain ones
+        # A URL never spans whitespace and always has a dot or "://": extracting from
+        # the words that have one finds the same URLs, much faster.
+        if "." not in text and "://" not in text and "\u3002" not in text:
+            return None
+        words = [w for w in text.split() if "." in w or "://" in w or "\u3002" in w]
+        if not words:
+            return None
+        for host, path in extract_urls(" ".join(words)):
             if not self.url_allowed(host, path):
                 return host + path
         return None
+
+
+def _fold_with_map(text: str) -> tuple[str, list[int], list[int]]:
+    """The folded text, and for each of its characters the start and end (in ``text``)
+    of the original character (with its combining marks) it comes from."""
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and unicodedata.combining(text[j]):
+            j += 1
+        folded = fold_text(text[i:j])
+        out.append(folded)
+        starts.extend([i] * len(folded))
+        ends.extend([j] * len(folded))
+        i = j
+    return "".join(out), starts, ends
 
 
 def _compile_sets(patterns: list[str], offset: int = 0) -> list[tuple[re2.Set, int]]:
@@ -359,60 +825,191 @@ def _compile_sets(patterns: list[str], offset: int = 0) -> list[tuple[re2.Set, i
     return [(compiled, offset)]
 
 
-def build_matcher(organization_id: int) -> Matcher:
-    records = list(
-        BlacklistRecord.objects.filter(organization_id=organization_id)
-        .order_by("pk")
-        .values_list("pattern", "is_match_exact_word")
-    )
-    matcher = Matcher(patterns=[p for p, _ in records], exact=[e for _, e in records])
-    if records:
-        matcher.sets = _compile_sets(matcher.patterns)
-    for pattern in WhitelistRecord.objects.filter(organization_id=organization_id).values_list(
-        "pattern", flat=True
-    ):
+def compile_matcher(
+    blacklist: Iterable[tuple[str, bool]] = (), whitelist: Iterable[str] = ()
+) -> Matcher:
+    """A matcher for records given as (pattern, isMatchExactWord) and whitelist
+    patterns, in creation order. No database: the benchmark builds matchers this way."""
+    matcher = Matcher()
+    for pattern, exact in blacklist:
+        folded = fold_pattern(pattern)
+        matcher.patterns.append(pattern)
+        matcher.exact.append(bool(exact))
+        matcher.folded.append(folded)
+        matcher.literals.append(fold_text(pattern) if is_plain_word(pattern) else None)
+    if matcher.patterns:
+        matcher.sets = _compile_sets(matcher.folded)
+    for pattern in whitelist:
         try:
-            matcher.whitelist.append(parse_whitelist_pattern(pattern))
+            host, path = parse_whitelist_pattern(pattern)
         except DomainError:
             continue  # a record written around the services; it allows nothing
+        matcher.whitelist.setdefault(host, []).append(path)
     return matcher
 
 
-_cache: OrderedDict[int, tuple[int, Matcher]] = OrderedDict()
+def build_matcher(organization_id: int) -> Matcher:
+    """The organization's matcher, from its records (two queries)."""
+    return compile_matcher(
+        BlacklistRecord.objects.filter(organization_id=organization_id)
+        .order_by("pk")
+        .values_list("pattern", "is_match_exact_word"),
+        WhitelistRecord.objects.filter(organization_id=organization_id)
+        .order_by("pk")
+        .values_list("pattern", flat=True),
+    )
+
+
+# organization pk -> (filter_version, matcher, when the version was read)
+_cache: OrderedDict[int, tuple[int, Matcher, float]] = OrderedDict()
 _lock = threading.Lock()
+#: The clock of :data:`VERSION_TTL` (tests replace it).
+_clock = time.monotonic
+
+
+def _read_version(organization_id: int) -> int:
+    return (
+        Organization.objects.filter(pk=organization_id)
+        .values_list("filter_version", flat=True)
+        .first()
+    ) or 0
 
 
 def matcher_for(organization: Organization) -> Matcher:
     """The organization's matcher, rebuilt only when its records changed.
 
-    One query per call (the organization's ``filter_version``); a rebuild adds two.
+    No query while the version read less than :data:`VERSION_TTL` ago is trusted; one
+    query (the ``filter_version``) after that; a rebuild adds two.
     """
-    version = (
-        Organization.objects.filter(pk=organization.pk)
-        .values_list("filter_version", flat=True)
-        .first()
-    ) or 0
+    now = _clock()
     with _lock:
         cached = _cache.get(organization.pk)
-        if cached is not None and cached[0] == version:
+        if cached is not None and now - cached[2] < VERSION_TTL:
             _cache.move_to_end(organization.pk)
             return cached[1]
-    # Built outside the lock (it may take a second at 100,000 records); the version
-    # was read first, so a change committed meanwhile only causes one more rebuild.
-    matcher = build_matcher(organization.pk)
+    version = _read_version(organization.pk)
+    if cached is not None and cached[0] == version:
+        matcher = cached[1]
+    else:
+        # Built outside the lock (it may take a second at 100,000 records); the
+        # version was read first, so a change committed meanwhile only causes one more
+        # rebuild.
+        matcher = build_matcher(organization.pk)
     with _lock:
-        _cache[organization.pk] = (version, matcher)
+        _cache[organization.pk] = (version, matcher, now)
         _cache.move_to_end(organization.pk)
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return matcher
 
 
+def forget_version(organization_id: int) -> None:
+    """Make this process re-read the organization's ``filter_version`` on its next
+    check (now, and again when the current transaction commits). The record services
+    call it when they bump the version, so the process that made a change sees it at
+    once; other processes see it within :data:`VERSION_TTL`."""
+
+    def forget() -> None:
+        with _lock:
+            cached = _cache.get(organization_id)
+            if cached is not None:
+                _cache[organization_id] = (cached[0], cached[1], float("-inf"))
+
+    forget()
+    transaction.on_commit(forget)
+
+
+@receiver(post_save, sender=Organization, dispatch_uid="filtering-new-organization")
+def _forget_new_organization(sender: type, instance: Organization, created: bool, **_: Any) -> None:
+    """A new organization never inherits a cached matcher (test databases reuse pks)."""
+    if created:
+        with _lock:
+            _cache.pop(instance.pk, None)
+
+
+# --- Applying the policy ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilterOutcome:
+    """What the message services store and do after filtering (no exception = the
+    message is accepted).
+
+    ``texts``: field -> text to store (masked under the ``mask`` policy, else as given).
+    ``hits``: field -> the first record the field's text matched (``flag`` and ``mask``).
+    ``flag_reason``: the reason of the system report to open (``flag`` policy), or None.
+    """
+
+    policy: str
+    texts: dict[str, str]
+    hits: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def flag_reason(self) -> str | None:
+        if self.policy != Organization.FilterPolicy.FLAG or not self.hits:
+            return None
+        return "Blacklisted content: " + ", ".join(dict.fromkeys(self.hits.values()))
+
+
+def _blacklisted(field: str, record: str) -> DomainError:
+    return DomainError(
+        "blacklisted_content",
+        f"The message contains blacklisted content (record {record!r}).",
+        field=field,
+    )
+
+
+def filter_message_texts(
+    *, organization: Organization, texts: dict[str, str], policy: str | None = None
+) -> FilterOutcome:
+    """Apply the organization's content filter to the texts of one message
+    (field -> text: ``data.text``, ``caption``, ``text``).
+
+    - A URL the whitelist does not allow: DomainError ``url_not_whitelisted`` under
+      every policy.
+    - A blacklisted text: ``block`` (default) raises DomainError ``blacklisted_content``
+      naming the first matching record; ``flag`` accepts it unchanged (the caller opens
+      a system report with :attr:`FilterOutcome.flag_reason`); ``mask`` returns it with
+      the matched spans replaced by ``***``.
+
+    ``policy`` overrides the organization's (``check_message_text`` passes ``block``).
+    """
+    policy = policy or organization.filter_policy or Organization.FilterPolicy.BLOCK
+    present = {k: v for k, v in texts.items() if isinstance(v, str) and v}
+    if not present:
+        return FilterOutcome(policy=policy, texts=dict(texts))
+    matcher = matcher_for(organization)
+    result = dict(texts)
+    hits: dict[str, str] = {}
+    for name, text in present.items():
+        hit = matcher.blacklist_hit(text)
+        if hit is not None and policy == Organization.FilterPolicy.BLOCK:
+            raise _blacklisted(name, hit)
+        url = matcher.first_disallowed_url(text)
+        if url is not None:
+            raise DomainError(
+                "url_not_whitelisted", f"The URL {url!r} is not whitelisted.", field=name
+            )
+        if hit is None:
+            continue
+        hits[name] = hit
+        if policy == Organization.FilterPolicy.MASK:
+            masked = text
+            for _ in range(MAX_MASK_PASSES):
+                masked = matcher.mask(masked)
+                if matcher.blacklist_hit(masked) is None:
+                    break
+            else:
+                raise _blacklisted(name, hit)  # the mask itself matches: cannot mask
+            result[name] = masked
+    return FilterOutcome(policy=policy, texts=result, hits=hits)
+
+
 def check_message_text(
     *, organization: Organization, texts: list[str], field: str = "data"
 ) -> None:
-    """Raise if any of the texts (message text, caption) is blacklisted or has a URL
-    that the whitelist does not allow. The one place this rule lives."""
+    """Raise if any of the texts is blacklisted (whatever the organization's policy) or
+    has a URL the whitelist does not allow. For callers that only need ``block``."""
     texts = [t for t in texts if isinstance(t, str) and t]
     if not texts:
         return
@@ -420,11 +1017,7 @@ def check_message_text(
     for text in texts:
         hit = matcher.blacklist_hit(text)
         if hit is not None:
-            raise DomainError(
-                "blacklisted_content",
-                f"The message contains blacklisted content (record {hit!r}).",
-                field=field,
-            )
+            raise _blacklisted(field, hit)
         url = matcher.first_disallowed_url(text)
         if url is not None:
             raise DomainError(

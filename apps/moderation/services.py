@@ -25,7 +25,7 @@ from apps.audit.services import audit_record
 from apps.core.errors import DomainError
 from apps.organizations.models import Organization
 
-from .filtering import canonical_whitelist_pattern, validate_blacklist_pattern
+from .filtering import canonical_whitelist_pattern, forget_version, validate_blacklist_pattern
 from .models import BlacklistRecord, WhitelistRecord
 from .selectors import (
     blacklist_record_get,
@@ -56,6 +56,7 @@ def _lock_and_bump(organization: Organization) -> None:
     # writers of one organization queue here (the cap and duplicate checks hold), and
     # every process's matcher is stale as soon as this commits.
     Organization.objects.filter(pk=organization.pk).update(filter_version=F("filter_version") + 1)
+    forget_version(organization.pk)  # this process sees the change at once
 
 
 def _check_count(values: Sequence[Any], field: str) -> None:

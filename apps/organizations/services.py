@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Account
+from apps.audit.actor import Actor
+from apps.audit.services import audit_record
 from apps.core.errors import DomainError
 
 from .models import AccessToken, Organization, StaffRole, hash_token
@@ -18,6 +21,9 @@ TOKEN_PREFIXES = {
     AccessToken.Kind.API: "ca_api_",
     AccessToken.Kind.PERSONAL: "ca_pat_",
 }
+
+#: The largest auto-hide threshold accepted (a sanity bound, not a business rule).
+MAX_AUTO_HIDE_THRESHOLD = 10_000
 
 
 @dataclass(frozen=True)
@@ -65,3 +71,66 @@ def token_revoke(*, token: AccessToken) -> AccessToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token
+
+
+_UNCHANGED: Any = ...
+
+
+@transaction.atomic
+def organization_settings_update(
+    *,
+    organization: Organization,
+    actor: Actor,
+    filter_policy: str | None = None,
+    auto_hide_threshold: int | None = _UNCHANGED,
+) -> Organization:
+    """Change the organization's moderation settings; audited as ``organization.settings``.
+
+    ``filter_policy``: block, flag or mask (None: unchanged). ``auto_hide_threshold``:
+    hide a message at this many open reports, a whole number >= 1, or None to turn it
+    off (leave the argument out: unchanged). Bad values: 400 ``invalid_parameter``.
+    """
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    before = {
+        "filterPolicy": organization.filter_policy,
+        "autoHideThreshold": organization.auto_hide_threshold,
+    }
+    fields: list[str] = []
+    if filter_policy is not None:
+        if filter_policy not in Organization.FilterPolicy.values:
+            raise DomainError(
+                "invalid_parameter",
+                f"filterPolicy: must be one of {', '.join(Organization.FilterPolicy.values)}.",
+                field="filterPolicy",
+            )
+        organization.filter_policy = filter_policy
+        fields.append("filter_policy")
+    if auto_hide_threshold is not _UNCHANGED:
+        if auto_hide_threshold is not None and (
+            isinstance(auto_hide_threshold, bool)
+            or not isinstance(auto_hide_threshold, int)
+            or not 1 <= auto_hide_threshold <= MAX_AUTO_HIDE_THRESHOLD
+        ):
+            raise DomainError(
+                "invalid_parameter",
+                f"autoHideThreshold: must be a whole number from 1 to "
+                f"{MAX_AUTO_HIDE_THRESHOLD}, or empty (off).",
+                field="autoHideThreshold",
+            )
+        organization.auto_hide_threshold = auto_hide_threshold
+        fields.append("auto_hide_threshold")
+    if fields:
+        organization.save(update_fields=fields)
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="organization.settings",
+        target_type="organization",
+        target_id=organization.slug,
+        before=before,
+        after={
+            "filterPolicy": organization.filter_policy,
+            "autoHideThreshold": organization.auto_hide_threshold,
+        },
+    )
+    return organization

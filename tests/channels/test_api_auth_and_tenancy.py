@@ -22,6 +22,11 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any]]] = [
     ("post", "/api/v2/channel/general/users/ban", {"userIds": ["u1"]}),
     ("post", "/api/v2/channel/general/users/unban", {"userIds": ["u1"]}),
     ("post", "/api/v2/channel/general/close", {}),
+    (
+        "put",
+        "/api/v2/channel/general/scheduledDeletion",
+        {"scheduledDeletion": "2030-01-01T00:00:00Z"},
+    ),
 ]
 ALL = [
     ("post", "/api/v2/channels", {}),

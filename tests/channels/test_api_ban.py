@@ -44,7 +44,12 @@ def test_ban_is_audited_with_who_was_removed(org: Any, api: TokenClient, make_ch
     assert entry.actor_account.email == "admin@acme.test"
     assert entry.reason == "abuse"
     assert entry.before == {"memberCount": 2, "members": ["alice"]}
-    assert entry.after == {"memberCount": 1, "userIds": ["alice", "zed"]}
+    assert entry.after == {
+        "memberCount": 1,
+        "userIds": ["alice", "zed"],
+        "banPeriod": -1,
+        "banExpiresAt": None,
+    }
 
 
 def test_banning_a_non_member_is_pre_emptive(org: Any, api: TokenClient, make_channel: Any) -> None:

@@ -131,3 +131,18 @@ def test_a_member_mute_refuses_that_member_until_it_expires(
 def test_a_muted_admin_may_still_post(channel: Channel, admin: Member, join: Any) -> None:
     join(admin, muted_at=timezone.now())
     check_can_post(channel=channel, member=admin)
+
+
+def test_a_channel_past_its_scheduled_deletion_refuses_everyone_as_unknown(
+    org: Any, make_channel: Any
+) -> None:
+    channel = make_channel("doomed", user_ids=["alice"])
+    alice = Member.objects.get(organization=org, user_id="alice")
+    check_can_post(channel=channel, member=alice)
+    Channel.objects.filter(pk=channel.pk).update(
+        scheduled_deletion_at=timezone.now() - timedelta(seconds=1)
+    )
+    channel.refresh_from_db()
+    with pytest.raises(DomainError) as exc:
+        check_can_post(channel=channel, member=alice)
+    assert exc.value.code == "channel_not_found"

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import F
 
+from apps.moderation.filtering import forget_version
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import Organization
 
@@ -28,6 +29,7 @@ def whitelist(org: Organization, *patterns: str) -> list[WhitelistRecord]:
 
 def bump(org: Organization) -> None:
     Organization.objects.filter(pk=org.pk).update(filter_version=F("filter_version") + 1)
+    forget_version(org.pk)  # as the record services do
 
 
 def version(org: Organization) -> int:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.fields import IdField, JSONObjectField, StringListField
+from apps.members.api.serializers import BanPeriodField
 
 from ..models import Channel
 from ..services import MAX_MUTE_PERIOD_MS, MUTE_FOREVER
@@ -118,6 +121,47 @@ class ChannelUsersMuteInput(serializers.Serializer):
 class ChannelUsersBanInput(serializers.Serializer):
     userIds = _user_ids(allow_empty=False)
     reason = _reason()
+    banPeriod = BanPeriodField()
+
+
+@extend_schema_field(
+    {"type": "string", "format": "date-time", "nullable": True, "example": "2030-01-31T12:00:00Z"}
+)
+class AwareDateTimeField(serializers.Field):
+    """An ISO 8601 time with a timezone (``Z`` or ``+02:00``), or null (an empty form value
+    counts as null). Naive times are refused: the server cannot guess the caller's zone."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data == "":
+            data = None
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data: Any) -> datetime:
+        if not isinstance(data, str) or len(data) > 64:
+            raise serializers.ValidationError("Must be an ISO 8601 time such as 2030-01-31T12:00Z.")
+        try:
+            value = parse_datetime(data.strip())
+        except ValueError:
+            value = None
+        if value is None:
+            raise serializers.ValidationError("Must be an ISO 8601 time such as 2030-01-31T12:00Z.")
+        if value.tzinfo is None:
+            raise serializers.ValidationError("Must include a timezone (Z or +hh:mm).")
+        return value
+
+    def to_representation(self, value: datetime) -> str:
+        return serializers.DateTimeField().to_representation(value)
+
+
+class ChannelScheduledDeletionInput(serializers.Serializer):
+    scheduledDeletion = AwareDateTimeField(
+        help_text="When to delete the channel (ISO 8601 with a timezone; a past time means "
+        "now), or null to clear."
+    )
 
 
 class ChannelCloseInput(serializers.Serializer):
@@ -143,6 +187,11 @@ class ChannelSerializer(serializers.Serializer):
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
     lastActivity = serializers.DateTimeField(source="last_activity_at", allow_null=True)
+    scheduledDeletion = serializers.DateTimeField(
+        source="scheduled_deletion_at",
+        allow_null=True,
+        help_text="When the channel will be deleted (null: not scheduled).",
+    )
 
     def _now(self) -> Any:
         if "now" not in self.context:

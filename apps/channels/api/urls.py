@@ -34,4 +34,9 @@ urlpatterns = [
     path(
         "channel/<str:channelId>/close", views.ChannelCloseView.as_view(), name="v2-channel-close"
     ),
+    path(
+        "channel/<str:channelId>/scheduledDeletion",
+        views.ChannelScheduledDeletionView.as_view(),
+        name="v2-channel-scheduled-deletion",
+    ),
 ]

@@ -28,6 +28,7 @@ from .serializers import (
     ChannelMuteInput,
     ChannelQueryInput,
     ChannelResponse,
+    ChannelScheduledDeletionInput,
     ChannelSerializer,
     ChannelUsersBanInput,
     ChannelUsersInput,
@@ -280,7 +281,10 @@ class ChannelUsersBanView(ChannelPathView):
     @extend_schema(
         operation_id="v2_channel_users_ban",
         summary="Ban users from a channel",
-        description="Banned users leave the channel and cannot be added until unbanned.",
+        description="Banned users leave the channel and cannot be added until unbanned. "
+        "Optional reason (audit log) and banPeriod (extension) in ms: absent or -1 bans "
+        "until unbanned, > 0 for that long (an expired ban ends by itself); 0 and other "
+        "negatives are 400.",
         request=ChannelUsersBanInput,
         responses={200: ChannelResponse, **_ERRORS, **_CLOSED, **_NOT_FOUND},
         tags=TAGS,
@@ -292,6 +296,7 @@ class ChannelUsersBanView(ChannelPathView):
             actor=self.actor,
             user_ids=data["userIds"],
             reason=data["reason"],
+            ban_period=data["banPeriod"],
         )
         return _one(channel)
 
@@ -332,5 +337,26 @@ class ChannelCloseView(ChannelPathView):
         data = self.validate(ChannelCloseInput)
         channel = services.channel_close(
             channel=self.channel(channelId), actor=self.actor, reason=data["reason"]
+        )
+        return _one(channel)
+
+
+class ChannelScheduledDeletionView(ChannelPathView):
+    @extend_schema(
+        operation_id="v2_channel_scheduled_deletion",
+        summary="Schedule or clear a channel's deletion (extension)",
+        description="scheduledDeletion: an ISO 8601 time with a timezone (Z or +hh:mm; a "
+        "past time means now; at most ten years ahead), or null (or an empty form value) "
+        "to clear. Once the time has passed the channel answers 404 channel_not_found "
+        "everywhere, and a background sweep deletes it with its memberships, messages, "
+        "reactions and files (audited with the counts).",
+        request=ChannelScheduledDeletionInput,
+        responses={200: ChannelResponse, **_ERRORS, **_CLOSED, **_NOT_FOUND},
+        tags=TAGS,
+    )
+    def put(self, request: Request, channelId: str) -> Response:
+        data = self.validate(ChannelScheduledDeletionInput)
+        channel = services.channel_scheduled_deletion_set(
+            channel=self.channel(channelId), actor=self.actor, at=data["scheduledDeletion"]
         )
         return _one(channel)

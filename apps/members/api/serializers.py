@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from apps.core.fields import IdField, JSONObjectField, StringListField
 from apps.members.models import Member, Role
+from apps.members.services import BAN_FOREVER, MAX_BAN_PERIOD_MS
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
@@ -55,6 +56,33 @@ class UserIdInput(serializers.Serializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=MAX_REASON, default=""
     )
+
+
+class BanPeriodField(serializers.IntegerField):
+    """Milliseconds: -1 (the default) bans until unbanned, > 0 bans for that long
+    (at most ten years); 0 and other negatives are refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", BAN_FOREVER)
+        kwargs.setdefault("max_value", MAX_BAN_PERIOD_MS)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("default", BAN_FOREVER)
+        kwargs.setdefault(
+            "help_text",
+            "Ban length in milliseconds: -1 or absent until unbanned, 1.."
+            f"{MAX_BAN_PERIOD_MS} for that long.",
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        value = super().to_internal_value(data)
+        if value == 0:
+            raise serializers.ValidationError("Must be -1 (until unbanned) or positive.")
+        return value
+
+
+class UserBanInput(UserIdInput):
+    banPeriod = BanPeriodField()
 
 
 class RoleQueryInput(serializers.Serializer):

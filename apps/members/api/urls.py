@@ -8,6 +8,6 @@ urlpatterns = [
     path("users", views.UsersView.as_view(), name="v2-users"),
     path("users/ban", views.UserBanView.as_view(), name="v2-users-ban"),
     path("users/unban", views.UserUnbanView.as_view(), name="v2-users-unban"),
-    path("users/<path:userId>/flags", views.UserFlagsView.as_view(), name="v2-users-flags"),
+    # users/<userId>/flags (POST report, DELETE clear): apps/moderation/api/urls.py
     path("roles", views.RolesView.as_view(), name="v2-roles"),
 ]

@@ -19,6 +19,7 @@ from .serializers import (
     RoleQueryInput,
     RoleUpsertEnvelope,
     RoleUpsertInput,
+    UserBanInput,
     UserEnvelope,
     UserIdInput,
     UserListEnvelope,
@@ -96,14 +97,22 @@ class UserBanView(_UserView):
     @extend_schema(
         operation_id="v2_users_ban",
         summary="Globally ban a user",
-        request=UserIdInput,
+        description="Optional reason (audit log) and banPeriod (extension) in ms: absent or "
+        "-1 bans until unbanned, > 0 for that long (an expired ban ends by itself); 0 and "
+        "other negatives are 400.",
+        request=UserBanInput,
         responses={200: UserEnvelope, **_ERRORS},
         tags=USERS,
     )
     def post(self, request: Request) -> Response:
-        data = self.validate(UserIdInput)
+        data = self.validate(UserBanInput)
         member = selectors.member_get(organization=self.organization, user_id=data["userId"])
-        services.member_ban(actor=self.actor, member=member, reason=data["reason"])
+        services.member_ban(
+            actor=self.actor,
+            member=member,
+            reason=data["reason"],
+            ban_period=data["banPeriod"],
+        )
         return Response(self._render(data["userId"]))
 
 

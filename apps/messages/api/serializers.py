@@ -113,6 +113,7 @@ class MessageSerializer(serializers.Serializer):
     reactionsCount = serializers.SerializerMethodField()
     flagCount = serializers.IntegerField(source="flag_count", default=0)
     isDeleted = serializers.BooleanField(source="is_deleted")
+    isHidden = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at")
     editedAt = serializers.DateTimeField(source="edited_at", allow_null=True)
 
@@ -131,6 +132,12 @@ class MessageSerializer(serializers.Serializer):
     def get_parentId(self, obj: Any) -> str | None:
         value = getattr(obj, "parent_public_id", None)
         return str(value) if value else None
+
+    @extend_schema_field({"type": "boolean"})
+    def get_isHidden(self, obj: Any) -> bool:
+        """Hidden by the auto-hide threshold of open reports (docs/api/reports.md); the
+        admin API still shows the message."""
+        return obj.hidden_at is not None
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "integer"}})
     def get_reactions(self, obj: Any) -> dict[str, int]:

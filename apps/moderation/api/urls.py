@@ -3,7 +3,7 @@ pattern and may contain ``/`` (sent as %2F)."""
 
 from django.urls import path
 
-from . import views
+from . import reports, views
 
 urlpatterns = [
     path("blacklist/records", views.BlacklistRecordsView.as_view(), name="v2-blacklist-records"),
@@ -18,4 +18,12 @@ urlpatterns = [
         views.WhitelistRecordView.as_view(),
         name="v2-whitelist-record",
     ),
+    # Reports (flags), an extension (docs/api/reports.md). DELETE users/.../flags is the
+    # members app's view, extended here with POST.
+    path(
+        "messages/<str:messageId>/flags",
+        reports.MessageFlagsView.as_view(),
+        name="v2-messages-flags",
+    ),
+    path("users/<path:userId>/flags", reports.UserFlagsView.as_view(), name="v2-users-flags"),
 ]

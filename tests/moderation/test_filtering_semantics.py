@@ -1,0 +1,338 @@
+# ruff: noqa: RUF001  (fullwidth, Greek and Cyrillic letters are the point of these tests)
+"""The content filter at scale: case folding, Unicode word boundaries, hostile patterns,
+masking, and the cross-process freshness of the per-process cache."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+
+from apps.core.errors import DomainError
+from apps.moderation import filtering
+from apps.moderation.filtering import (
+    Matcher,
+    compile_matcher,
+    filter_message_texts,
+    fold_pattern,
+    fold_text,
+    matcher_for,
+    validate_blacklist_pattern,
+)
+from apps.organizations.models import Organization
+
+from .helpers import blacklist, whitelist
+
+
+def make_matcher(*records: tuple[str, bool]) -> Matcher:
+    return compile_matcher([(validate_blacklist_pattern(p), e) for p, e in records])
+
+
+# --- case folding ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["STRASSE", "Straße", "strasse", "STRAẞE", "die straße!"])
+def test_sharp_s_folds_to_ss_both_ways(text: str) -> None:
+    for pattern in ("Straße", "STRASSE", "strasse"):
+        assert make_matcher((pattern, True)).blacklist_hit(text) == pattern
+
+
+@pytest.mark.parametrize("text", ["ΣΟΦΙΑ", "σοφια", "ΣΟΦΙΑΣ", "σοφιας"])
+def test_sigma_final_and_capital_fold_together(text: str) -> None:
+    assert make_matcher(("σοφιας", False), ("σοφια", True)).blacklist_hit(text) is not None
+
+
+def test_final_sigma_in_a_pattern_matches_capital_sigma() -> None:
+    assert make_matcher(("λογος", True)).blacklist_hit("ΛΟΓΟΣ!") == "λογος"
+    assert make_matcher(("ΛΟΓΟΣ", True)).blacklist_hit("ο λογος") == "ΛΟΓΟΣ"
+
+
+@pytest.mark.parametrize("text", ["İSTANBUL", "istanbul", "ISTANBUL", "i\u0307stanbul"])
+def test_dotted_capital_i_folds_to_i(text: str) -> None:
+    assert make_matcher(("İstanbul", True)).blacklist_hit(text) == "İstanbul"
+    assert make_matcher(("istanbul", True)).blacklist_hit(text) == "istanbul"
+
+
+def test_fullwidth_decomposed_and_ligature_spellings_match() -> None:
+    matcher = make_matcher(("über", True), ("office", False))
+    assert matcher.blacklist_hit("ＵＢＥＲ".replace("Ｕ", "Ü")) == "über"
+    assert matcher.blacklist_hit("U\u0308BER") == "über"  # decomposed, upper case
+    assert matcher.blacklist_hit("the o\ufb03ce") == "office"  # ffi ligature
+
+
+def test_invisible_characters_do_not_hide_a_word() -> None:
+    matcher = make_matcher(("bad", True))
+    for text in ["b\u200bad", "b\u00adad", "ba\u200dd", "b\ufeffad"]:
+        assert matcher.blacklist_hit(text) == "bad", text
+
+
+def test_only_literal_characters_of_a_pattern_are_folded() -> None:
+    assert fold_pattern("Straße") == "stra(?:ss)e"
+    # escapes, classes and flags are not touched (\S is not \s, \W is not \w)
+    assert fold_pattern(r"Ü\S+\W\pL\x{DF}(?i)") == r"ü\S+\W\pL\x{DF}(?i)"
+    assert fold_pattern("ß+") == "(?:ss)+"
+    assert fold_pattern("[aß]x") == "(?:[aß]|ss)x"
+    assert fold_pattern("[^ß]") == "[^ß]"
+    assert fold_pattern(r"\QStraße.\E") == r"\Qstrasse.\E"
+    assert fold_pattern("ascii ONLY") == "ascii ONLY"  # RE2 is case-insensitive anyway
+    assert fold_text("ΣΑΣ Straße İ") == "σασ strasse i"
+
+
+def test_regex_syntax_keeps_its_meaning_after_folding() -> None:
+    matcher = make_matcher((r"Größe\d+", True), (r"ÄR\S", False), ("[ßx]y", False))
+    assert matcher.blacklist_hit("GRÖSSE42") == r"Größe\d+"
+    assert matcher.blacklist_hit("grösse 42") is None  # \d+ needs a digit right after
+    assert matcher.blacklist_hit("ärger") == r"ÄR\S"
+    assert matcher.blacklist_hit("är ger") is None  # \S is not a space
+    assert matcher.blacklist_hit("SSY") == "[ßx]y"
+    assert matcher.blacklist_hit("xy") == "[ßx]y"
+
+
+# --- word boundaries ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bad!",
+        "¿bad?",
+        "«bad»",
+        "(bad)",
+        "bad🙂",
+        "🙂bad",
+        "❤️bad",  # heart + variation selector
+        "1️⃣bad",  # keycap: an enclosing mark is no word character
+        "👍🏽bad",
+        "so\u00a0bad\u00a0day",  # non-breaking spaces
+        "so\u202fbad",  # narrow no-break space
+        "so\u3000bad",  # ideographic space
+        "so\u2003bad",  # em space
+        "bad—ugh",
+        "x/bad/y",
+        "これはbadです",
+    ],
+)
+def test_punctuation_emoji_and_unicode_spaces_are_word_boundaries(text: str) -> None:
+    assert make_matcher(("bad", True)).blacklist_hit(text) == "bad"
+
+
+@pytest.mark.parametrize("text", ["badé", "ébad", "bad\u0301", "bad_x", "bad2", "ü bada", "дbad"])
+def test_letters_marks_digits_of_any_script_continue_a_word(text: str) -> None:
+    assert make_matcher(("bad", True)).blacklist_hit(text) is None
+
+
+def test_umlaut_words_are_whole_words() -> None:
+    matcher = make_matcher(("müll", True))
+    assert matcher.blacklist_hit("So ein Müll!") == "müll"
+    assert matcher.blacklist_hit("Müllabfuhr") is None
+    assert matcher.blacklist_hit("Sperrmüll") is None
+
+
+def test_cjk_and_kana_words_match_inside_unspaced_text() -> None:
+    matcher = make_matcher(("馬鹿", True), ("バカ", True), ("くそ", True))
+    assert matcher.blacklist_hit("お前は馬鹿だ") == "馬鹿"
+    assert matcher.blacklist_hit("バカじゃないの") == "バカ"
+    assert matcher.blacklist_hit("くそ!") == "くそ"
+    assert matcher.blacklist_hit("お前は天才だ") is None
+
+
+def test_exact_word_regexes_use_the_same_boundaries() -> None:
+    matcher = make_matcher((r"b[a4]d+", True), ("bad|badge", True), (r"x.*y", True))
+    assert matcher.blacklist_hit("so B4DD!") == r"b[a4]d+"
+    assert matcher.blacklist_hit("b4ddy") is None
+    assert matcher.blacklist_hit("badge") == "bad|badge"  # the second alternative
+    assert matcher.blacklist_hit("badges") is None
+    assert matcher.blacklist_hit("x y z yq") == r"x.*y"  # a shorter match ends at a boundary
+    assert matcher.blacklist_hit("😀b4d") == r"b[a4]d+"
+
+
+def test_exact_word_regex_checks_fall_back_to_the_wrapped_regex_when_costly(
+    monkeypatch,
+) -> None:
+    matcher = make_matcher((r"a(-a)*x", True))
+    text = "a-" * 200 + "axy"
+    assert matcher.blacklist_hit(text) is None
+    monkeypatch.setattr(filtering, "EXACT_REGEX_BUDGET", 2)
+    assert make_matcher((r"a(-a)*x", True)).blacklist_hit(text) is None
+    assert make_matcher((r"a(-a)*x", True)).blacklist_hit(text[:-1] + " z") == r"a(-a)*x"
+
+
+def test_substring_records_match_inside_words() -> None:
+    matcher = make_matcher(("bad", False))
+    assert matcher.blacklist_hit("sinbad's badge") == "bad"
+    assert matcher.blacklist_hit("SİNBAD") == "bad"
+
+
+# --- hostile patterns --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"(a+)+$", r"(a|aa)+$", r"(x+x+)+y", r"(.*a){12}", r"(\w+\s?)+$"]
+)
+def test_catastrophic_backtracking_patterns_are_harmless(pattern: str) -> None:
+    matcher = make_matcher((pattern, True), (pattern + "z", False))
+    started = time.perf_counter()
+    for text in ["a" * 5000 + "!", "x" * 5000, "ab " * 3000 + "!"]:
+        matcher.blacklist_hit(text)
+        matcher.mask(text)
+    assert time.perf_counter() - started < 2  # linear time: milliseconds in practice
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"(a)\1", "(?=x)", "(?<!x)y", r"\pL{100}", "\u200b", "a" * 256, "x{1001}", r"(?:)"],
+)
+def test_hostile_or_useless_patterns_are_refused(pattern: str) -> None:
+    with pytest.raises(DomainError) as caught:
+        validate_blacklist_pattern(pattern)
+    assert caught.value.code == "invalid_pattern"
+
+
+def test_a_pattern_matching_the_mask_cannot_loop(org: Organization) -> None:
+    Organization.objects.filter(pk=org.pk).update(filter_policy="mask")
+    org.refresh_from_db()
+    blacklist(org, r"\*+|bad")
+    with pytest.raises(DomainError) as caught:
+        filter_message_texts(organization=org, texts={"text": "bad"})
+    assert caught.value.code == "blacklisted_content"
+
+
+# --- masking -----------------------------------------------------------------------------
+
+
+def test_mask_replaces_every_match_in_the_original_text() -> None:
+    matcher = make_matcher(("bad", True), ("straße", False), (r"sp[a@]m+", False))
+    assert matcher.mask("BAD, so bad—not badge") == "***, so ***—not badge"
+    assert matcher.mask("Die STRASSE und die Straße") == "Die *** und die ***"
+    assert matcher.mask("SP@MMM and spam") == "*** and ***"
+
+
+def test_mask_covers_whole_characters_of_the_original() -> None:
+    matcher = make_matcher(("über", True), ("bad", True))
+    assert matcher.mask("U\u0308BER alles") == "*** alles"  # decomposed: both code points
+    assert matcher.mask("ＢＡＤ day") == "*** day"  # fullwidth
+    assert matcher.mask("b\u200bad day") == "*** day"  # the invisible character too
+    assert matcher.mask("🙂bad🙂") == "🙂***🙂"
+
+
+def test_mask_of_adjacent_and_repeated_matches() -> None:
+    assert make_matcher(("bad", True)).mask("bad bad,bad") == "*** ***,***"
+    assert make_matcher(("ab", False)).mask("ababab") == "***"
+    assert make_matcher((r"b[a4]d", True)).mask("b4d bad badx") == "*** *** badx"
+
+
+# --- URLs ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_urls_with_and_without_scheme_are_checked_against_the_whitelist(
+    org: Organization,
+) -> None:
+    whitelist(org, "example.com")
+    ok = ["https://example.com/x", "www.example.com", "docs.example.com/a?b=1", "EXAMPLE.COM"]
+    bad = ["https://evil.com", "evil.com/x", "www.evil.com", "ｅｖｉｌ.com", "ftp://evil.com"]
+    for text in ok:
+        assert filter_message_texts(organization=org, texts={"t": f"see {text}!"}).hits == {}
+    for text in bad:
+        with pytest.raises(DomainError) as caught:
+            filter_message_texts(organization=org, texts={"t": f"see {text}!"})
+        assert caught.value.code == "url_not_whitelisted", text
+
+
+def test_the_whitelist_lookup_is_by_domain_suffix_and_path_prefix() -> None:
+    matcher = compile_matcher((), ["example.com", "acme.io/docs"])
+    assert matcher.url_allowed("example.com", "")
+    assert matcher.url_allowed("a.b.example.com", "/x")
+    assert not matcher.url_allowed("notexample.com", "")
+    assert not matcher.url_allowed("example.com.evil.com", "")
+    assert matcher.url_allowed("acme.io", "/docs/a")
+    assert not matcher.url_allowed("acme.io", "/docsx")
+    assert matcher.first_disallowed_url("no link, just words") is None
+    assert matcher.first_disallowed_url("see http://intranet/x") == "intranet/x"
+
+
+# --- freshness across processes ------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(filtering, "_clock", fake)
+    return fake
+
+
+def other_process_adds(org: Organization, pattern: str) -> None:
+    """A record written by another process: the row and the version bump, without this
+    process's forget_version."""
+    from apps.moderation.models import BlacklistRecord
+
+    BlacklistRecord.objects.create(organization=org, pattern=pattern)
+    Organization.objects.filter(pk=org.pk).update(filter_version=F("filter_version") + 1)
+
+
+@pytest.mark.django_db
+def test_a_change_in_another_process_applies_within_a_second(
+    org: Organization, clock: FakeClock
+) -> None:
+    assert matcher_for(org).blacklist_hit("bad") is None
+    other_process_adds(org, "bad")
+    clock.now += 0.5
+    with CaptureQueriesContext(connection) as queries:
+        assert matcher_for(org).blacklist_hit("bad") is None  # trusted for up to 1 s
+    assert len(queries) == 0
+    clock.now += filtering.VERSION_TTL - 0.5
+    with CaptureQueriesContext(connection) as queries:
+        assert matcher_for(org).blacklist_hit("bad") == "bad"
+    assert len(queries) == 3  # the version, then the rebuild's two queries
+
+
+@pytest.mark.django_db
+def test_an_unchanged_version_is_re_read_once_per_second_without_a_rebuild(
+    org: Organization, clock: FakeClock, monkeypatch
+) -> None:
+    blacklist(org, "bad")
+    builds: list[int] = []
+    real_build = filtering.build_matcher
+    monkeypatch.setattr(filtering, "build_matcher", lambda pk: builds.append(pk) or real_build(pk))
+    matcher_for(org)
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(10):
+            clock.now += 0.25
+            matcher_for(org)
+    # one version query per elapsed second (at 1.0 and 2.0 s after the read) and the
+    # same matcher: no rebuild
+    assert len(queries) == 2
+    assert builds == [org.pk]
+
+
+@pytest.mark.django_db
+def test_a_change_in_this_process_applies_at_once(org: Organization, clock: FakeClock) -> None:
+    from apps.audit.actor import Actor
+    from apps.moderation.services import blacklist_records_add
+
+    assert matcher_for(org).blacklist_hit("bad") is None
+    blacklist_records_add(
+        organization=org, actor=Actor.system(), patterns=["bad"], is_match_exact_word=True
+    )
+    assert matcher_for(org).blacklist_hit("bad") == "bad"  # no time has passed
+
+
+@pytest.mark.django_db
+def test_a_new_organization_never_sees_a_cached_matcher(org: Organization) -> None:
+    blacklist(org, "bad")
+    assert matcher_for(org).blacklist_hit("bad") == "bad"
+    pk = org.pk
+    Organization.objects.filter(pk=pk).delete()
+    reborn = Organization.objects.create(pk=pk, slug="reborn", name="Reborn")
+    assert matcher_for(reborn).blacklist_hit("bad") is None
