@@ -18,6 +18,7 @@ from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, QuerySe
 from django.db.models.functions import Coalesce
 
 from apps.channels.models import Channel
+from apps.channels.selectors import channel_live_q
 from apps.core.errors import DomainError
 from apps.core.pagination import decode_token, encode_token
 from apps.moderation.models import Report
@@ -43,8 +44,14 @@ def parse_message_id(value: Any) -> uuid.UUID | None:
 
 
 def message_visible(*, organization: Organization) -> QuerySet[Message]:
-    """Every message of the organization that may be seen (deleted ones included)."""
-    return Message.objects.filter(organization=organization, channel__closed_at__isnull=True)
+    """Every message of the organization that may be seen (deleted ones included): not in
+    a closed channel, nor in one whose scheduled deletion time has passed (gone at once,
+    before the sweep purges it)."""
+    return Message.objects.filter(
+        channel_live_q(prefix="channel__"),
+        organization=organization,
+        channel__closed_at__isnull=True,
+    )
 
 
 def message_get(

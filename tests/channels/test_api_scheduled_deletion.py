@@ -213,3 +213,27 @@ def test_a_not_yet_due_channel_works_as_usual(api: TokenClient, make_channel: An
     response = api.put("/api/v2/channel/general/mute", {"mutePeriod": -1}, format="json")
     assert response.status_code == 200
     assert AuditEntry.objects.filter(action="channel.mute").count() == 1
+
+
+def test_a_message_of_a_channel_due_for_deletion_is_gone_before_the_sweep(api, org) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.channels.models import Channel
+
+    api.post("/api/v2/channel", {"channelId": "soon", "type": "standard"}, format="json")
+    created = api.post(
+        "/api/v2/message",
+        {"channelId": "soon", "type": "text", "data": {"text": "hi"}},
+        format="json",
+    )
+    message_id = created.json()["message"]["messageId"]
+    Channel.objects.filter(organization=org, channel_id="soon").update(
+        scheduled_deletion_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    response = api.get(f"/api/v2/message/{message_id}")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "message_not_found"
