@@ -8,31 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
 
+from apps.core.filters import StringListFilter
 from apps.members.models import Member
 
 from .models import Channel, ChannelTag, Membership
-
-
-class StringListFormField(forms.Field):
-    """A list of non-empty strings from a QueryDict (``tags=a&tags=b``) or a dict."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value: Any) -> list[str]:
-        if value in (None, "", [], ()):
-            return []
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, (list, tuple)):
-            raise forms.ValidationError("Must be a list of strings.", code="invalid")
-        return [str(item) for item in value if str(item)]
-
-
-class StringListFilter(django_filters.Filter):
-    field_class = StringListFormField
 
 
 class ChannelFilterSet(django_filters.FilterSet):

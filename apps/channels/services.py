@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -22,15 +22,12 @@ from django.utils import timezone
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.core.errors import DomainError
+from apps.core.sweeps import iso as _iso
+from apps.core.sweeps import sweep_batch_size, sweep_expired
 from apps.events.models import EventType
 from apps.events.services import event_record
 from apps.members.models import Member
-from apps.members.services import (
-    SWEEP_MAX_BATCHES,
-    ban_window,
-    members_resolve,
-    sweep_batch_size,
-)
+from apps.members.services import ban_window, members_resolve
 from apps.organizations.models import Organization
 
 from .models import Channel, ChannelTag, Membership
@@ -44,12 +41,6 @@ MUTE_FOREVER = -1
 MAX_MUTE_PERIOD_MS = 10 * 365 * 24 * 3600 * 1000
 
 _TARGET = "channel"
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _not_found(channel: Channel) -> DomainError:
@@ -764,49 +755,38 @@ def channel_scheduled_deletion_finish(*, channel_pk: int, batch_size: int | None
 
 def channel_mutes_expire(*, batch_size: int | None = None) -> int:
     """Lift expired channel mutes (``channel.unmute.expired``, ``channel.unmuted``)."""
-    size = sweep_batch_size(batch_size)
     system = Actor.system()
-    lifted = 0
-    for _ in range(SWEEP_MAX_BATCHES):
-        with transaction.atomic():
-            now = timezone.now()
-            expired = Q(muted_at__isnull=False, mute_expires_at__isnull=False) & Q(
-                mute_expires_at__lte=now
-            )
-            rows = list(
-                Channel.objects.filter(expired)
-                .select_related("organization")
-                .select_for_update(skip_locked=True, of=("self",))
-                .order_by("mute_expires_at", "pk")[:size]
-            )
-            for channel in rows:
-                if not Channel.objects.filter(expired, pk=channel.pk).update(
-                    muted_at=None, mute_expires_at=None, updated_at=now
-                ):
-                    continue
-                audit_record(
-                    organization=channel.organization,
-                    actor=system,
-                    action="channel.unmute.expired",
-                    target_type=_TARGET,
-                    target_id=channel.channel_id,
-                    before={
-                        "mutedAt": _iso(channel.muted_at),
-                        "muteTimeout": _iso(channel.mute_expires_at),
-                    },
-                    after={"isMuted": False, "muteTimeout": None},
-                )
-                _event(
-                    channel,
-                    EventType.CHANNEL_UNMUTED,
-                    system,
-                    reason="expired",
-                    mutedAt=_iso(channel.muted_at),
-                    expiredAt=_iso(channel.mute_expires_at),
-                )
-                lifted += 1
-        if len(rows) < size:
-            break
+
+    def lift(channel: Channel) -> None:
+        audit_record(
+            organization=channel.organization,
+            actor=system,
+            action="channel.unmute.expired",
+            target_type=_TARGET,
+            target_id=channel.channel_id,
+            before={
+                "mutedAt": _iso(channel.muted_at),
+                "muteTimeout": _iso(channel.mute_expires_at),
+            },
+            after={"isMuted": False, "muteTimeout": None},
+        )
+        _event(
+            channel,
+            EventType.CHANNEL_UNMUTED,
+            system,
+            reason="expired",
+            mutedAt=_iso(channel.muted_at),
+            expiredAt=_iso(channel.mute_expires_at),
+        )
+
+    lifted = sweep_expired(
+        queryset=Channel.objects.select_related("organization"),
+        since="muted_at",
+        until="mute_expires_at",
+        clear={"muted_at": None, "mute_expires_at": None},
+        lift=lift,
+        batch_size=batch_size,
+    )
     if lifted:
         logger.info("lifted %s expired channel mutes", lifted)
     return lifted
@@ -822,47 +802,38 @@ def _membership_sweep(
     event_type: str,
 ) -> int:
     """The member mute and channel ban sweeps: one Membership row per lifted thing."""
-    size = sweep_batch_size(batch_size)
     system = Actor.system()
-    lifted = 0
-    for _ in range(SWEEP_MAX_BATCHES):
-        with transaction.atomic():
-            now = timezone.now()
-            expired = Q(**{f"{flag}__isnull": False, f"{expiry}__isnull": False}) & Q(
-                **{f"{expiry}__lte": now}
-            )
-            rows = list(
-                Membership.objects.filter(expired)
-                .select_related("channel", "channel__organization", "member")
-                .select_for_update(skip_locked=True, of=("self",))
-                .order_by(expiry, "pk")[:size]
-            )
-            for row in rows:
-                if not Membership.objects.filter(expired, pk=row.pk).update(**clear):
-                    continue
-                since, until = _iso(getattr(row, flag)), _iso(getattr(row, expiry))
-                audit_record(
-                    organization=row.channel.organization,
-                    actor=system,
-                    action=action,
-                    target_type=_TARGET,
-                    target_id=row.channel.channel_id,
-                    reason=getattr(row, "ban_reason", "") if "ban" in flag else "",
-                    before={"userIds": [row.member.user_id], "since": since, "until": until},
-                    after={"userIds": [row.member.user_id], "lifted": True},
-                )
-                _event(
-                    row.channel,
-                    event_type,
-                    system,
-                    userIds=[row.member.user_id],
-                    reason="expired",
-                    since=since,
-                    expiredAt=until,
-                )
-                lifted += 1
-        if len(rows) < size:
-            break
+
+    def lift(row: Membership) -> None:
+        since, until = _iso(getattr(row, flag)), _iso(getattr(row, expiry))
+        audit_record(
+            organization=row.channel.organization,
+            actor=system,
+            action=action,
+            target_type=_TARGET,
+            target_id=row.channel.channel_id,
+            reason=row.ban_reason if flag == "banned_at" else "",
+            before={"userIds": [row.member.user_id], "since": since, "until": until},
+            after={"userIds": [row.member.user_id], "lifted": True},
+        )
+        _event(
+            row.channel,
+            event_type,
+            system,
+            userIds=[row.member.user_id],
+            reason="expired",
+            since=since,
+            expiredAt=until,
+        )
+
+    lifted = sweep_expired(
+        queryset=Membership.objects.select_related("channel", "channel__organization", "member"),
+        since=flag,
+        until=expiry,
+        clear=clear,
+        lift=lift,
+        batch_size=batch_size,
+    )
     if lifted:
         logger.info("%s: lifted %s", action, lifted)
     return lifted

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.core.errors import DomainError
+from apps.core.sweeps import iso, sweep_expired
 from apps.events.models import EventType
 from apps.events.services import event_record
 from apps.moderation.models import Report
@@ -29,23 +28,6 @@ logger = logging.getLogger(__name__)
 BAN_FOREVER = -1
 #: The longest timed ban accepted: ten years in milliseconds (the same bound as mutes).
 MAX_BAN_PERIOD_MS = 10 * 365 * 24 * 3600 * 1000
-#: Rows a sweep claims per transaction when settings.CHATADMIN has no SWEEP_BATCH_SIZE.
-DEFAULT_SWEEP_BATCH_SIZE = 500
-#: A sweep run stops after this many full batches (the next beat run goes on).
-SWEEP_MAX_BATCHES = 100
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with Z (event payloads and audit snapshots)."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def sweep_batch_size(batch_size: int | None = None) -> int:
-    """The batch size of the expiry sweeps: the argument, else CHATADMIN["SWEEP_BATCH_SIZE"]."""
-    size = batch_size or settings.CHATADMIN.get("SWEEP_BATCH_SIZE") or DEFAULT_SWEEP_BATCH_SIZE
-    return max(1, int(size))
 
 
 def ban_window(
@@ -271,49 +253,37 @@ def member_bans_expire(*, batch_size: int | None = None) -> int:
     audited once. Scans the ``member_ban_expiry`` partial index, not recent activity.
     Returns how many bans were lifted.
     """
-    size = sweep_batch_size(batch_size)
     system = Actor.system()
-    lifted = 0
-    for _ in range(SWEEP_MAX_BATCHES):
-        with transaction.atomic():
-            now = timezone.now()
-            expired = Q(banned_at__isnull=False, ban_expires_at__isnull=False) & Q(
-                ban_expires_at__lte=now
-            )
-            rows = list(
-                Member.objects.filter(expired)
-                .select_related("organization")
-                .select_for_update(skip_locked=True, of=("self",))
-                .order_by("ban_expires_at", "pk")[:size]
-            )
-            for member in rows:
-                before = _user_snapshot(member)
-                done = Member.objects.filter(expired, pk=member.pk).update(
-                    banned_at=None, ban_expires_at=None, ban_reason="", updated_at=now
-                )
-                if not done:
-                    continue
-                audit_record(
-                    organization=member.organization,
-                    actor=system,
-                    action="user.unban.expired",
-                    target_type="user",
-                    target_id=member.user_id,
-                    reason=member.ban_reason,
-                    before=before,
-                    after={**before, "bannedAt": None, "banExpiresAt": None},
-                )
-                _event(
-                    member,
-                    EventType.USER_UNBANNED,
-                    system,
-                    reason="expired",
-                    bannedAt=iso(member.banned_at),
-                    expiredAt=iso(member.ban_expires_at),
-                )
-                lifted += 1
-        if len(rows) < size:
-            break
+
+    def lift(member: Member) -> None:
+        before = _user_snapshot(member)
+        audit_record(
+            organization=member.organization,
+            actor=system,
+            action="user.unban.expired",
+            target_type="user",
+            target_id=member.user_id,
+            reason=member.ban_reason,
+            before=before,
+            after={**before, "bannedAt": None, "banExpiresAt": None},
+        )
+        _event(
+            member,
+            EventType.USER_UNBANNED,
+            system,
+            reason="expired",
+            bannedAt=iso(member.banned_at),
+            expiredAt=iso(member.ban_expires_at),
+        )
+
+    lifted = sweep_expired(
+        queryset=Member.objects.select_related("organization"),
+        since="banned_at",
+        until="ban_expires_at",
+        clear={"banned_at": None, "ban_expires_at": None, "ban_reason": ""},
+        lift=lift,
+        batch_size=batch_size,
+    )
     if lifted:
         logger.info("lifted %s expired global bans", lifted)
     return lifted

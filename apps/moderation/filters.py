@@ -4,40 +4,15 @@ the console)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import django_filters
-from django import forms
 from django.db.models import Q, QuerySet
+
+from apps.core.filters import StringListFilter
 
 from .models import BlacklistRecord, WhitelistRecord
 
 #: Most ``regexs`` filter terms one query may carry.
 MAX_FILTER_TERMS = 100
-
-
-class StringListFormField(forms.Field):
-    """A list of non-empty strings from a QueryDict (``regexs=a&regexs=b``) or a dict."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value: Any) -> list[str]:
-        if value in (None, "", [], ()):
-            return []
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, (list, tuple)):
-            raise forms.ValidationError("Must be a list of strings.", code="invalid")
-        values = [str(item) for item in value if str(item)]
-        if len(values) > MAX_FILTER_TERMS:
-            raise forms.ValidationError(
-                f"At most {MAX_FILTER_TERMS} filter terms.", code="max_length"
-            )
-        return values
-
-
-class StringListFilter(django_filters.Filter):
-    field_class = StringListFormField
 
 
 def _contains_any(queryset: QuerySet, values: list[str]) -> QuerySet:
@@ -53,7 +28,7 @@ def _contains_any(queryset: QuerySet, values: list[str]) -> QuerySet:
 class BlacklistRecordFilterSet(django_filters.FilterSet):
     """``regexs``: records whose pattern contains any of these strings (case-insensitive)."""
 
-    regexs = StringListFilter(method="filter_regexs")
+    regexs = StringListFilter(method="filter_regexs", max_items=MAX_FILTER_TERMS)
 
     class Meta:
         model = BlacklistRecord
@@ -66,7 +41,7 @@ class BlacklistRecordFilterSet(django_filters.FilterSet):
 class WhitelistRecordFilterSet(django_filters.FilterSet):
     """``regexs``: records whose URL contains any of these strings (case-insensitive)."""
 
-    regexs = StringListFilter(method="filter_regexs")
+    regexs = StringListFilter(method="filter_regexs", max_items=MAX_FILTER_TERMS)
 
     class Meta:
         model = WhitelistRecord
