@@ -336,3 +336,94 @@ def test_a_new_organization_never_sees_a_cached_matcher(org: Organization) -> No
     Organization.objects.filter(pk=pk).delete()
     reborn = Organization.objects.create(pk=pk, slug="reborn", name="Reborn")
     assert matcher_for(reborn).blacklist_hit("bad") is None
+
+
+# --- URL extraction fast paths ---------------------------------------------------------------
+
+
+def test_dotlike_characters_are_exactly_those_nfkc_turns_into_a_dot_or_colon() -> None:
+    """first_disallowed_url normalizes only words with a _DOTLIKE character: the class
+    must list every character whose NFKC form has ".", ":" or "。" (whole table)."""
+    import sys
+    import unicodedata
+
+    missing, extra = [], []
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code < 0xE000:
+            continue
+        char = chr(code)
+        produces = any(c in unicodedata.normalize("NFKC", char) for c in ".:\u3002")
+        listed = filtering._DOTLIKE.fullmatch(char) is not None
+        if produces and not listed:
+            missing.append(hex(code))
+        elif listed and not produces:
+            extra.append(hex(code))
+    assert missing == [] and extra == []
+
+
+def _first_disallowed_reference(matcher: Matcher, text: str) -> str | None:
+    """The definition the fast path must agree with: every URL of the NFKC text."""
+    for host, path in filtering.extract_urls(filtering.normalize_text(text)):
+        if not matcher.url_allowed(host, path):
+            return host + path
+    return None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "see ｅｖｉｌ．ｃｏｍ now",  # fullwidth letters and dot
+        "see evil。com now",  # ideographic full stop
+        "see evil｡com now",  # halfwidth ideographic full stop
+        "see ｗｗｗ.1 now",  # fullwidth www before a plain dot and a digit
+        "see x.㎝ now",  # a plain dot before a unit symbol NFKC spells "cm"
+        "see ⒈com now",  # "1." in one character
+        "see https：／／evil.com now",  # fullwidth colon and slashes
+        "line one.\nevil.com\u00a0next word.",  # newline and no-break space between words
+        "a\u2028evil.com\u3000b good.com",  # line separator, ideographic space
+        "sentence end. 3.14 … and ... then",  # dots that cannot be URLs
+        "www.) and WWW.evil.com",
+        "mail john.doe@evil.com or report.pdf or evil.zip",
+        "http://good.com@evil.com/ and http://evil.com\\@good.com/",
+        "good.com/docs/../admin and münchen.de and good.com/%2e%2e/x",
+        "x¨evil.com y",  # NFKC splits the word ("¨" becomes a space and a mark)
+        "привет good.com/docs 🙂 https://evil.com/wörd?q=1.",
+        "https://evil.com:8080/x https://[::1]/x http:///x ://x.com",
+    ],
+)
+def test_url_fast_paths_find_the_same_urls_as_the_plain_definition(text: str) -> None:
+    matcher = compile_matcher((), ["good.com", "acme.io/docs"])
+    assert matcher.first_disallowed_url(text) == _first_disallowed_reference(matcher, text)
+    assert matcher.first_disallowed_url(text + " evil.org") == _first_disallowed_reference(
+        matcher, text + " evil.org"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://Example.COM./docs/a?q=1#f",
+        "https://example.com",
+        "https://example.com?q=/x",
+        "https://example.com#/x",
+        "https://example.com/a/",
+        "https://user@example.com/",
+        "https://example.com:443/",
+        "https://example.com//x",
+        "https://example.com/./x",
+        "https://example.com/%41",
+        "https://example.com\\x",
+        "https://[::1]/x",
+        "http:///x",
+        "://example.com",
+    ],
+)
+def test_split_url_fast_path_agrees_with_urlsplit(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.replace("\\", "/"))
+    try:
+        expected = ((parts.hostname or "").rstrip("."), parts.path)
+    except ValueError:
+        expected = None
+    assert filtering._split_url(url) == expected
