@@ -69,7 +69,8 @@ format: install
 # benchmarks/README.md, e.g. make bench PURGE_ARGS="--close-sizes 10,100000".
 bench: install
 	DJANGO_SETTINGS_MODULE=chatadmin.settings $(PY) benchmarks/purge.py $(PURGE_ARGS)
-	@if [ -f benchmarks/filter.py ]; then DJANGO_SETTINGS_MODULE=chatadmin.settings $(PY) benchmarks/filter.py; fi
+	DJANGO_SETTINGS_MODULE=chatadmin.settings $(PY) benchmarks/filter.py
+	DJANGO_SETTINGS_MODULE=chatadmin.settings $(PY) benchmarks/console.py $(CONSOLE_ARGS)
 
 worker: install
 	$(VENV)/bin/celery -A chatadmin worker --loglevel=INFO

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "apps.core",
     "apps.accounts",
     "apps.organizations",
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "apps.messages",
     "apps.moderation",
     "apps.events",
+    "apps.console",
 ]
 
 MIDDLEWARE = [
@@ -54,11 +56,30 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last: django-axes throttles failed logins (console and /admin/)
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "chatadmin.urls"
 WSGI_APPLICATION = "chatadmin.wsgi.application"
 AUTH_USER_MODEL = "accounts.Account"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out logins first
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:home"
+LOGOUT_REDIRECT_URL = "console:login"
+
+# Login throttling (django-axes): after CHATADMIN_LOGIN_FAILURE_LIMIT failures for one
+# account from one address, that pair is locked out for CHATADMIN_LOGIN_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = env.int("CHATADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.int("CHATADMIN_LOGIN_COOLOFF_MINUTES", default=15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.console.views.auth.locked_out"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_VERBOSE = False
 
 TEMPLATES = [
     {

@@ -19,6 +19,7 @@ api_v2 = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("console/", include("apps.console.urls")),
     path("api/v2/", include(api_v2)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from apps.core.admin import LargeTableAdmin
+
 from .models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(LargeTableAdmin):
     list_display = [
         "created_at",
         "organization",
@@ -14,7 +16,8 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "target_id",
     ]
     list_select_related = ["organization"]
-    search_fields = ["target_id", "actor_label", "action"]
+    search_exact = ["target_id", "action"]
+    search_prefix = ["actor_label"]
     raw_id_fields = ["organization", "actor_account", "actor_token"]
     show_full_result_count = False
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from apps.core.admin import LargeTableAdmin
+
 from .models import Channel, Membership
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(LargeTableAdmin):
     list_display = [
         "channel_id",
         "display_name",
@@ -21,7 +23,8 @@ class ChannelAdmin(admin.ModelAdmin):
         "last_activity_at",
     ]
     list_select_related = ["organization"]
-    search_fields = ["=channel_id", "display_name"]
+    search_exact = ["channel_id"]
+    search_prefix = ["display_name"]
     raw_id_fields = ["organization"]
     readonly_fields = [
         "muted_at",
@@ -37,7 +40,7 @@ class ChannelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(LargeTableAdmin):
     list_display = ["member", "channel", "joined_at", "muted_at", "banned_at"]
     list_select_related = ["member", "channel"]
     raw_id_fields = ["organization", "channel", "member"]

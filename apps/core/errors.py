@@ -50,6 +50,8 @@ CATALOG: dict[str, tuple[int, str]] = {
     "user_not_found": (404, "User not found."),
     "rule_not_found": (404, "Record not found."),
     "reaction_not_found": (404, "Reaction not found."),
+    "staff_not_found": (404, "Staff member not found."),
+    "token_not_found": (404, "Access token not found."),
     # 405 / 409 / 413 / 415 / 429 / 500
     "method_not_allowed": (405, "This method is not allowed on this path."),
     "not_acceptable": (406, "The requested representation is not available."),
@@ -59,6 +61,8 @@ CATALOG: dict[str, tuple[int, str]] = {
     "rule_exists": (409, "A record with this pattern already exists."),
     "too_many_records": (409, "The organization has reached its maximum number of records."),
     "role_exists": (409, "A role with this id already exists."),
+    "staff_exists": (409, "This account is already on the organization's staff."),
+    "last_owner": (409, "The organization must keep at least one owner."),
     "payload_too_large": (413, "The request body is too large."),
     "unsupported_media_type": (415, "This Content-Type is not supported here."),
     "throttled": (429, "Too many requests."),

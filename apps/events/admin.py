@@ -2,6 +2,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.core.admin import LargeTableAdmin
+
 from .models import Event
 from .services import events_retry_now
 
@@ -24,7 +26,7 @@ class PendingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(LargeTableAdmin):
     """The outbox, read-only: what was published, and what is stuck (with its error)."""
 
     list_display = [
@@ -38,7 +40,7 @@ class EventAdmin(admin.ModelAdmin):
     ]
     list_filter = [PendingFilter, "type"]
     list_select_related = ["organization"]
-    search_fields = ["=event_id", "type"]
+    search_exact = ["event_id", "type"]
     readonly_fields = [
         "event_id",
         "organization",

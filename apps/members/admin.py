@@ -8,13 +8,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.audit.actor import Actor
+from apps.core.admin import LargeTableAdmin
 
 from . import services
 from .models import Member, Role
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(LargeTableAdmin):
     list_display = [
         "user_id",
         "display_name",
@@ -25,7 +26,8 @@ class MemberAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["organization"]
     list_filter = ["org_role"]
-    search_fields = ["=user_id", "display_name"]
+    search_exact = ["user_id"]
+    search_prefix = ["display_name"]
     raw_id_fields = ["organization", "account"]
     readonly_fields = ["banned_at", "ban_expires_at", "ban_reason", "created_at", "updated_at"]
     show_full_result_count = False

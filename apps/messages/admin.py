@@ -7,16 +7,18 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.audit.actor import Actor
+from apps.core.admin import LargeTableAdmin
 
 from . import services
 from .models import Message, Reaction
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(LargeTableAdmin):
     list_display = ["public_id", "channel", "author", "type", "created_at", "deleted_at"]
     list_select_related = ["channel", "author"]
-    search_fields = ["=public_id"]
+    # One exact id (a UUID, or the numeric primary key), answered from the unique index.
+    search_exact = ["public_id", "id"]
     raw_id_fields = ["organization", "channel", "author", "parent"]
     readonly_fields = ["public_id", "children_count", "created_at", "edited_at", "deleted_at"]
     show_full_result_count = False
@@ -40,7 +42,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reaction)
-class ReactionAdmin(admin.ModelAdmin):
+class ReactionAdmin(LargeTableAdmin):
     list_display = ["name", "message", "member", "created_at"]
     list_select_related = ["message", "member"]
     raw_id_fields = ["organization", "message", "member"]

@@ -33,8 +33,9 @@ from apps.events.models import EventType
 from apps.events.services import event_record
 from apps.members.models import Member
 from apps.members.services import member_for_account
-from apps.moderation.filtering import filter_message_texts
+from apps.moderation.filtering import FilterOutcome, filter_message_texts
 from apps.moderation.reports import report_create
+from apps.moderation.services import filter_refusal_count
 from apps.organizations.models import Organization
 
 from .images import process_image
@@ -238,7 +239,7 @@ def message_create(
         organization=organization, actor=actor, channel_id=channel_id, parent_id=parent_id
     )
     text = data.get("text")
-    outcome = filter_message_texts(
+    outcome = _filter_posted(
         organization=organization, texts={"data.text": text} if isinstance(text, str) else {}
     )
     if isinstance(text, str):
@@ -253,6 +254,16 @@ def message_create(
         parent=parent,
         flag_reason=outcome.flag_reason,
     )
+
+
+def _filter_posted(*, organization: Organization, texts: dict[str, str]) -> FilterOutcome:
+    """The content filter on a posting path (outside any transaction): a refused message
+    is counted for the console's dashboard, then the refusal goes on to the caller."""
+    try:
+        return filter_message_texts(organization=organization, texts=texts)
+    except DomainError as exc:
+        filter_refusal_count(organization=organization, code=exc.code)
+        raise
 
 
 def message_create_image(
@@ -282,7 +293,7 @@ def message_create_image(
     channel, author, parent = _prepare(
         organization=organization, actor=actor, channel_id=channel_id, parent_id=parent_id
     )
-    outcome = filter_message_texts(organization=organization, texts={"caption": caption})
+    outcome = _filter_posted(organization=organization, texts={"caption": caption})
     caption = outcome.texts["caption"]  # masked under the mask policy
     upload.seek(0)
     content = upload.read(max_bytes + 1)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from apps.core.admin import LargeTableAdmin
+
 from .models import BlacklistRecord, Report, WhitelistRecord
 
 
@@ -35,7 +37,7 @@ class WhitelistRecordAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Report)
-class ReportAdmin(ReadOnlyAdmin):
+class ReportAdmin(LargeTableAdmin, ReadOnlyAdmin):
     list_display = ["target_member", "target_message", "reporter", "state", "created_at"]
     list_select_related = ["target_member", "target_message", "reporter"]
     list_filter = ["state"]

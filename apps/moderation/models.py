@@ -103,3 +103,21 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"report on {self.target_member} ({self.state})"
+
+
+class FilterRefusalDay(models.Model):
+    """How many messages the content filter refused, per organization and UTC day (for
+    the console's dashboard). Counted on the posting paths, not by "try a message"."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    blacklisted = models.PositiveIntegerField(default=0)
+    not_whitelisted = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "day"], name="filterrefusal_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.day}: {self.blacklisted + self.not_whitelisted}"

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Model
+from django.utils import timezone
 
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
@@ -26,7 +27,7 @@ from apps.core.errors import DomainError
 from apps.organizations.models import Organization
 
 from .filtering import canonical_whitelist_pattern, forget_version, validate_blacklist_pattern
-from .models import BlacklistRecord, WhitelistRecord
+from .models import BlacklistRecord, FilterRefusalDay, WhitelistRecord
 from .selectors import (
     blacklist_record_get,
     blacklist_records_find,
@@ -296,3 +297,24 @@ def whitelist_records_update(
         after={"pattern": record.pattern},
     )
     return record
+
+
+#: The refusal codes of the content filter and the counter each one bumps.
+REFUSAL_COUNTERS = {"blacklisted_content": "blacklisted", "url_not_whitelisted": "not_whitelisted"}
+
+
+def filter_refusal_count(*, organization: Organization, code: str) -> None:
+    """Count one message refused by the content filter today (an upsert; safe under
+    concurrency). Call it outside the refused write's transaction, which rolls back."""
+    field = REFUSAL_COUNTERS.get(code)
+    if field is None:
+        return
+    day = timezone.now().date()
+    bump = {field: F(field) + 1}
+    if FilterRefusalDay.objects.filter(organization=organization, day=day).update(**bump):
+        return
+    try:
+        with transaction.atomic():
+            FilterRefusalDay.objects.create(organization=organization, day=day, **{field: 1})
+    except IntegrityError:  # created by a concurrent refusal: add to it
+        FilterRefusalDay.objects.filter(organization=organization, day=day).update(**bump)

@@ -6,10 +6,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Account
+from apps.accounts.services import account_get_or_create
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.core.errors import DomainError
@@ -134,3 +137,223 @@ def organization_settings_update(
         },
     )
     return organization
+
+
+# --- Console staff and admin access tokens (audited) ------------------------------------
+
+_ROLE_RANK = {StaffRole.Role.MODERATOR: 1, StaffRole.Role.ADMIN: 2, StaffRole.Role.OWNER: 3}
+
+
+@dataclass(frozen=True)
+class StaffAdded:
+    staff: StaffRole
+    account_created: bool  # a new Account, without a password
+
+
+def _acting_role(organization: Organization, actor: Actor) -> str | None:
+    """The actor's console role here: the system and superusers act as owners; a token
+    acts with its account's role."""
+    if actor.is_system:
+        return StaffRole.Role.OWNER
+    account = actor.account if actor.account is not None else actor.token.account
+    if account.is_superuser:
+        return StaffRole.Role.OWNER
+    return (
+        StaffRole.objects.filter(organization=organization, account=account)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def _check_staff_manager(organization: Organization, actor: Actor, *, owner_role: bool) -> None:
+    """Admins and owners manage staff; only owners grant, change or remove the owner role."""
+    role = _acting_role(organization, actor)
+    rank = _ROLE_RANK.get(role, 0) if role else 0
+    if rank < _ROLE_RANK[StaffRole.Role.ADMIN]:
+        raise DomainError("forbidden", "Only owners and admins manage the staff.")
+    if owner_role and role != StaffRole.Role.OWNER:
+        raise DomainError("forbidden", "Only owners may grant or remove the owner role.")
+
+
+def _check_role(role: str) -> None:
+    if role not in StaffRole.Role.values:
+        raise DomainError(
+            "invalid_parameter",
+            f"role: must be one of {', '.join(StaffRole.Role.values)}.",
+            field="role",
+        )
+
+
+def _staff_for_update(organization: Organization, staff_id: int) -> StaffRole:
+    # Staff changes of one organization queue on its row first (always in this order,
+    # so two owners demoting each other at once cannot deadlock, and the second one
+    # sees that only one owner is left).
+    list(Organization.objects.select_for_update().filter(pk=organization.pk).values_list("pk"))
+    staff = (
+        StaffRole.objects.select_for_update()
+        .select_related("account")
+        .filter(organization=organization, pk=staff_id)
+        .first()
+    )
+    if staff is None:
+        raise DomainError("staff_not_found", "No such staff member.", field="staffId")
+    return staff
+
+
+def _check_not_last_owner(organization: Organization, staff: StaffRole) -> None:
+    # The organization row is locked (_staff_for_update): this count cannot go stale.
+    owners = list(
+        StaffRole.objects.filter(organization=organization, role=StaffRole.Role.OWNER).values_list(
+            "pk", flat=True
+        )
+    )
+    if owners == [staff.pk]:
+        raise DomainError(
+            "last_owner",
+            f"{staff.account.email} is the last owner of {organization.name}; make someone "
+            "else an owner first.",
+        )
+
+
+@transaction.atomic
+def staff_member_add(
+    *, organization: Organization, actor: Actor, email: str, role: str
+) -> StaffAdded:
+    """Give the account with this email (created without a password if new) a console
+    role here; audited as ``staff.add``. Already staff: 409 ``staff_exists``."""
+    _check_role(role)
+    _check_staff_manager(organization, actor, owner_role=role == StaffRole.Role.OWNER)
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise DomainError(
+            "invalid_parameter", f"{email!r} is not a valid email address.", field="email"
+        ) from exc
+    account, created = account_get_or_create(email=email)
+    current = StaffRole.objects.filter(organization=organization, account=account).first()
+    if current is not None:
+        raise DomainError(
+            "staff_exists",
+            f"{account.email} is already {current.role} of {organization.name}.",
+            field="email",
+        )
+    staff = StaffRole.objects.create(organization=organization, account=account, role=role)
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="staff.add",
+        target_type="account",
+        target_id=account.email,
+        after={"role": role, "accountCreated": created},
+    )
+    return StaffAdded(staff=staff, account_created=created)
+
+
+@transaction.atomic
+def staff_role_change(
+    *, organization: Organization, actor: Actor, staff_id: int, role: str
+) -> StaffRole:
+    """Change a staff member's role; audited as ``staff.role``. Only owners grant or take
+    away the owner role; the last owner cannot be demoted (409 ``last_owner``)."""
+    _check_role(role)
+    staff = _staff_for_update(organization, staff_id)
+    if staff.role == role:
+        return staff
+    owner_involved = StaffRole.Role.OWNER in (role, staff.role)
+    _check_staff_manager(organization, actor, owner_role=owner_involved)
+    if staff.role == StaffRole.Role.OWNER:
+        _check_not_last_owner(organization, staff)
+    before = {"role": staff.role}
+    staff.role = role
+    staff.save(update_fields=["role"])
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="staff.role",
+        target_type="account",
+        target_id=staff.account.email,
+        before=before,
+        after={"role": role},
+    )
+    return staff
+
+
+@transaction.atomic
+def staff_role_remove(*, organization: Organization, actor: Actor, staff_id: int) -> StaffRole:
+    """Take away a staff member's console access here (the Account stays); audited as
+    ``staff.remove``. Only owners remove owners; never the last owner."""
+    staff = _staff_for_update(organization, staff_id)
+    _check_staff_manager(organization, actor, owner_role=staff.role == StaffRole.Role.OWNER)
+    if staff.role == StaffRole.Role.OWNER:
+        _check_not_last_owner(organization, staff)
+    before = {"role": staff.role}
+    StaffRole.objects.filter(pk=staff.pk).delete()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="staff.remove",
+        target_type="account",
+        target_id=staff.account.email,
+        before=before,
+    )
+    return staff
+
+
+def _describe_token(token: AccessToken) -> dict[str, Any]:
+    return {"name": token.name, "prefix": token.prefix, "kind": token.kind}
+
+
+@transaction.atomic
+def organization_token_issue(*, organization: Organization, actor: Actor, name: str) -> IssuedToken:
+    """Issue an admin access token of the organization held by the acting account;
+    audited as ``token.issue``. The raw token is in the result only (never stored)."""
+    name = (name or "").strip()
+    max_length = AccessToken._meta.get_field("name").max_length
+    if not name:
+        raise DomainError("missing_parameter", "name: give the token a name.", field="name")
+    if len(name) > max_length:
+        raise DomainError(
+            "invalid_parameter", f"name: at most {max_length} characters.", field="name"
+        )
+    if actor.account is None:
+        raise DomainError("forbidden", "Only a console account can issue access tokens.")
+    issued = token_issue(
+        kind=AccessToken.Kind.ADMIN, account=actor.account, organization=organization, name=name
+    )
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="token.issue",
+        target_type="access_token",
+        target_id=str(issued.token.pk),
+        after=_describe_token(issued.token),
+    )
+    return issued
+
+
+@transaction.atomic
+def organization_token_revoke(
+    *, organization: Organization, actor: Actor, token_id: int
+) -> AccessToken:
+    """Revoke one of the organization's access tokens (idempotent: an already revoked
+    token is returned as is, unaudited); audited as ``token.revoke``."""
+    token = (
+        AccessToken.objects.select_for_update()
+        .filter(organization=organization, pk=token_id)
+        .first()
+    )
+    if token is None:
+        raise DomainError("token_not_found", "No such access token.", field="tokenId")
+    if token.revoked_at is not None:
+        return token
+    token_revoke(token=token)
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="token.revoke",
+        target_type="access_token",
+        target_id=str(token.pk),
+        before=_describe_token(token),
+    )
+    return token

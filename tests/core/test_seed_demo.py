@@ -67,7 +67,7 @@ def test_it_prints_the_urls_the_login_and_a_working_token() -> None:
         "http://127.0.0.1:8000/api/docs/",
         "admin@demo.local",
         "demo-admin-pass",
-        "later issue",
+        "http://127.0.0.1:8000/console/",
     ):
         assert text in output
     first = TOKEN.findall(output)[0]

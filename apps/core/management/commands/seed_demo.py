@@ -279,7 +279,8 @@ class Command(BaseCommand):
         lines = [
             "chatadmin demo is ready",
             "",
-            f"Admin site: {base}/admin/  (the moderation console comes in a later issue)",
+            f"Console:    {base}/console/",
+            f"Admin site: {base}/admin/",
             f"API docs:   {base}/api/docs/",
             f"Login:      {ADMIN_EMAIL}",
             *password_line.split("\n"),

@@ -1,0 +1,55 @@
+"""Forms of the organization administration pages: staff, access tokens, settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from apps.organizations.models import AccessToken, Organization, StaffRole
+from apps.organizations.services import MAX_AUTO_HIDE_THRESHOLD
+
+
+def role_choices(*, is_owner: bool) -> list[tuple[str, str]]:
+    """The roles this person may give: the owner role only by owners."""
+    return [
+        (value, label) for value, label in StaffRole.Role.choices if is_owner or value != "owner"
+    ]
+
+
+class StaffAddForm(forms.Form):
+    email = forms.EmailField(label="Email address", max_length=254)
+    role = forms.ChoiceField(label="Role", initial=StaffRole.Role.MODERATOR)
+
+    def __init__(self, *args: Any, is_owner: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = role_choices(is_owner=is_owner)
+
+
+class StaffRoleForm(forms.Form):
+    # Every role is accepted here; the service refuses owner changes by non-owners with a
+    # message that says why (rather than a bare "not a valid choice").
+    role = forms.ChoiceField(label="Role", choices=StaffRole.Role.choices)
+
+
+class TokenIssueForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=AccessToken._meta.get_field("name").max_length,
+        help_text="What the token is for, e.g. “CRM sync”.",
+    )
+
+
+class SettingsForm(forms.Form):
+    filter_policy = forms.ChoiceField(
+        label="When a message contains blacklisted content",
+        choices=Organization.FilterPolicy.choices,
+        widget=forms.RadioSelect,
+    )
+    auto_hide_threshold = forms.IntegerField(
+        label="Hide a message automatically at this many open reports",
+        required=False,
+        min_value=1,
+        max_value=MAX_AUTO_HIDE_THRESHOLD,
+        help_text="Leave empty to never hide messages automatically.",
+    )

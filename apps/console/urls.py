@@ -1,0 +1,27 @@
+"""The moderation console under /console/ (templates in templates/console/)."""
+
+from django.urls import include, path
+
+from .views import audit, auth, channels, dashboard, filters, messages, org_admin, review, users
+
+app_name = "console"
+
+org_pages = [
+    *dashboard.urlpatterns,
+    *review.urlpatterns,
+    *channels.urlpatterns,
+    *users.urlpatterns,
+    *messages.urlpatterns,
+    *filters.urlpatterns,
+    *audit.urlpatterns,
+    *org_admin.urlpatterns,
+]
+
+urlpatterns = [
+    path("", auth.home, name="home"),
+    path("login/", auth.LoginView.as_view(), name="login"),
+    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("password/", auth.PasswordChangeView.as_view(), name="password_change"),
+    path("password/done/", auth.PasswordChangeDoneView.as_view(), name="password_changed"),
+    path("<slug:org>/", include(org_pages)),
+]

@@ -1,0 +1,150 @@
+"""Console page: the dashboard (``/console/<org>/``).
+
+Open reports, the last 24 hours' moderation actions, mutes and bans ending within 24
+hours, the organization's counts and two 30-day charts, in a fixed number of queries
+(11 of its own, whatever the data size): see docs/console/dashboard-and-review.md.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.utils import timezone
+
+from ..access import ConsoleView
+from ..charts import Series, bar_chart
+from ..selectors import (
+    audit_since,
+    dashboard_counts,
+    ending_soon,
+    last_days,
+    moderation_actions_per_day,
+    refusals_per_day,
+    reports_per_day,
+)
+
+#: How many days the charts cover, and how many of the last day's actions are listed.
+CHART_DAYS = 30
+RECENT_ACTIONS = 10
+#: "Ending soon": mutes and bans whose end falls within this window (5 of each kind).
+SOON = timedelta(hours=24)
+SOON_LIMIT = 5
+
+HUMAN_COLOR = "#0b5cad"
+SYSTEM_COLOR = "#6e7781"
+USERS_COLOR = "#9a6700"
+
+
+def console_link(name: str, org: str, *args: str, fallback: str = "") -> str:
+    """The URL of another console page (e.g. a channel's or a user's detail page), or of
+    ``fallback`` (a list page, by URL name) when that page does not exist."""
+    try:
+        return reverse(f"console:{name}", args=[org, *args])
+    except NoReverseMatch:
+        if not fallback:
+            return ""
+        return reverse(f"console:{fallback}", args=[org])
+
+
+class DashboardView(ConsoleView):
+    section = "dashboard"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        org = self.organization
+        now = timezone.now()
+        day_ago = now - timedelta(hours=24)
+        recent = audit_since(organization=org, since=day_ago)
+        days = last_days(days=CHART_DAYS, today=now.date())
+        actions = moderation_actions_per_day(organization=org, days=days)
+        reports = reports_per_day(organization=org, days=days)
+        refusals = refusals_per_day(organization=org, days=days)
+        soon = ending_soon(organization=org, now=now, until=now + SOON, limit=SOON_LIMIT)
+        slug = org.slug
+        ending: list[dict[str, Any]] = []
+        for channel in soon.channel_mutes:
+            ending.append(
+                {
+                    "kind": "Channel mute",
+                    "ends_at": channel.mute_expires_at,
+                    "channel": channel.channel_id,
+                    "channel_url": console_link(
+                        "channel", slug, channel.channel_id, fallback="channels"
+                    ),
+                }
+            )
+        for kind, rows, ends in (
+            ("Mute", soon.member_mutes, "mute_expires_at"),
+            ("Channel ban", soon.channel_bans, "ban_expires_at"),
+        ):
+            for row in rows:
+                ending.append(
+                    {
+                        "kind": kind,
+                        "ends_at": getattr(row, ends),
+                        "channel": row.channel.channel_id,
+                        "channel_url": console_link(
+                            "channel", slug, row.channel.channel_id, fallback="channels"
+                        ),
+                        "user": row.member.user_id,
+                        "user_url": console_link(
+                            "user", slug, row.member.user_id, fallback="users"
+                        ),
+                    }
+                )
+        for member in soon.global_bans:
+            ending.append(
+                {
+                    "kind": "Global ban",
+                    "ends_at": member.ban_expires_at,
+                    "user": member.user_id,
+                    "user_url": console_link("user", slug, member.user_id, fallback="users"),
+                }
+            )
+        ending.sort(key=lambda row: row["ends_at"])
+        return self.render(
+            "console/dashboard/dashboard.html",
+            counts=dashboard_counts(organization=org),
+            actions_24h=recent.count(),
+            recent_actions=list(recent[:RECENT_ACTIONS]),
+            ending=ending,
+            soon_limit=SOON_LIMIT,
+            actions_chart=bar_chart(
+                [
+                    Series("By staff", actions["human"], HUMAN_COLOR),
+                    Series("By the system", actions["system"], SYSTEM_COLOR),
+                ],
+                days,
+                title=f"Moderation actions per day, last {CHART_DAYS} days",
+                chart_id="chart-actions",
+                unit="actions",
+            ),
+            reports_chart=bar_chart(
+                [
+                    Series("By users", reports["users"], USERS_COLOR),
+                    Series("By the content filter", reports["system"], SYSTEM_COLOR),
+                ],
+                days,
+                title=f"Reports opened per day, last {CHART_DAYS} days",
+                chart_id="chart-reports",
+                unit="reports",
+            ),
+            refusals_chart=bar_chart(
+                [
+                    Series("Blacklisted content", refusals["blacklisted"], HUMAN_COLOR),
+                    Series("URL not whitelisted", refusals["not_whitelisted"], USERS_COLOR),
+                ],
+                days,
+                title=f"Messages blocked by the content filter per day, last {CHART_DAYS} days",
+                chart_id="chart-refusals",
+                unit="messages",
+            ),
+            chart_days=CHART_DAYS,
+        )
+
+
+urlpatterns: list[URLPattern] = [
+    path("", DashboardView.as_view(), name="dashboard"),
+]
