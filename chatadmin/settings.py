@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.moderation",
     "apps.events",
     "apps.console",
+    "apps.calendar_events",
 ]
 
 MIDDLEWARE = [

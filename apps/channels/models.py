@@ -19,6 +19,10 @@ def _active(since: datetime | None, until: datetime | None, now: datetime | None
     return until is None or until > (now or timezone.now())
 
 
+def channel_avatar_path(instance: Channel, filename: str) -> str:
+    return f"orgs/{instance.organization_id}/avatars/{instance.pk}-{filename}"
+
+
 class Channel(models.Model):
     """A channel (chatroom). ``channel_id`` is the customer's name for it.
 
@@ -29,7 +33,11 @@ class Channel(models.Model):
     """
 
     class Type(models.TextChoices):
-        STANDARD = "standard", "Standard"
+        STANDARD = "standard", "Standard"  # the Admin API v2's channels
+        # chatrooms of the chatroom service (/api/messenger/)
+        CUSTOM = "custom", "Custom chatroom"
+        DEFAULT = "default", "Default chatroom of the organization"
+        EVENT = "event", "Chatroom of an event"
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="channels"
@@ -41,6 +49,16 @@ class Channel(models.Model):
     muted_at = models.DateTimeField(null=True, blank=True)
     mute_expires_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    #: The chatroom's avatar (Pillow-validated image), served at the chatroom's avatarURL.
+    avatar = models.FileField(upload_to=channel_avatar_path, max_length=300, blank=True)
+    #: For chatrooms of type ``event``: the event that owns it.
+    calendar_event = models.OneToOneField(
+        "calendar_events.CalendarEvent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="chatroom",
+    )
     #: When set, the channel is purged (with its memberships, messages, reactions and
     #: files) by the beat sweep once this time has passed.
     scheduled_deletion_at = models.DateTimeField(null=True, blank=True)
@@ -59,6 +77,15 @@ class Channel(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "channel_id"], name="channel_unique_channel_id"
+            ),
+            # one live default chatroom per organization (a removed one is scheduled for
+            # deletion and no longer counts)
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(
+                    type="default", closed_at__isnull=True, scheduled_deletion_at__isnull=True
+                ),
+                name="channel_one_default_chatroom",
             ),
         ]
         indexes = [

@@ -63,7 +63,12 @@ class OrganizationAdmin(admin.ModelAdmin):
     form = OrganizationAdminForm
     list_display = ["slug", "name", "filter_policy", "auto_hide_threshold", "created_at"]
     search_fields = ["slug", "name"]
-    readonly_fields = ["filter_version", "created_at"]
+    readonly_fields = [
+        "filter_version",
+        "chatroom_deletion_grace_seconds",
+        "event_chatroom_retention_days",
+        "created_at",
+    ]
     inlines = [StaffRoleInline]
 
     def save_model(self, request: HttpRequest, obj: Organization, form: Any, change: bool) -> None:

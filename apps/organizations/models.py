@@ -29,6 +29,10 @@ class Organization(models.Model):
     )
     #: Hide a message automatically once it has this many open reports (null: never).
     auto_hide_threshold = models.PositiveIntegerField(null=True, blank=True)
+    #: A deleted custom chatroom is purged this long after its deletion (it is hidden at once).
+    chatroom_deletion_grace_seconds = models.PositiveIntegerField(default=0)
+    #: An event's chatroom is deleted this many days after the event ends.
+    event_chatroom_retention_days = models.PositiveIntegerField(default=30)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
