@@ -49,6 +49,9 @@ class Channel(models.Model):
     muted_at = models.DateTimeField(null=True, blank=True)
     mute_expires_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    #: A chatroom removed through the chatroom service: hidden everywhere at once; the
+    #: scheduled-deletion sweep purges it at ``scheduled_deletion_at`` (now + grace).
+    deleted_at = models.DateTimeField(null=True, blank=True)
     #: The chatroom's avatar (Pillow-validated image), served at the chatroom's avatarURL.
     avatar = models.FileField(upload_to=channel_avatar_path, max_length=300, blank=True)
     #: For chatrooms of type ``event``: the event that owns it.
@@ -82,9 +85,7 @@ class Channel(models.Model):
             # deletion and no longer counts)
             models.UniqueConstraint(
                 fields=["organization"],
-                condition=Q(
-                    type="default", closed_at__isnull=True, scheduled_deletion_at__isnull=True
-                ),
+                condition=Q(type="default", closed_at__isnull=True, deleted_at__isnull=True),
                 name="channel_one_default_chatroom",
             ),
         ]

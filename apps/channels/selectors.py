@@ -23,13 +23,18 @@ def channel_live_q(*, now: datetime | None = None, prefix: str = "") -> Q:
     channel at once, before any sweep ran). ``prefix`` is e.g. ``"channel__"`` to filter
     rows that point to a channel (messages)."""
     now = now or timezone.now()
-    return Q(**{f"{prefix}scheduled_deletion_at__isnull": True}) | Q(
+    not_due = Q(**{f"{prefix}scheduled_deletion_at__isnull": True}) | Q(
         **{f"{prefix}scheduled_deletion_at__gt": now}
     )
+    # a chatroom removed through the chatroom service is hidden at once, whatever its
+    # purge time (now + the organization's grace period)
+    return not_due & Q(**{f"{prefix}deleted_at__isnull": True})
 
 
 def channel_is_gone(channel: Channel, now: datetime | None = None) -> bool:
-    """True once the channel's scheduled deletion time has passed."""
+    """True once the channel's scheduled deletion time has passed (or it was removed)."""
+    if channel.deleted_at is not None:
+        return True
     at = channel.scheduled_deletion_at
     return at is not None and at <= (now or timezone.now())
 
