@@ -38,6 +38,7 @@ in every process within a second.
 from __future__ import annotations
 
 import re
+import stringprep
 import threading
 import time
 import unicodedata
@@ -341,14 +342,124 @@ _HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}
 
 @lru_cache(maxsize=4096)
 def _idna(host: str) -> str:
-    """The host in ASCII (punycode for internationalized names), lowercase."""
+    """The host in ASCII (punycode for internationalized names), lowercase: the
+    standard library's ``idna`` codec (IDNA 2003), or the host unchanged if it
+    refuses. ``_fast_idna`` gives the codec's exact result for common hosts ~5 times faster."""
     host = host.lower().rstrip(".")
     if host.isascii():
         return host
+    fast = _fast_idna(host)
+    if fast is not None:
+        return fast
     try:
         return host.encode("idna").decode("ascii")
     except UnicodeError:
         return host
+
+
+# The idna codec splits on these (encodings.idna.dots).
+_IDNA_DOTS = re.compile("[\u002e\u3002\uff0e\uff61]")
+
+
+@lru_cache(maxsize=8192)
+def _nameprep_fixed(char: str) -> bool:
+    """Whether nameprep (``encodings.idna.nameprep``) leaves ``char`` alone: not
+    mapped to nothing (B.1), mapped to itself (B.2), not prohibited (C.1.2-C.9; the
+    codec checks these, not C.1.1/C.2.1), and not RandAL (D.1: no bidi checks)."""
+    return not (
+        stringprep.in_table_b1(char)
+        or stringprep.map_table_b2(char) != char
+        or stringprep.in_table_c12(char)
+        or stringprep.in_table_c22(char)
+        or stringprep.in_table_c3(char)
+        or stringprep.in_table_c4(char)
+        or stringprep.in_table_c5(char)
+        or stringprep.in_table_c6(char)
+        or stringprep.in_table_c7(char)
+        or stringprep.in_table_c8(char)
+        or stringprep.in_table_c9(char)
+        or stringprep.in_table_d1(char)
+    )
+
+
+def _fast_idna(host: str) -> str | None:
+    """``host.encode("idna")`` for a lowercase non-ASCII host whose labels need no
+    nameprep work, else None (the caller then runs the codec itself).
+
+    Why it is exact (encodings.idna, RFC 3490/3491): the codec splits on ``_IDNA_DOTS``
+    and joins ``ToASCII(label)`` with "."; an ASCII label of 1-63 characters is kept as
+    is. For a non-ASCII label, nameprep maps each character (B.1 to nothing, else B.2),
+    NFKC-normalizes (Unicode 3.2), refuses prohibited characters and checks bidi only
+    if there is a RandAL character. If every character is ``_nameprep_fixed`` and the
+    label is NFKC-normalized (3.2), the mapping is the identity, NFKC changes nothing
+    and nothing is refused: nameprep returns the label itself. ToASCII then refuses an
+    ``xn--`` label (we return None), and otherwise gives "xn--" + punycode, refused
+    from 64 bytes (None). Anything else (an empty label, a character nameprep would
+    change) returns None. tests/moderation/test_filtering_semantics.py fuzzes this
+    against the codec."""
+    out = []
+    for label in _IDNA_DOTS.split(host):
+        if label.isascii():
+            if not 0 < len(label) < 64:
+                return None
+            out.append(label)
+            continue
+        if (
+            label.lower().startswith("xn--")
+            or not all(map(_nameprep_fixed, label))
+            or not _UCD_3_2.is_normalized("NFKC", label)
+        ):
+            return None
+        encoded = "xn--" + _punycode(label)
+        if len(encoded) >= 64:
+            return None
+        out.append(encoded)
+    return ".".join(out)
+
+
+def _punycode(label: str) -> str:
+    """RFC 3492 encoding of ``label`` (the same as ``label.encode("punycode")``,
+    which is ~4 times slower): basic code points, "-" if any, then the deltas."""
+    codes = [ord(char) for char in label]
+    output = [char for char in label if ord(char) < 0x80]
+    handled = basic = len(output)
+    if basic:
+        output.append("-")
+    n, delta, bias = 0x80, 0, 72
+    for m in sorted({code for code in codes if code >= 0x80}):
+        delta += (m - n) * (handled + 1)
+        n = m
+        for code in codes:
+            if code < n:
+                delta += 1
+            elif code == n:
+                q, k = delta, 36
+                while True:
+                    t = 1 if k <= bias else 26 if k >= bias + 26 else k - bias
+                    if q < t:
+                        break
+                    digit = t + (q - t) % (36 - t)
+                    output.append(_PUNY_DIGITS[digit])
+                    q = (q - t) // (36 - t)
+                    k += 36
+                output.append(_PUNY_DIGITS[q])
+                # adapt(delta, handled + 1, first time)
+                delta = delta // 700 if handled == basic else delta // 2
+                delta += delta // (handled + 1)
+                k = 0
+                while delta > 455:  # ((36 - 1) * 26) // 2
+                    delta //= 35
+                    k += 36
+                bias = k + (36 * delta) // (delta + 38)
+                delta = 0
+                handled += 1
+        delta += 1
+        n += 1
+    return "".join(output)
+
+
+_PUNY_DIGITS = "abcdefghijklmnopqrstuvwxyz0123456789"
+_UCD_3_2 = unicodedata.ucd_3_2_0
 
 
 @lru_cache(maxsize=4096)
@@ -796,15 +907,19 @@ class Matcher:
         return "".join(parts)
 
     def url_allowed(self, host: str, path: str) -> bool:
-        labels = host.split(".")
-        for i in range(len(labels)):
-            prefixes = self.whitelist.get(".".join(labels[i:]))
-            if prefixes is None:
-                continue
-            for prefix in prefixes:
-                if not prefix or path == prefix or path.startswith(prefix + "/"):
-                    return True
-        return False
+        # Every suffix of the host that starts a label: the host, then what follows
+        # each "." (the suffixes of ``host.split(".")``, without building them).
+        whitelist = self.whitelist
+        start = 0
+        while True:
+            prefixes = whitelist.get(host[start:] if start else host)
+            if prefixes is not None:
+                for prefix in prefixes:
+                    if not prefix or path == prefix or path.startswith(prefix + "/"):
+                        return True
+            start = host.find(".", start) + 1
+            if not start:
+                return False
 
     def first_disallowed_url(self, text: str) -> str | None:
         if not self.whitelist or not text:

@@ -4,6 +4,7 @@ masking, and the cross-process freshness of the per-process cache."""
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -427,3 +428,103 @@ def test_split_url_fast_path_agrees_with_urlsplit(url: str) -> None:
     except ValueError:
         expected = None
     assert filtering._split_url(url) == expected
+
+
+# --- IDNA fast path ------------------------------------------------------------------------
+
+
+def _codec_idna(host: str) -> str:
+    """``_idna`` as it was defined before the fast path: the stdlib codec only."""
+    host = host.lower().rstrip(".")
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "münchen.de",
+        "MÜNCHEN.DE.",
+        "bücher.example.com",
+        "пример.рф",
+        "ελληνικά.gr",
+        "straße.de",  # ß: nameprep maps it to "ss"
+        "ς.gr",  # final sigma: mapped to the medial one
+        "İstanbul.tr",  # lower() gives i + combining dot
+        "mu\u0308nchen.de",  # decomposed: NFKC composes it
+        "ｍüｎｃｈｅｎ.de",  # fullwidth: NFKC maps it
+        "mün\u00adchen.de",  # soft hyphen: mapped to nothing
+        "mün\u200dchen.de",  # ZWJ: mapped to nothing
+        "mün\u200cchen.de",  # ZWNJ: mapped to nothing
+        "ﬁnanzämter.de",  # ligature: NFKC spells "fi"
+        "xn--ü.de",  # ACE prefix on a non-ASCII label: refused
+        "ü" + "a" * 70 + ".de",  # too long after punycode: refused
+        "münchen..de",  # empty label: refused
+        "münchen。de",  # ideographic full stop splits labels
+        "עברית.il",  # RandAL: bidi checks
+        "a\u05d0.il",  # bidi violation: refused
+        "例え.jp",
+        "ü\u0000.de",  # ASCII control: the codec lets it through
+        "ü\u3000.de",  # ideographic space: prohibited
+        "\u0528.ru",  # unassigned in Unicode 3.2
+        "🙂.ws",
+    ],
+)
+def test_fast_idna_gives_exactly_what_the_codec_gives(host: str) -> None:
+    assert filtering._idna.__wrapped__(host) == _codec_idna(host)
+
+
+_IDNA_CHARS = (
+    "abcxyzn019-_"
+    "äöüéåßςσΣİıIKĳ"
+    "\u0301\u0308\u0307\u0340\u0345"  # combining marks (U+0340: NFKC turns it into U+0300)
+    "\u200c\u200d\u00ad\u200b\u2060\ufeff\ufe0f\u034f"  # ignorables nameprep removes
+    "\uff41\uff21\uff10\ufb01\u2121\u2460\u338f\u01c5\u212a\u2126\u00b5\u017f\u1e9e"
+    "абвеёА\u0528αβΑϐἀ"  # Cyrillic (U+0528 unassigned in 3.2), Greek
+    "\u05d0\u0627\u0661\u200f"  # RandAL, bidi
+    "例あ\u1100\u1161가"  # CJK, Hangul jamo that NFKC composes
+    "\u3002\uff0e\uff61\u3000\u00a0\u0000\ue000\U0001f600"
+)
+_SAFE_CHARS = "abcdexyz019-äöüéåçñøœабвгдеёжзαβγδεζάΐ"
+
+
+def _random_host(rng: random.Random) -> str:
+    labels = []
+    for _ in range(rng.randint(1, 3)):
+        chars = _IDNA_CHARS if rng.random() < 0.5 else _SAFE_CHARS
+        label = "".join(rng.choice(chars) for _ in range(rng.randint(0, 12)))
+        roll = rng.random()
+        if roll < 0.03:
+            label = "xn--" + label
+        elif roll < 0.06:
+            label *= 8  # near and past the 63-byte limit
+        elif roll < 0.2:  # one tricky character in a safe label
+            at = rng.randint(0, len(label))
+            label = label[:at] + rng.choice(_IDNA_CHARS) + label[at:]
+        labels.append(label)
+    return ".".join(labels)
+
+
+def test_fast_idna_fuzz_against_the_codec() -> None:
+    """The fast path must give the codec's exact string (so every whitelist verdict
+    and every error message stays the same). 200,000 hosts were run while writing it."""
+    rng = random.Random(3490)
+    fast = 0
+    for _ in range(20_000):
+        host = _random_host(rng)
+        lowered = host.lower().rstrip(".")
+        if not lowered.isascii() and filtering._fast_idna(lowered) is not None:
+            fast += 1
+        assert filtering._idna.__wrapped__(host) == _codec_idna(host), host
+    assert fast > 3_000  # the fast path is really exercised
+
+
+def test_punycode_matches_the_codec() -> None:
+    rng = random.Random(3492)
+    for _ in range(5_000):
+        label = "".join(rng.choice(_IDNA_CHARS + _SAFE_CHARS) for _ in range(rng.randint(1, 20)))
+        assert filtering._punycode(label) == label.encode("punycode").decode("ascii"), label
