@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.events",
     "apps.console",
     "apps.calendar_events",
+    "apps.messenger",
 ]
 
 MIDDLEWARE = [
@@ -230,6 +231,7 @@ CHATADMIN = {
     "MAX_IMAGE_BYTES": env.int("CHATADMIN_MAX_IMAGE_BYTES", default=10 * 1024 * 1024),
     "MAX_IMAGE_PIXELS": env.int("CHATADMIN_MAX_IMAGE_PIXELS", default=40_000_000),
     "MAX_FILE_BYTES": env.int("CHATADMIN_MAX_FILE_BYTES", default=25 * 1024 * 1024),
+    "MAX_AVATAR_BYTES": env.int("CHATADMIN_MAX_AVATAR_BYTES", default=2 * 1024 * 1024),
     "MAX_SKIP": env.int("CHATADMIN_MAX_SKIP", default=10_000),
     "MAX_FILTER_RECORDS": env.int("CHATADMIN_MAX_FILTER_RECORDS", default=100_000),
     "SWEEP_BATCH_SIZE": env.int("CHATADMIN_SWEEP_BATCH_SIZE", default=500),

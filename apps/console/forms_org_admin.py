@@ -7,7 +7,11 @@ from typing import Any
 from django import forms
 
 from apps.organizations.models import AccessToken, Organization, StaffRole
-from apps.organizations.services import MAX_AUTO_HIDE_THRESHOLD
+from apps.organizations.services import (
+    MAX_AUTO_HIDE_THRESHOLD,
+    MAX_CHATROOM_DELETION_GRACE_SECONDS,
+    MAX_EVENT_CHATROOM_RETENTION_DAYS,
+)
 
 
 def role_choices(*, is_owner: bool) -> list[tuple[str, str]]:
@@ -32,12 +36,28 @@ class StaffRoleForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=StaffRole.Role.choices)
 
 
+#: The token lists of the tokens page (``?kind=``): Admin API tokens and API-TOKENs.
+TOKEN_KINDS = {
+    AccessToken.Kind.ADMIN: "Admin API tokens",
+    AccessToken.Kind.API: "API-TOKENs (chatroom service)",
+}
+
+
 class TokenIssueForm(forms.Form):
     name = forms.CharField(
         label="Name",
         max_length=AccessToken._meta.get_field("name").max_length,
         help_text="What the token is for, e.g. “CRM sync”.",
     )
+    kind = forms.ChoiceField(
+        choices=list(TOKEN_KINDS.items()),
+        initial=AccessToken.Kind.ADMIN,
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data.get("kind") or AccessToken.Kind.ADMIN
 
 
 class SettingsForm(forms.Form):
@@ -52,4 +72,25 @@ class SettingsForm(forms.Form):
         min_value=1,
         max_value=MAX_AUTO_HIDE_THRESHOLD,
         help_text="Leave empty to never hide messages automatically.",
+    )
+    chatroom_deletion_grace_seconds = forms.IntegerField(
+        required=False,  # left out or empty: unchanged
+        label="Keep a deleted chatroom's data for this many seconds before purging it",
+        min_value=0,
+        max_value=MAX_CHATROOM_DELETION_GRACE_SECONDS,
+        help_text=(
+            "A deleted chatroom is hidden at once; its messages, reactions and files are "
+            "purged after this grace period (0: at the next sweep; at most 30 days = "
+            f"{MAX_CHATROOM_DELETION_GRACE_SECONDS} seconds)."
+        ),
+    )
+    event_chatroom_retention_days = forms.IntegerField(
+        required=False,  # left out or empty: unchanged
+        label="Delete an event's chatroom this many days after the event ends",
+        min_value=0,
+        max_value=MAX_EVENT_CHATROOM_RETENTION_DAYS,
+        help_text=(
+            f"0 to {MAX_EVENT_CHATROOM_RETENTION_DAYS}. Applies to events created or whose "
+            "end is changed from now on."
+        ),
     )

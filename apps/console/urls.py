@@ -2,7 +2,19 @@
 
 from django.urls import include, path
 
-from .views import audit, auth, channels, dashboard, filters, messages, org_admin, review, users
+from .views import (
+    audit,
+    auth,
+    channels,
+    dashboard,
+    events,
+    filters,
+    messages,
+    org_admin,
+    profile,
+    review,
+    users,
+)
 
 app_name = "console"
 
@@ -15,6 +27,7 @@ org_pages = [
     *filters.urlpatterns,
     *audit.urlpatterns,
     *org_admin.urlpatterns,
+    *events.urlpatterns,
 ]
 
 urlpatterns = [
@@ -23,5 +36,7 @@ urlpatterns = [
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("password/", auth.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth.PasswordChangeDoneView.as_view(), name="password_changed"),
+    # Before the organization pages: "profile" is not an organization's slug here.
+    path("profile/", include(profile.urlpatterns)),
     path("<slug:org>/", include(org_pages)),
 ]

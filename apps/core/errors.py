@@ -34,6 +34,11 @@ CATALOG: dict[str, tuple[int, str]] = {
     "url_not_whitelisted": (400, "The message contains a URL that is not whitelisted."),
     "parent_not_found": (400, "The parent message does not exist in this channel."),
     "invalid_parent": (400, "A reply cannot be the parent of another reply."),
+    "user_context_required": (
+        400,
+        "This request needs a user: use a Personal-Access-Token.",
+    ),
+    "invalid_avatar": (400, "The avatar is not a supported image."),
     # 401 / 403
     "unauthorized": (401, "Missing or invalid credentials."),
     "forbidden": (403, "You are not allowed to do this."),
@@ -43,6 +48,7 @@ CATALOG: dict[str, tuple[int, str]] = {
     "user_banned": (403, "The user is banned from this channel."),
     "user_globally_banned": (403, "The user is banned from the organization."),
     "not_a_member": (403, "The user is not a member of this channel."),
+    "chatroom_not_custom": (403, "Only custom chatrooms can be changed or deleted."),
     # 404
     "not_found": (404, "Not found."),
     "channel_not_found": (404, "Channel not found."),
@@ -52,11 +58,14 @@ CATALOG: dict[str, tuple[int, str]] = {
     "reaction_not_found": (404, "Reaction not found."),
     "staff_not_found": (404, "Staff member not found."),
     "token_not_found": (404, "Access token not found."),
+    "chatroom_not_found": (404, "Chatroom not found."),
+    "organization_not_found": (404, "Organization not found."),
     # 405 / 409 / 413 / 415 / 429 / 500
     "method_not_allowed": (405, "This method is not allowed on this path."),
     "not_acceptable": (406, "The requested representation is not available."),
     "conflict": (409, "The request conflicts with the current state."),
     "channel_exists": (409, "A channel with this channelId already exists."),
+    "default_chatroom_exists": (409, "The organization already has a default chatroom."),
     "already_reported": (409, "This reporter already has an open report on this target."),
     "rule_exists": (409, "A record with this pattern already exists."),
     "too_many_records": (409, "The organization has reached its maximum number of records."),

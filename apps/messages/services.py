@@ -123,13 +123,25 @@ def _clean_tags(tags: Sequence[str] | None) -> list[str]:
 
 
 def _prepare(
-    *, organization: Organization, actor: Actor, channel_id: str, parent_id: str | None
+    *,
+    organization: Organization,
+    actor: Actor,
+    channel_id: str,
+    parent_id: str | None,
+    author: Member | None = None,
 ) -> tuple[Channel, Member, Message | None]:
-    """Channel, author and parent of a new message, with the posting rule applied."""
+    """Channel, author and parent of a new message, with the posting rule applied.
+
+    ``author``: the member who posts (the chatroom service's user); else the acting
+    account's member."""
     channel = channel_get(organization=organization, channel_id=channel_id)
-    if actor.account is None:
+    if author is not None:
+        if author.organization_id != organization.pk:
+            raise DomainError("forbidden", "The author belongs to another organization.")
+    elif actor.account is None:
         raise DomainError("forbidden", "Only an account's token can post messages.")
-    author = member_for_account(organization=organization, account=actor.account)
+    else:
+        author = member_for_account(organization=organization, account=actor.account)
     check_can_post(channel=channel, member=author)
     parent = None
     if parent_id:
@@ -231,12 +243,18 @@ def message_create(
     data: Any,
     tags: Sequence[str] | None = None,
     parent_id: str | None = None,
+    author: Member | None = None,
 ) -> Message:
-    """A text or custom message by the acting account's member."""
+    """A text or custom message by the acting account's member, or by ``author`` when
+    given (the chatroom service posts as the token's user); the same rules apply."""
     data = validate_message_data(type=type, data=data)
     tags = _clean_tags(tags)
     channel, author, parent = _prepare(
-        organization=organization, actor=actor, channel_id=channel_id, parent_id=parent_id
+        organization=organization,
+        actor=actor,
+        channel_id=channel_id,
+        parent_id=parent_id,
+        author=author,
     )
     text = data.get("text")
     outcome = _filter_posted(

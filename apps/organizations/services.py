@@ -27,6 +27,10 @@ TOKEN_PREFIXES = {
 
 #: The largest auto-hide threshold accepted (a sanity bound, not a business rule).
 MAX_AUTO_HIDE_THRESHOLD = 10_000
+#: The longest grace period of a deleted chatroom (30 days) and the longest retention
+#: of an event's chatroom after the event (ten years): sanity bounds.
+MAX_CHATROOM_DELETION_GRACE_SECONDS = 30 * 24 * 3600
+MAX_EVENT_CHATROOM_RETENTION_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -86,12 +90,17 @@ def organization_settings_update(
     actor: Actor,
     filter_policy: str | None = None,
     auto_hide_threshold: int | None = _UNCHANGED,
+    chatroom_deletion_grace_seconds: int | None = None,
+    event_chatroom_retention_days: int | None = None,
 ) -> Organization:
     """Change the organization's moderation settings; audited as ``organization.settings``.
 
     ``filter_policy``: block, flag or mask (None: unchanged). ``auto_hide_threshold``:
     hide a message at this many open reports, a whole number >= 1, or None to turn it
-    off (leave the argument out: unchanged). Bad values: 400 ``invalid_parameter``.
+    off (leave the argument out: unchanged). ``chatroom_deletion_grace_seconds`` (0 to
+    30 days in seconds) and ``event_chatroom_retention_days`` (0 to 3650): None
+    unchanged; they apply to chatrooms deleted and events changed from now on (the audit
+    entry lists them when given). Bad values: 400 ``invalid_parameter``.
     """
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     before = {
@@ -122,6 +131,33 @@ def organization_settings_update(
             )
         organization.auto_hide_threshold = auto_hide_threshold
         fields.append("auto_hide_threshold")
+    chatroom_settings = {
+        "chatroom_deletion_grace_seconds": (
+            chatroom_deletion_grace_seconds,
+            "chatroomDeletionGraceSeconds",
+            MAX_CHATROOM_DELETION_GRACE_SECONDS,
+        ),
+        "event_chatroom_retention_days": (
+            event_chatroom_retention_days,
+            "eventChatroomRetentionDays",
+            MAX_EVENT_CHATROOM_RETENTION_DAYS,
+        ),
+    }
+    extra_before: dict[str, Any] = {}
+    extra_after: dict[str, Any] = {}
+    for attr, (value, field, maximum) in chatroom_settings.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+            raise DomainError(
+                "invalid_parameter",
+                f"{field}: must be a whole number from 0 to {maximum}.",
+                field=field,
+            )
+        extra_before[field] = getattr(organization, attr)
+        setattr(organization, attr, value)
+        extra_after[field] = value
+        fields.append(attr)
     if fields:
         organization.save(update_fields=fields)
     audit_record(
@@ -130,10 +166,11 @@ def organization_settings_update(
         action="organization.settings",
         target_type="organization",
         target_id=organization.slug,
-        before=before,
+        before={**before, **extra_before},
         after={
             "filterPolicy": organization.filter_policy,
             "autoHideThreshold": organization.auto_hide_threshold,
+            **extra_after,
         },
     )
     return organization
@@ -304,10 +341,11 @@ def _describe_token(token: AccessToken) -> dict[str, Any]:
     return {"name": token.name, "prefix": token.prefix, "kind": token.kind}
 
 
-@transaction.atomic
-def organization_token_issue(*, organization: Organization, actor: Actor, name: str) -> IssuedToken:
-    """Issue an admin access token of the organization held by the acting account;
-    audited as ``token.issue``. The raw token is in the result only (never stored)."""
+#: The token kinds an organization holds (a personal token belongs to an Account).
+ORGANIZATION_TOKEN_KINDS = (AccessToken.Kind.ADMIN, AccessToken.Kind.API)
+
+
+def _token_name(name: str) -> str:
     name = (name or "").strip()
     max_length = AccessToken._meta.get_field("name").max_length
     if not name:
@@ -316,11 +354,26 @@ def organization_token_issue(*, organization: Organization, actor: Actor, name: 
         raise DomainError(
             "invalid_parameter", f"name: at most {max_length} characters.", field="name"
         )
+    return name
+
+
+@transaction.atomic
+def organization_token_issue(
+    *, organization: Organization, actor: Actor, name: str, kind: str = AccessToken.Kind.ADMIN
+) -> IssuedToken:
+    """Issue a token of the organization held by the acting account: an Admin API access
+    token (``kind`` admin) or an API-TOKEN of the chatroom service (``kind`` api);
+    audited as ``token.issue``. The raw token is in the result only (never stored)."""
+    if kind not in ORGANIZATION_TOKEN_KINDS:
+        raise DomainError(
+            "invalid_parameter",
+            f"kind: must be one of {', '.join(ORGANIZATION_TOKEN_KINDS)}.",
+            field="kind",
+        )
+    name = _token_name(name)
     if actor.account is None:
         raise DomainError("forbidden", "Only a console account can issue access tokens.")
-    issued = token_issue(
-        kind=AccessToken.Kind.ADMIN, account=actor.account, organization=organization, name=name
-    )
+    issued = token_issue(kind=kind, account=actor.account, organization=organization, name=name)
     audit_record(
         organization=organization,
         actor=actor,
@@ -334,15 +387,13 @@ def organization_token_issue(*, organization: Organization, actor: Actor, name: 
 
 @transaction.atomic
 def organization_token_revoke(
-    *, organization: Organization, actor: Actor, token_id: int
+    *, organization: Organization, actor: Actor, token_id: int, kind: str | None = None
 ) -> AccessToken:
-    """Revoke one of the organization's access tokens (idempotent: an already revoked
-    token is returned as is, unaudited); audited as ``token.revoke``."""
-    token = (
-        AccessToken.objects.select_for_update()
-        .filter(organization=organization, pk=token_id)
-        .first()
-    )
+    """Revoke one of the organization's access tokens (of this ``kind`` when given: a
+    token of another kind is then "not found"); idempotent: an already revoked token is
+    returned as is, unaudited; audited as ``token.revoke``."""
+    tokens = AccessToken.objects.select_for_update().filter(organization=organization)
+    token = (tokens.filter(kind=kind) if kind else tokens).filter(pk=token_id).first()
     if token is None:
         raise DomainError("token_not_found", "No such access token.", field="tokenId")
     if token.revoked_at is not None:
@@ -357,3 +408,32 @@ def organization_token_revoke(
         before=_describe_token(token),
     )
     return token
+
+
+# --- Personal access tokens (an Account's own, no organization) ---------------------------
+# Not audited: the audit log is per organization and a personal token belongs to no
+# organization. The token row itself keeps the trail (created_at, last_used_at,
+# revoked_at); what is done WITH the token is audited in each organization as usual.
+
+
+@transaction.atomic
+def personal_token_issue(*, account: Account, name: str) -> IssuedToken:
+    """Issue a Personal-Access-Token of ``account`` for itself (organization NULL). The raw
+    token is in the result only (never stored)."""
+    return token_issue(
+        kind=AccessToken.Kind.PERSONAL, account=account, organization=None, name=_token_name(name)
+    )
+
+
+@transaction.atomic
+def personal_token_revoke(*, account: Account, token_id: int) -> AccessToken:
+    """Revoke one of ``account``'s personal tokens (idempotent); another account's token
+    is 404 ``token_not_found``, exactly like an unknown id."""
+    token = (
+        AccessToken.objects.select_for_update()
+        .filter(account=account, kind=AccessToken.Kind.PERSONAL, pk=token_id)
+        .first()
+    )
+    if token is None:
+        raise DomainError("token_not_found", "No such access token.", field="tokenId")
+    return token_revoke(token=token)

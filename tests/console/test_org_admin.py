@@ -384,6 +384,137 @@ def test_another_organizations_token_id_is_a_404(
     assert not AccessToken.objects.filter(name="sneaky").exists()
 
 
+# --- API-TOKENs (the chatroom service's organization tokens) -------------------------------
+
+
+def issue_api(org: Organization, account: Account, name: str = "Intranet") -> AccessToken:
+    actor = Actor(account=account)
+    return organization_token_issue(organization=org, actor=actor, name=name, kind="api").token
+
+
+def test_the_api_token_section_renders_for_admins_only(
+    admin_client_: Client, moderator_client: Client, outsider_client: Client, org
+) -> None:
+    response = admin_client_.get(url("tokens", org), {"kind": "api"})
+    assert response.status_code == 200
+    assert "API-TOKENs (chatroom service)" in response.content.decode()
+    assert response.context["kind"] == "api"
+    assert moderator_client.get(url("tokens", org), {"kind": "api"}).status_code == 403
+    assert outsider_client.get(url("tokens", org), {"kind": "api"}).status_code == 404
+
+
+def test_an_unknown_kind_shows_the_admin_tokens(owner_client: Client, org, owner) -> None:
+    issue(org, owner, "CRM sync")
+    issue_api(org, owner, "Intranet")
+    response = owner_client.get(url("tokens", org), {"kind": "personal"})
+    body = response.content.decode()
+    assert response.context["kind"] == "admin"
+    assert "CRM sync" in body and "Intranet" not in body
+
+
+def test_each_kind_lists_only_its_own_tokens(owner_client: Client, org, owner, other_org) -> None:
+    issue(org, owner, "Billing export")
+    issue_api(org, owner, "Intranet")
+    issue_api(other_org, AccountFactory(email="x@globex.test"), "Globex intranet")
+    api_body = owner_client.get(url("tokens", org), {"kind": "api"}).content.decode()
+    assert "Intranet" in api_body and "owner@acme.test" in api_body and "never" in api_body
+    assert "Billing export" not in api_body and "Globex intranet" not in api_body
+    admin_body = owner_client.get(url("tokens", org)).content.decode()
+    assert "Billing export" in admin_body and "Intranet" not in admin_body
+
+
+def test_the_api_token_list_costs_the_same_queries_for_1_and_30_tokens(
+    owner_client: Client, org, owner
+) -> None:
+    issue_api(org, owner)
+    with CaptureQueriesContext(connection) as one:
+        owner_client.get(url("tokens", org), {"kind": "api"})
+    for i in range(29):
+        issue_api(org, AccountFactory(email=f"t{i}@acme.test"), f"t{i}")
+    with CaptureQueriesContext(connection) as thirty:
+        owner_client.get(url("tokens", org), {"kind": "api"})
+    # 6: as for the admin tokens (one page of tokens joined with their issuers).
+    assert len(one) == len(thirty) == 6
+
+
+def test_it_issues_an_api_token_shown_once_and_stores_only_its_hash(
+    admin_client_: Client, org, org_admin
+) -> None:
+    response = admin_client_.post(url("token_issue", org), {"name": "Intranet", "kind": "api"})
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    raw = response.context["raw"]
+    body = response.content.decode()
+    assert raw in body and "shown only this once" in body and "API-TOKEN:" in body
+    token = AccessToken.objects.get(organization=org, name="Intranet")
+    assert (token.kind, token.account) == ("api", org_admin)
+    assert token.token_hash == hash_token(raw)
+    stored = [str(value) for value in AccessToken.objects.filter(pk=token.pk).values_list().get()]
+    assert raw not in stored
+    assert token_authenticate(raw=raw, kind="api") == token
+    assert token_authenticate(raw=raw, kind="admin") is None
+    entry = AuditEntry.objects.get(action="token.issue")
+    assert entry.target_id == str(token.pk) and entry.actor_account == org_admin
+    assert entry.after["kind"] == "api" and raw not in str(entry.after)
+    assert raw not in admin_client_.get(url("tokens", org), {"kind": "api"}).content.decode()
+
+
+@pytest.mark.parametrize(
+    "data", [{"name": "  ", "kind": "api"}, {"name": "x" * 101, "kind": "api"}, {"kind": "api"}]
+)
+def test_an_api_token_needs_a_short_name(owner_client: Client, org, data) -> None:
+    response = owner_client.post(url("token_issue", org), data)
+    assert response.status_code == 400
+    assert response.context["kind"] == "api"
+    assert not AccessToken.objects.exists()
+
+
+def test_a_personal_or_unknown_kind_is_not_issued_here(owner_client: Client, org) -> None:
+    for kind in ("personal", "root"):
+        response = owner_client.post(url("token_issue", org), {"name": "x", "kind": kind})
+        assert response.status_code == 400, kind
+    assert not AccessToken.objects.exists()
+
+
+def test_it_revokes_an_api_token_and_returns_to_the_api_tokens(
+    owner_client: Client, org, owner
+) -> None:
+    token = issue_api(org, owner)
+    response = owner_client.post(url("token_revoke", org, token.pk))
+    assert response.status_code == 302 and response["Location"].endswith("?kind=api")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    entry = AuditEntry.objects.get(action="token.revoke")
+    assert entry.actor_account == owner and entry.before["kind"] == "api"
+    revoked = owner_client.get(url("tokens", org), {"kind": "api", "state": "revoked"})
+    assert "Intranet" in revoked.content.decode()
+
+
+def test_a_moderator_or_outsider_cannot_issue_or_revoke_api_tokens(
+    moderator_client: Client, other_admin_client: Client, org, owner
+) -> None:
+    token = issue_api(org, owner)
+    for client, status in ((moderator_client, 403), (other_admin_client, 404)):
+        assert client.post(url("token_issue", org), {"name": "n", "kind": "api"}).status_code == (
+            status
+        )
+        assert client.post(url("token_revoke", org, token.pk)).status_code == status
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert AccessToken.objects.count() == 1
+
+
+def test_a_personal_token_id_is_a_404_on_the_organization_page(
+    owner_client: Client, org, owner
+) -> None:
+    from apps.organizations.services import personal_token_issue
+
+    token = personal_token_issue(account=owner, name="mine").token
+    assert owner_client.post(url("token_revoke", org, token.pk)).status_code == 404
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+
 # --- Settings -----------------------------------------------------------------------------
 
 
@@ -391,7 +522,12 @@ def test_it_shows_the_current_settings(admin_client_: Client, org) -> None:
     org.auto_hide_threshold = 3
     org.save(update_fields=["auto_hide_threshold"])
     response = admin_client_.get(url("settings", org))
-    assert response.context["form"].initial == {"filter_policy": "block", "auto_hide_threshold": 3}
+    assert response.context["form"].initial == {
+        "filter_policy": "block",
+        "auto_hide_threshold": 3,
+        "chatroom_deletion_grace_seconds": 0,
+        "event_chatroom_retention_days": 30,
+    }
 
 
 def test_it_saves_the_policy_and_threshold(admin_client_: Client, org, org_admin) -> None:
@@ -437,3 +573,74 @@ def test_another_organizations_settings_are_a_404(other_admin_client: Client, or
     assert response.status_code == 404
     org.refresh_from_db()
     assert org.filter_policy == "block"
+
+
+def test_it_saves_the_chatroom_settings(owner_client: Client, org, owner) -> None:
+    body = owner_client.get(url("settings", org)).content.decode()
+    assert 'for="id_chatroom_deletion_grace_seconds"' in body
+    assert 'for="id_event_chatroom_retention_days"' in body
+    response = owner_client.post(
+        url("settings", org),
+        {
+            "filter_policy": "block",
+            "auto_hide_threshold": "",
+            "chatroom_deletion_grace_seconds": "3600",
+            "event_chatroom_retention_days": "7",
+        },
+        follow=True,
+    )
+    assert "Saved the settings of Acme." in flash(response)
+    org.refresh_from_db()
+    assert (org.chatroom_deletion_grace_seconds, org.event_chatroom_retention_days) == (3600, 7)
+    entry = AuditEntry.objects.get(action="organization.settings")
+    assert entry.actor_account == owner
+    assert entry.before["chatroomDeletionGraceSeconds"] == 0
+    assert entry.after["chatroomDeletionGraceSeconds"] == 3600
+    assert entry.after["eventChatroomRetentionDays"] == 7
+
+
+def test_empty_chatroom_settings_stay_unchanged(owner_client: Client, org) -> None:
+    org.event_chatroom_retention_days = 12
+    org.save(update_fields=["event_chatroom_retention_days"])
+    owner_client.post(
+        url("settings", org),
+        {
+            "filter_policy": "mask",
+            "chatroom_deletion_grace_seconds": "",
+            "event_chatroom_retention_days": "",
+        },
+    )
+    org.refresh_from_db()
+    assert org.filter_policy == "mask"
+    assert (org.chatroom_deletion_grace_seconds, org.event_chatroom_retention_days) == (0, 12)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"chatroom_deletion_grace_seconds": "-1"},
+        {"chatroom_deletion_grace_seconds": str(30 * 24 * 3600 + 1)},
+        {"chatroom_deletion_grace_seconds": "an hour"},
+        {"event_chatroom_retention_days": "-1"},
+        {"event_chatroom_retention_days": "3651"},
+        {"event_chatroom_retention_days": "1.5"},
+    ],
+)
+def test_bad_chatroom_settings_change_nothing(owner_client: Client, org, data) -> None:
+    response = owner_client.post(url("settings", org), {"filter_policy": "mask", **data})
+    assert response.status_code == 400
+    assert response.context["form"].errors.get(next(iter(data)))
+    org.refresh_from_db()
+    assert (org.filter_policy, org.chatroom_deletion_grace_seconds) == ("block", 0)
+    assert org.event_chatroom_retention_days == 30
+    assert not AuditEntry.objects.filter(action="organization.settings").exists()
+
+
+def test_a_moderator_or_outsider_cannot_change_the_chatroom_settings(
+    moderator_client: Client, other_admin_client: Client, org
+) -> None:
+    data = {"filter_policy": "block", "event_chatroom_retention_days": "1"}
+    assert moderator_client.post(url("settings", org), data).status_code == 403
+    assert other_admin_client.post(url("settings", org), data).status_code == 404
+    org.refresh_from_db()
+    assert org.event_chatroom_retention_days == 30

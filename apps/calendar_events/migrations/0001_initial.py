@@ -5,31 +5,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('members', '0001_initial'),
-        ('organizations', '0003_organization_chatroom_deletion_grace_seconds_and_more'),
+        ("members", "0001_initial"),
+        ("organizations", "0003_organization_chatroom_deletion_grace_seconds_and_more"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CalendarEvent',
+            name="CalendarEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='calendar_events', to='organizations.organization')),
-                ('participants', models.ManyToManyField(blank=True, related_name='calendar_events', to='members.member')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="calendar_events",
+                        to="organizations.organization",
+                    ),
+                ),
+                (
+                    "participants",
+                    models.ManyToManyField(
+                        blank=True, related_name="calendar_events", to="members.member"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['starts_at', 'pk'],
-                'indexes': [models.Index(fields=['organization', 'starts_at'], name='calendarevent_org')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('ends_at__gte', models.F('starts_at'))), name='calendarevent_ends_after_start')],
+                "ordering": ["starts_at", "pk"],
+                "indexes": [
+                    models.Index(fields=["organization", "starts_at"], name="calendarevent_org")
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("ends_at__gte", models.F("starts_at"))),
+                        name="calendarevent_ends_after_start",
+                    )
+                ],
             },
         ),
     ]

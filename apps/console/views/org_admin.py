@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.db.models import F, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 
 from apps.core.errors import DomainError
 from apps.organizations import services
@@ -20,6 +20,7 @@ from apps.organizations.models import AccessToken, StaffRole
 
 from ..access import ConsoleView, Role
 from ..forms_org_admin import (
+    TOKEN_KINDS,
     SettingsForm,
     StaffAddForm,
     StaffRoleForm,
@@ -172,13 +173,18 @@ class StaffRemoveView(StaffView):
 # --- Access tokens ----------------------------------------------------------------------
 
 
+def _token_kind(value: str | None) -> str:
+    """``?kind=``: admin (Admin API tokens, the default) or api (API-TOKENs)."""
+    return value if value in TOKEN_KINDS else AccessToken.Kind.ADMIN
+
+
 class TokensView(OrgAdminView):
     section = "tokens"
 
-    def tokens(self, state: str, search: str) -> QuerySet[AccessToken]:
-        """The organization's admin access tokens with their issuer (one query)."""
+    def tokens(self, state: str, search: str, kind: str) -> QuerySet[AccessToken]:
+        """The organization's tokens of one kind with their issuer (one query)."""
         queryset = AccessToken.objects.filter(
-            organization=self.organization, kind=AccessToken.Kind.ADMIN
+            organization=self.organization, kind=kind
         ).select_related("account")
         if state == "active":
             queryset = queryset.filter(revoked_at__isnull=True)
@@ -191,16 +197,17 @@ class TokensView(OrgAdminView):
         return queryset
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self.render_list(TokenIssueForm())
+        kind = _token_kind(request.GET.get("kind"))
+        return self.render_list(TokenIssueForm(initial={"kind": kind}), kind=kind)
 
-    def render_list(self, form: TokenIssueForm, status: int = 200) -> HttpResponse:
+    def render_list(self, form: TokenIssueForm, kind: str, status: int = 200) -> HttpResponse:
         state = self.request.GET.get("state", "active")
         state = state if state in TOKEN_STATES else "active"
         search = _search(self.request)
         page = console_page(
             self.request,
-            self.tokens(state, search),
-            scope=f"tokens:{self.organization.pk}:{state}:{search}",
+            self.tokens(state, search, kind),
+            scope=f"tokens:{self.organization.pk}:{kind}:{state}:{search}",
             sorts=TOKEN_SORTS,
             default_sort="newest",
         )
@@ -211,6 +218,8 @@ class TokensView(OrgAdminView):
             state=state,
             search=search,
             form=form,
+            kind=kind,
+            token_kinds=TOKEN_KINDS,
             max_search_length=MAX_SEARCH_LENGTH,
         )
 
@@ -220,17 +229,21 @@ class TokenIssueView(TokensView):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = TokenIssueForm(request.POST)
+        kind = _token_kind(request.POST.get("kind"))
         if not form.is_valid():
             messages.error(request, "No token was issued: see the errors under the form.")
-            return self.render_list(form, status=400)
+            return self.render_list(form, kind=kind, status=400)
         try:
             issued = services.organization_token_issue(
-                organization=self.organization, actor=self.actor, name=form.cleaned_data["name"]
+                organization=self.organization,
+                actor=self.actor,
+                name=form.cleaned_data["name"],
+                kind=form.cleaned_data["kind"],
             )
         except DomainError as exc:
             form.add_error("name", exc.message)
             messages.error(request, f"No token was issued: {exc.message}")
-            return self.render_list(form, status=400)
+            return self.render_list(form, kind=kind, status=400)
         # Not a redirect: the raw token exists only in this response (never in the
         # session or the database), so it is shown exactly once.
         response = self.render(
@@ -250,13 +263,16 @@ class TokenRevokeView(TokensView):
             )
         except DomainError as exc:
             self.fail(exc)
-        else:
-            messages.success(
-                request,
-                f"Revoked the token “{token.name or token.prefix}” ({token.prefix}…): "
-                "requests with it are refused from now on.",
-            )
-        return redirect("console:tokens", self.organization.slug)
+            return redirect("console:tokens", self.organization.slug)
+        messages.success(
+            request,
+            f"Revoked the token “{token.name or token.prefix}” ({token.prefix}…): "
+            "requests with it are refused from now on.",
+        )
+        url = reverse("console:tokens", args=[self.organization.slug])
+        if token.kind != AccessToken.Kind.ADMIN:
+            url += f"?kind={token.kind}"
+        return redirect(url)
 
 
 # --- Settings ---------------------------------------------------------------------------
@@ -270,6 +286,10 @@ class SettingsView(OrgAdminView):
             initial={
                 "filter_policy": self.organization.filter_policy,
                 "auto_hide_threshold": self.organization.auto_hide_threshold,
+                "chatroom_deletion_grace_seconds": (
+                    self.organization.chatroom_deletion_grace_seconds
+                ),
+                "event_chatroom_retention_days": self.organization.event_chatroom_retention_days,
             }
         )
         return self.render("console/org_admin/settings.html", form=form)
@@ -283,6 +303,12 @@ class SettingsView(OrgAdminView):
                     actor=self.actor,
                     filter_policy=form.cleaned_data["filter_policy"],
                     auto_hide_threshold=form.cleaned_data["auto_hide_threshold"],
+                    chatroom_deletion_grace_seconds=form.cleaned_data[
+                        "chatroom_deletion_grace_seconds"
+                    ],
+                    event_chatroom_retention_days=form.cleaned_data[
+                        "event_chatroom_retention_days"
+                    ],
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('organizations', '0002_organization_auto_hide_threshold_and_more'),
+        ("organizations", "0002_organization_auto_hide_threshold_and_more"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organization',
-            name='chatroom_deletion_grace_seconds',
+            model_name="organization",
+            name="chatroom_deletion_grace_seconds",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='event_chatroom_retention_days',
+            model_name="organization",
+            name="event_chatroom_retention_days",
             field=models.PositiveIntegerField(default=30),
         ),
     ]

@@ -1,0 +1,143 @@
+"""Input and output shapes of the chatroom service (messenger-chatrooms.txt): snake_case
+query parameters and camelCase bodies exactly as the document spells them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.channels.models import Channel
+from apps.messages.services import MAX_TEXT_LENGTH
+
+from ..permissions import MAX_ID
+
+#: The most Members one create/update may assign (documented in docs/api/messenger.md).
+MAX_ASSIGNED_USERS = 1000
+MAX_NAME_LENGTH = 255
+MAX_LIMIT = 50
+DEFAULT_LIMIT = 10
+
+
+def _id_field(**kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class ChatroomOfEventQuerySerializer(serializers.Serializer):
+    organization_id = _id_field(
+        required=False,
+        help_text="The organization (optional with an API-TOKEN: its own organization).",
+    )
+    event_id = _id_field(help_text="The event whose chatroom is wanted.")
+
+
+class ChatroomListQuerySerializer(serializers.Serializer):
+    organization_id = _id_field(
+        required=False,
+        help_text="All chatrooms of this organization (the ones assigned to you unless "
+        "you are an admin there). Without it: all chatrooms assigned to you, across "
+        "organizations (needs a Personal-Access-Token).",
+    )
+    all = serializers.BooleanField(
+        required=False, default=False, help_text="All entries; limit and offset are ignored."
+    )
+    limit = serializers.IntegerField(
+        required=False, default=DEFAULT_LIMIT, help_text=f"1..{MAX_LIMIT}, default 10."
+    )
+    offset = serializers.IntegerField(required=False, default=0, help_text=">= 0, default 0.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("all"):
+            return attrs  # "returns all entries, ignoring limit and offset"
+        if not 1 <= attrs["limit"] <= MAX_LIMIT:
+            raise serializers.ValidationError(
+                {"limit": f"Ensure this value is between 1 and {MAX_LIMIT}."}
+            )
+        if not 0 <= attrs["offset"] <= MAX_ID:
+            raise serializers.ValidationError({"offset": "Ensure this value is 0 or more."})
+        return attrs
+
+
+class _AssignedUsersField(serializers.ListField):
+    child = _id_field()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            max_length=MAX_ASSIGNED_USERS,
+            help_text=f"Numeric ids of Members of the organization (at most {MAX_ASSIGNED_USERS}).",
+            **kwargs,
+        )
+
+
+class ChatroomCreateInputSerializer(serializers.Serializer):
+    assignedUsers = _AssignedUsersField(required=False, default=list)
+    name = serializers.CharField(max_length=MAX_NAME_LENGTH)
+    organizationID = _id_field(
+        required=False,
+        help_text="Required with a Personal-Access-Token; an API-TOKEN's own organization "
+        "when omitted.",
+    )
+
+
+class ChatroomUpdateInputSerializer(serializers.Serializer):
+    """Only the fields sent change; ``assignedUsers`` replaces the assignment."""
+
+    assignedUsers = _AssignedUsersField(required=False)
+    name = serializers.CharField(max_length=MAX_NAME_LENGTH, required=False)
+    organizationID = _id_field(
+        required=False, help_text="When sent, the chatroom must belong to this organization."
+    )
+
+
+class ChatroomMessageInputSerializer(serializers.Serializer):
+    message = serializers.CharField(max_length=MAX_TEXT_LENGTH, trim_whitespace=False)
+
+    def validate_message(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("This field may not be blank.")
+        return value
+
+
+class ChatroomSerializer(serializers.Serializer):
+    """The document's chatroom object, exactly these fields.
+
+    ``context["assigned"]``: ``{channel pk: [member pks]}`` (one query for a whole page,
+    ``chatroom_assigned_ids``); ``context["request"]`` builds the absolute avatarURL.
+    """
+
+    assignedUsers = serializers.SerializerMethodField()
+    avatarURL = serializers.SerializerMethodField()
+    eventID = serializers.IntegerField(source="calendar_event_id", allow_null=True)
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField(source="display_name")
+    organizationID = serializers.IntegerField(source="organization_id")
+    scheduledDeletion = serializers.DateTimeField(source="scheduled_deletion_at", allow_null=True)
+    type = serializers.ChoiceField(
+        choices=[Channel.Type.CUSTOM, Channel.Type.DEFAULT, Channel.Type.EVENT]
+    )
+
+    @extend_schema_field({"type": "array", "items": {"type": "integer", "format": "int64"}})
+    def get_assignedUsers(self, obj: Channel) -> list[int]:
+        return list(self.context.get("assigned", {}).get(obj.pk, []))
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_avatarURL(self, obj: Channel) -> str | None:
+        if not obj.avatar:
+            return None
+        path = reverse("messenger-chatroom-avatar", kwargs={"roomID": obj.pk})
+        # the version makes clients (and caches) fetch a replaced avatar again
+        version = int(obj.updated_at.timestamp()) if obj.updated_at else 0
+        url = f"{path}?v={version}"
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class ChatroomListSerializer(serializers.Serializer):
+    entries = ChatroomSerializer(many=True)
+    total = serializers.IntegerField(help_text="All matching entries, not only this page.")
+
+
+class MessengerSuccessSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
