@@ -122,6 +122,7 @@ def _clean_tags(tags: Sequence[str] | None) -> list[str]:
     return cleaned
 
 
+@transaction.atomic  # a refusal here also undoes the author's provisioning
 def _prepare(
     *,
     organization: Organization,

@@ -389,3 +389,30 @@ def test_delete_refuses_an_oversized_reason_and_no_token(api, anon_api, channel)
     assert anon_api.delete(detail(message)).status_code == 401
     message.refresh_from_db()
     assert message.deleted_at is None
+
+
+def test_a_refused_post_provisions_no_author_and_records_no_event(org) -> None:
+    """A new admin token posting to a closed channel is refused without leaving its
+    chat identity (Member) or a user.created event behind."""
+    from apps.channels.models import Channel
+    from apps.events.models import Event
+    from apps.members.models import Member
+
+    from ..conftest import make_admin_client
+
+    setup = make_admin_client(org, email="setup@acme.test")
+    setup.post("/api/v2/channel", {"channelId": "shut", "type": "standard"}, format="json")
+    setup.post("/api/v2/channel/shut/close")
+    assert Channel.objects.get(channel_id="shut").is_closed
+    newcomer = make_admin_client(org, email="newcomer@acme.test")
+    members, events = Member.objects.count(), Event.objects.count()
+
+    response = newcomer.post(
+        "/api/v2/message",
+        {"channelId": "shut", "type": "text", "data": {"text": "hello"}},
+        format="json",
+    )
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "channel_closed"
+    assert (Member.objects.count(), Event.objects.count()) == (members, events)

@@ -1,0 +1,47 @@
+"""Inventory: the routes under /api/ (from the URL resolver) and the operations of the
+OpenAPI schema are the same set, per method. A route without schema, or a schema path
+without a route, fails here by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+
+from .routes import HTTP_METHODS, api_routes
+
+
+@pytest.fixture(scope="module")
+def schema_operations() -> set[str]:
+    schema: dict[str, Any] = SchemaGenerator().get_schema(request=None, public=True)
+    return {
+        f"{method.upper()} {path}"
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in HTTP_METHODS
+    }
+
+
+@pytest.fixture(scope="module")
+def route_operations() -> set[str]:
+    return {str(route) for route in api_routes()}
+
+
+def test_the_resolver_finds_every_surface(route_operations: set[str]) -> None:
+    assert any(op.split()[1].startswith("/api/v2/") for op in route_operations)
+    assert any(op.split()[1].startswith("/api/messenger/") for op in route_operations)
+
+
+def test_every_route_is_in_the_schema(
+    route_operations: set[str], schema_operations: set[str]
+) -> None:
+    missing = sorted(route_operations - schema_operations)
+    assert not missing, f"routes without an operation in the OpenAPI schema: {missing}"
+
+
+def test_every_schema_operation_has_a_route(
+    route_operations: set[str], schema_operations: set[str]
+) -> None:
+    extra = sorted(schema_operations - route_operations)
+    assert not extra, f"operations in the OpenAPI schema without a route: {extra}"

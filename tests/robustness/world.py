@@ -1,0 +1,233 @@
+"""Two tenants with one of everything: ``acme`` (the organization under test, every id a
+distinctive ``acme-...`` string so it is easy to spot in a response) and ``globex`` (the
+other organization) with a credential of every kind.
+
+Plain builders, not fixtures: tests/robustness has no conftest of its own (another
+suite of this folder may add one)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.apps import apps as django_apps
+from django.db import models
+from django.test import Client
+from django.utils import timezone
+
+from apps.accounts.models import Account
+from apps.audit.actor import Actor
+from apps.calendar_events.services import calendar_event_create
+from apps.channels.models import Channel, Membership
+from apps.members.models import Member
+from apps.messages.models import Message, Reaction
+from apps.moderation.models import BlacklistRecord, Report, WhitelistRecord
+from apps.organizations.models import AccessToken, Organization, StaffRole
+from apps.organizations.services import token_issue
+from tests.conftest import TokenClient, make_admin_client
+from tests.factories import (
+    AccountFactory,
+    ChannelFactory,
+    MessageFactory,
+    OrganizationFactory,
+    StaffRoleFactory,
+)
+from tests.messenger.conftest import (
+    MessengerClient,
+    api_token_client,
+    make_chatroom,
+    make_member,
+    personal_client,
+)
+
+
+@dataclass
+class Tenant:
+    org: Organization
+    admin_member: Member
+    member: Member
+    channel: Channel
+    message: Message
+    chatroom: Channel
+    rule: BlacklistRecord
+    allow_rule: WhitelistRecord
+    report: Report
+    event_id: int
+    staff: dict[str, Account] = field(default_factory=dict)
+    token_pk: int = 0
+
+    def secrets(self) -> list[str]:
+        """Strings that only this tenant's rows contain and that no caller sends (ids that a
+        caller sends may come back as an echo, or name the caller's own row: ids of the
+        Admin API v2 are chosen by clients, per organization)."""
+        return [
+            self.channel.display_name,
+            str(self.message.public_id),
+            self.message.data["text"],
+            self.member.display_name,
+            self.admin_member.display_name,
+            self.rule.pattern,
+            self.allow_rule.pattern,
+            self.chatroom.display_name,
+        ]
+
+
+def build_tenant(slug: str) -> Tenant:
+    org = OrganizationFactory(slug=slug, name=slug.title())
+    admin_member = make_member(
+        org, Member.OrgRole.ADMIN, user_id=f"{slug}-ada", display_name=f"{slug}-secret-ada"
+    )
+    member = make_member(
+        org, Member.OrgRole.MEMBER, user_id=f"{slug}-bob", display_name=f"{slug}-secret-bob"
+    )
+    channel = ChannelFactory(
+        organization=org, channel_id=f"{slug}-secret-channel", display_name=f"{slug}-secret-display"
+    )
+    for who in (admin_member, member):
+        Membership.objects.create(organization=org, channel=channel, member=who)
+    message = MessageFactory(channel=channel, author=member, data={"text": f"{slug} secret"})
+    Reaction.objects.create(organization=org, message=message, member=admin_member, name="like")
+    chatroom = make_chatroom(org, f"{slug}-secret-room", [member])
+    start = timezone.now() + timedelta(days=1)
+    event = calendar_event_create(
+        organization=org,
+        actor=Actor.system(),
+        title=f"{slug}-secret-event",
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        participants=[member],
+    )
+    tenant = Tenant(
+        org=org,
+        admin_member=admin_member,
+        member=member,
+        channel=channel,
+        message=message,
+        chatroom=chatroom,
+        rule=BlacklistRecord.objects.create(organization=org, pattern=f"{slug}-badword"),
+        allow_rule=WhitelistRecord.objects.create(
+            organization=org, pattern=f"{slug}-secret.example.com"
+        ),
+        report=Report.objects.create(
+            organization=org, reporter=admin_member, target_member=member, target_message=message
+        ),
+        event_id=event.pk,
+    )
+    for role in StaffRole.Role:
+        tenant.staff[role.value] = StaffRoleFactory(
+            organization=org, role=role, account__email=f"{role.value}@{slug}.test"
+        ).account
+    issued = token_issue(
+        kind=AccessToken.Kind.API,
+        account=AccountFactory(email=f"api-spare@{slug}.test"),
+        organization=org,
+    )
+    tenant.token_pk = issued.token.pk
+    return tenant
+
+
+@dataclass
+class Credentials:
+    """Every kind of credential of one organization."""
+
+    admin_bearer: TokenClient
+    api_token: MessengerClient
+    member_pat: MessengerClient
+    admin_pat: MessengerClient
+
+    def all(self) -> dict[str, Any]:
+        return {
+            "admin_bearer": self.admin_bearer,
+            "api_token": self.api_token,
+            "member_pat": self.member_pat,
+            "admin_pat": self.admin_pat,
+        }
+
+
+def credentials_of(tenant: Tenant) -> Credentials:
+    slug = tenant.org.slug
+    return Credentials(
+        admin_bearer=make_admin_client(tenant.org, email=f"bearer@{slug}.test"),
+        api_token=api_token_client(tenant.org, email=f"api@{slug}.test"),
+        member_pat=personal_client(tenant.member),
+        admin_pat=personal_client(tenant.admin_member),
+    )
+
+
+@pytest.fixture(name="world")
+def world_fixture(db: None) -> dict[str, Any]:
+    """acme (under test), globex (the other organization) and globex's credentials."""
+    acme = build_tenant("acme")
+    globex = build_tenant("globex")
+    return {"acme": acme, "globex": globex, "creds": credentials_of(globex).all()}
+
+
+def console_client(account: Account) -> Client:
+    client = Client()
+    client.force_login(account)
+    return client
+
+
+# --- database snapshots ------------------------------------------------------------------
+
+#: Columns that a read legitimately touches (bookkeeping, not data).
+VOLATILE = {
+    ("organizations", "accesstoken"): {"last_used_at"},
+    ("accounts", "account"): {"last_login"},
+}
+
+
+def _columns(model: type[models.Model]) -> list[str]:
+    skip = VOLATILE.get((model._meta.app_label, model._meta.model_name), set())
+    return [f.attname for f in model._meta.concrete_fields if f.attname not in skip]
+
+
+def _digest(queryset: models.QuerySet[Any], columns: list[str]) -> tuple[int, str]:
+    rows = list(queryset.order_by("pk").values_list(*columns))
+    return len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def snapshot() -> dict[str, tuple[int, str]]:
+    """Row count and checksum of every table (every model, in every app)."""
+    return {
+        model._meta.label: _digest(model._default_manager.all(), _columns(model))
+        for model in django_apps.get_models()
+        if model._meta.managed and not model._meta.proxy
+    }
+
+
+def _organization_path(model: type[models.Model]) -> str | None:
+    """The lookup from ``model`` to its Organization (one or two hops), if any."""
+    if model is Organization:
+        return "pk"
+    names = {f.name: f for f in model._meta.concrete_fields}
+    if "organization" in names:
+        return "organization"
+    for f in model._meta.concrete_fields:
+        target = f.related_model if f.is_relation else None
+        if target is not None and any(
+            g.name == "organization" for g in target._meta.concrete_fields
+        ):
+            return f"{f.name}__organization"
+    return None
+
+
+def tenant_snapshot(org: Organization) -> dict[str, tuple[int, str]]:
+    """Row count and checksum of ``org``'s rows in every table that belongs to tenants."""
+    found = {}
+    for model in django_apps.get_models():
+        lookup = _organization_path(model)
+        if lookup is None or not model._meta.managed or model._meta.proxy:
+            continue
+        rows = model._default_manager.filter(**{lookup: org.pk})
+        found[model._meta.label] = _digest(rows, _columns(model))
+    return found
+
+
+def changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return sorted(
+        label for label in before.keys() | after.keys() if before.get(label) != after.get(label)
+    )
