@@ -14,8 +14,9 @@ VAR_DIR = Path(environ.Env().str("CHATADMIN_VAR_DIR", default=str(BASE_DIR / "va
 env = environ.Env()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# The "django-insecure-" prefix makes `check --deploy` refuse the development key.
 SECRET_KEY = env.str(
-    "DJANGO_SECRET_KEY", default="insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
+    "DJANGO_SECRET_KEY", default="django-insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
 )
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"]
@@ -82,6 +83,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "apps.console.views.auth.locked_out"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
+# The client address is REMOTE_ADDR (never X-Forwarded-For, which any client can set);
+# behind a trusted proxy, CHATADMIN_CLIENT_IP_HEADER names the header IT sets (e.g.
+# HTTP_X_REAL_IP). Axes and the token-issue throttle use the same function.
+CHATADMIN_CLIENT_IP_HEADER = env.str("CHATADMIN_CLIENT_IP_HEADER", default="")
+AXES_CLIENT_IP_CALLABLE = "apps.core.throttling.client_ip"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)  # only if ipware is ever installed
 
 TEMPLATES = [
     {
@@ -113,6 +120,10 @@ else:
     _db["CONN_HEALTH_CHECKS"] = True
 _db["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Throttle counters (per client address). The default is per process; give a shared
+# cache in production, e.g. dbcache://chatadmin_cache (then `manage.py createcachetable`).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Passwords, i18n, files ---------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -151,6 +162,13 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# HSTS: sent on HTTPS responses only. One year unless DEBUG; subdomains and preload are
+# opt-in (they bind every subdomain / get the domain into browsers' lists for months).
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+# Off by default: TLS is usually terminated (and HTTP redirected) by the proxy.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 X_FRAME_OPTIONS = "DENY"
 
 # --- REST framework and OpenAPI --------------------------------------------------------
@@ -236,6 +254,10 @@ CHATADMIN = {
     "MAX_FILTER_RECORDS": env.int("CHATADMIN_MAX_FILTER_RECORDS", default=100_000),
     "SWEEP_BATCH_SIZE": env.int("CHATADMIN_SWEEP_BATCH_SIZE", default=500),
     "PURGE_BATCH_SIZE": env.int("CHATADMIN_PURGE_BATCH_SIZE", default=5_000),
+    # Console token issuing (admin, API, personal): per account (counted on the token
+    # rows: exact across processes) and per client address (counted in the cache).
+    "TOKEN_ISSUE_PER_ACCOUNT_HOUR": env.int("CHATADMIN_TOKEN_ISSUE_PER_ACCOUNT_HOUR", default=20),
+    "TOKEN_ISSUE_PER_ADDRESS_HOUR": env.int("CHATADMIN_TOKEN_ISSUE_PER_ADDRESS_HOUR", default=60),
 }
 
 LOGGING = {

@@ -70,3 +70,13 @@ def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
 def _fast_password_hashing(settings: Any) -> None:
     # PBKDF2's deliberate slowness is for production; tests make many accounts.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Any:
+    # The per-address throttles count in Django's cache; no test may inherit another's.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

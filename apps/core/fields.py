@@ -40,6 +40,9 @@ class StringListField(serializers.ListField):
                     isinstance(item, (int, float)) and not isinstance(item, bool)
                 ):
                     raise serializers.ValidationError("Every item must be a string.")
+            # Count what was sent, not what is left once duplicates are dropped.
+            if self.max_length is not None and len(data) > self.max_length:
+                self.fail("max_length", max_length=self.max_length)
         values = super().to_internal_value(data)
         # keep order, drop duplicates
         return list(dict.fromkeys(values))

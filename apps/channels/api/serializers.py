@@ -205,7 +205,7 @@ class ChannelSerializer(serializers.Serializer):
     def get_isMuted(self, obj: Channel) -> bool:
         return obj.is_muted(self._now())
 
-    @extend_schema_field(OpenApiTypes.DATETIME)
+    @extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
     def get_muteTimeout(self, obj: Channel) -> str | None:
         if not obj.is_muted(self._now()) or obj.mute_expires_at is None:
             return None

@@ -15,6 +15,7 @@ from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
 
 from apps.core.errors import DomainError
+from apps.core.throttling import token_issue_retry_after
 from apps.organizations import services
 from apps.organizations.models import AccessToken, StaffRole
 
@@ -230,6 +231,12 @@ class TokenIssueView(TokensView):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = TokenIssueForm(request.POST)
         kind = _token_kind(request.POST.get("kind"))
+        retry_after = token_issue_retry_after(request)
+        if retry_after is not None:
+            messages.error(request, f"Too many tokens issued: try again in {retry_after} s.")
+            response = self.render_list(form, kind=kind, status=429)
+            response["Retry-After"] = str(retry_after)
+            return response
         if not form.is_valid():
             messages.error(request, "No token was issued: see the errors under the form.")
             return self.render_list(form, kind=kind, status=400)

@@ -22,6 +22,7 @@ from django.urls import URLPattern, path
 from django.views import View
 
 from apps.core.errors import DomainError
+from apps.core.throttling import token_issue_retry_after
 from apps.members.models import Member
 from apps.organizations import services
 from apps.organizations.models import AccessToken
@@ -93,6 +94,12 @@ class PersonalTokenIssueView(ProfileView):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = PersonalTokenIssueForm(request.POST)
+        retry_after = token_issue_retry_after(request)
+        if retry_after is not None:
+            messages.error(request, f"Too many tokens issued: try again in {retry_after} s.")
+            response = self.render_page(form, status=429)
+            response["Retry-After"] = str(retry_after)
+            return response
         if not form.is_valid():
             messages.error(request, "No token was issued: see the errors under the form.")
             return self.render_page(form, status=400)

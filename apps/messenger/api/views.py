@@ -67,6 +67,7 @@ ERRORS = {
     401: OpenApiResponse(description="No, bad or revoked token"),
     403: OpenApiResponse(description="Not allowed (not an admin there, globally banned)"),
     404: OpenApiResponse(description="Unknown id (or one this token cannot act on)"),
+    413: OpenApiResponse(description="Request body too large (payload_too_large)"),
 }
 ROOM_ID = OpenApiParameter(
     "roomID", OpenApiTypes.INT64, OpenApiParameter.PATH, description="Id of the chatroom"
