@@ -55,6 +55,12 @@ _CONFLICT = {
         description="rule_exists (update) or too_many_records (the organization's cap).",
     )
 }
+_UNSUPPORTED = {
+    415: OpenApiResponse(
+        RecordsErrorResponse,
+        description="unsupported_media_type: the body is not JSON, urlencoded or multipart.",
+    )
+}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 
 
@@ -139,6 +145,7 @@ class BlacklistRecordsView(_RecordsView):
             200: BlacklistRecordsResponse,
             **_ERRORS,
             **_CONFLICT,
+            **_UNSUPPORTED,
         },
     )
     def post(self, request: Request) -> Response:
@@ -219,6 +226,7 @@ class WhitelistRecordsView(_RecordsView):
             200: WhitelistRecordsResponse,
             **_ERRORS,
             **_CONFLICT,
+            **_UNSUPPORTED,
         },
     )
     def post(self, request: Request) -> Response:
