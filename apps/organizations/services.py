@@ -39,7 +39,17 @@ class IssuedToken:
     raw: str  # shown once, never stored
 
 
+#: Slugs the console uses for its own pages (/console/<slug>/ would shadow them).
+RESERVED_SLUGS = frozenset({"login", "logout", "password", "profile", "static", "admin"})
+
+
 def organization_create(*, slug: str, name: str) -> Organization:
+    if slug.lower() in RESERVED_SLUGS:
+        raise DomainError(
+            "invalid_parameter",
+            f"{slug!r} is reserved for the console's own pages; choose another slug.",
+            field="slug",
+        )
     if Organization.objects.filter(slug=slug).exists():
         raise DomainError("conflict", f"An organization with slug {slug!r} already exists.")
     return Organization.objects.create(slug=slug, name=name)

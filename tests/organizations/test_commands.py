@@ -44,6 +44,15 @@ def test_create_organization_refuses_an_existing_slug(org: Organization) -> None
     assert Organization.objects.filter(slug="acme").count() == 1
 
 
+@pytest.mark.parametrize("slug", ["profile", "login", "Password"])
+def test_create_organization_refuses_a_slug_the_console_uses_for_its_own_pages(
+    db: None, slug: str
+) -> None:
+    with pytest.raises(CommandError, match="reserved"):
+        run("create_organization", slug, "--name", "Shadowed")
+    assert not Organization.objects.filter(slug=slug).exists()
+
+
 @pytest.mark.parametrize("slug", ["Not a slug", "a/b", "ça", "x" * 65, ""])
 def test_create_organization_refuses_a_bad_slug(db: None, slug: str) -> None:
     with pytest.raises(CommandError):
