@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.fields import IdField, JSONObjectField, StringListField
+from apps.core.schema import PagingOutput
 from apps.members.api.serializers import BanPeriodField
 
 from ..models import Channel
@@ -216,18 +217,6 @@ class ChannelResponse(serializers.Serializer):
     channel = ChannelSerializer()
 
 
-class PagingSerializer(serializers.Serializer):
-    next = serializers.CharField(allow_null=True)
-    previous = serializers.CharField(allow_null=True)
-
-
 class ChannelListResponse(serializers.Serializer):
     channels = ChannelSerializer(many=True)
-    paging = PagingSerializer()
-
-
-class ErrorResponse(serializers.Serializer):
-    status = serializers.CharField()
-    code = serializers.CharField()
-    message = serializers.CharField()
-    field = serializers.CharField(required=False)
+    paging = PagingOutput()

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from apps.core.errors import DomainError
 from apps.core.pagination import keyset_page
 from apps.core.parsing import request_data
+from apps.core.schema import ErrorOutput
 from apps.members.services import member_for_account
 from apps.organizations.api.base import AdminAPIView
 
@@ -33,18 +34,17 @@ from .serializers import (
     ChannelUsersBanInput,
     ChannelUsersInput,
     ChannelUsersMuteInput,
-    ErrorResponse,
 )
 
 TAGS = ["channels"]
 
 _ERRORS = {
-    400: OpenApiResponse(ErrorResponse, description="Missing or invalid parameter."),
-    401: OpenApiResponse(ErrorResponse, description="No or bad access token."),
+    400: OpenApiResponse(ErrorOutput, description="Missing or invalid parameter."),
+    401: OpenApiResponse(ErrorOutput, description="No or bad access token."),
 }
-_NOT_FOUND = {404: OpenApiResponse(ErrorResponse, description="Unknown channelId.")}
+_NOT_FOUND = {404: OpenApiResponse(ErrorOutput, description="Unknown channelId.")}
 _CLOSED = {
-    403: OpenApiResponse(ErrorResponse, description="The channel is closed (or a user is banned).")
+    403: OpenApiResponse(ErrorOutput, description="The channel is closed (or a user is banned).")
 }
 
 
@@ -166,7 +166,7 @@ class ChannelCreateView(AdminAPIView):
         responses={
             201: ChannelResponse,
             **_ERRORS,
-            409: OpenApiResponse(ErrorResponse, description="channelId taken."),
+            409: OpenApiResponse(ErrorOutput, description="channelId taken."),
         },
         tags=TAGS,
     )
@@ -329,7 +329,7 @@ class ChannelCloseView(ChannelPathView):
             200: ChannelResponse,
             **_ERRORS,
             **_NOT_FOUND,
-            409: OpenApiResponse(ErrorResponse, description="Already closed."),
+            409: OpenApiResponse(ErrorOutput, description="Already closed."),
         },
         tags=TAGS,
     )

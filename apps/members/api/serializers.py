@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.core.fields import IdField, JSONObjectField, StringListField
+from apps.core.schema import PagingOutput
 from apps.members.models import Member, Role
 from apps.members.services import BAN_FOREVER, MAX_BAN_PERIOD_MS
 
@@ -126,34 +127,22 @@ class RoleOutput(serializers.Serializer):
     createdAt = serializers.DateTimeField(source="created_at")
 
 
-class MembersPagingOutput(serializers.Serializer):
-    next = serializers.CharField(allow_null=True)
-    previous = serializers.CharField(allow_null=True)
-
-
 class UserEnvelope(serializers.Serializer):
     user = UserOutput()
 
 
 class UserListEnvelope(serializers.Serializer):
     users = UserOutput(many=True)
-    paging = MembersPagingOutput()
+    paging = PagingOutput()
 
 
 class RoleListEnvelope(serializers.Serializer):
     roles = RoleOutput(many=True)
-    paging = MembersPagingOutput()
+    paging = PagingOutput()
 
 
 class RoleUpsertEnvelope(serializers.Serializer):
     roles = RoleOutput(many=True)
-
-
-class MembersErrorOutput(serializers.Serializer):
-    status = serializers.CharField()
-    code = serializers.CharField()
-    message = serializers.CharField()
-    field = serializers.CharField(required=False)
 
 
 def render_user(member: Member) -> dict[str, Any]:

@@ -9,11 +9,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.pagination import keyset_page
+from apps.core.schema import ErrorOutput
 from apps.members import selectors, services
 from apps.organizations.api.base import AdminAPIView
 
 from .serializers import (
-    MembersErrorOutput,
     RoleListEnvelope,
     RoleOutput,
     RoleQueryInput,
@@ -31,7 +31,7 @@ from .serializers import (
 
 USERS = ["users"]
 ROLES = ["roles"]
-_ERRORS = {400: MembersErrorOutput, 401: MembersErrorOutput, 404: MembersErrorOutput}
+_ERRORS = {400: ErrorOutput, 401: ErrorOutput, 404: ErrorOutput}
 
 
 def _digest(value: str) -> str:
@@ -54,7 +54,7 @@ class UsersView(_UserView):
         operation_id="v2_users_query",
         summary="Query for users",
         parameters=[UserQueryInput],
-        responses={200: UserListEnvelope, 400: MembersErrorOutput, 401: MembersErrorOutput},
+        responses={200: UserListEnvelope, 400: ErrorOutput, 401: ErrorOutput},
         tags=USERS,
     )
     def get(self, request: Request) -> Response:
@@ -137,7 +137,7 @@ class UserFlagsView(_UserView):
         summary="Clear the flags (open reports) on a user",
         parameters=[OpenApiParameter("userId", str, OpenApiParameter.PATH, description="userId")],
         request=None,
-        responses={200: UserEnvelope, 401: MembersErrorOutput, 404: MembersErrorOutput},
+        responses={200: UserEnvelope, 401: ErrorOutput, 404: ErrorOutput},
         tags=USERS,
     )
     def delete(self, request: Request, userId: str) -> Response:
@@ -153,7 +153,7 @@ class RolesView(AdminAPIView):
         operation_id="v2_roles_query",
         summary="Query for roles",
         parameters=[RoleQueryInput],
-        responses={200: RoleListEnvelope, 400: MembersErrorOutput, 401: MembersErrorOutput},
+        responses={200: RoleListEnvelope, 400: ErrorOutput, 401: ErrorOutput},
         tags=ROLES,
     )
     def get(self, request: Request) -> Response:
@@ -172,7 +172,7 @@ class RolesView(AdminAPIView):
         operation_id="v2_roles_add",
         summary="Add roles (upsert: existing roles get the given permissions)",
         request=RoleUpsertInput,
-        responses={200: RoleUpsertEnvelope, 400: MembersErrorOutput, 401: MembersErrorOutput},
+        responses={200: RoleUpsertEnvelope, 400: ErrorOutput, 401: ErrorOutput},
         tags=ROLES,
     )
     def put(self, request: Request) -> Response:

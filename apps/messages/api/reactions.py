@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from apps.core.pagination import keyset_page
 from apps.core.parsing import request_data
+from apps.core.schema import ErrorOutput, PagingOutput
 from apps.messages import reactions_selectors as selectors
 from apps.messages import reactions_services as services
 from apps.messages.models import Message, Reaction
@@ -122,14 +123,9 @@ class MessageBriefOutput(serializers.Serializer):
         return sum(message.reaction_counts.values())
 
 
-class ReactionsPagingOutput(serializers.Serializer):
-    next = serializers.CharField(allow_null=True)
-    previous = serializers.CharField(allow_null=True)
-
-
 class ReactorListEnvelope(serializers.Serializer):
     reactors = ReactorOutput(many=True)
-    paging = ReactionsPagingOutput()
+    paging = PagingOutput()
 
 
 class ReactorEnvelope(serializers.Serializer):
@@ -144,18 +140,11 @@ class SuccessOutput(serializers.Serializer):
     success = serializers.BooleanField()
 
 
-class ReactionsErrorOutput(serializers.Serializer):
-    status = serializers.CharField()
-    code = serializers.CharField()
-    message = serializers.CharField()
-    field = serializers.CharField(required=False)
-
-
 _REFERENCE_PARAMS = [
     OpenApiParameter("referenceId", str, required=True, description="The messageId."),
     OpenApiParameter("referenceType", str, required=True, enum=["message"]),
 ]
-_ERRORS = {400: ReactionsErrorOutput, 401: ReactionsErrorOutput, 404: ReactionsErrorOutput}
+_ERRORS = {400: ErrorOutput, 401: ErrorOutput, 404: ErrorOutput}
 
 
 # --- views ---------------------------------------------------------------------------
@@ -245,7 +234,7 @@ class MostReactedMessagesView(AdminAPIView):
         operation_id="v2_reactions_messages_most",
         summary="Query for messages with the most reactions of a name",
         parameters=[MostReactedInput],
-        responses={200: MostReactedEnvelope, 400: ReactionsErrorOutput, 401: ReactionsErrorOutput},
+        responses={200: MostReactedEnvelope, 400: ErrorOutput, 401: ErrorOutput},
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:

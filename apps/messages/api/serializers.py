@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.fields import IdField, JSONObjectField, StringListField
+from apps.core.schema import PagingOutput
 
 from ..selectors import MAX_PAGE_SIZE
 from ..services import MAX_DATA_BYTES, MAX_TAG_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH
@@ -148,18 +149,13 @@ class MessageSerializer(serializers.Serializer):
         return sum(self._reactions(obj).values())
 
 
-class MessagePagingSerializer(serializers.Serializer):
-    next = serializers.CharField(allow_null=True)
-    previous = serializers.CharField(allow_null=True)
-
-
 class MessageEnvelopeSerializer(serializers.Serializer):
     message = MessageSerializer()
 
 
 class MessageListSerializer(serializers.Serializer):
     messages = MessageSerializer(many=True)
-    paging = MessagePagingSerializer()
+    paging = PagingOutput()
 
 
 class SuccessSerializer(serializers.Serializer):

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from apps.core.errors import DomainError
 from apps.core.fields import IdField
+from apps.core.schema import ErrorOutput
 from apps.members.api.views import UserFlagsView as MemberUserFlagsView
 from apps.members.selectors import member_get
 from apps.messages.selectors import message_get
@@ -67,26 +68,17 @@ class ReportEnvelope(serializers.Serializer):
     report = ReportOutput()
 
 
-class ReportErrorOutput(serializers.Serializer):
-    status = serializers.CharField()
-    code = serializers.CharField()
-    message = serializers.CharField()
-    field = serializers.CharField(required=False)
-
-
 def render_report(report: Report) -> dict[str, Any]:
     return {"report": ReportOutput(report).data}
 
 
 _ERRORS = {
     400: OpenApiResponse(
-        ReportErrorOutput,
         description="Missing or invalid reporterId/reason, or a user reporting themself "
         "(invalid_parameter, field reporterId).",
     ),
-    401: OpenApiResponse(ReportErrorOutput, description="No or bad access token."),
+    401: OpenApiResponse(ErrorOutput, description="No or bad access token."),
     409: OpenApiResponse(
-        ReportErrorOutput,
         description="already_reported: the reporter has an open report on this target.",
     ),
 }
@@ -108,7 +100,6 @@ class MessageFlagsView(AdminAPIView):
             201: ReportEnvelope,
             **_ERRORS,
             404: OpenApiResponse(
-                ReportErrorOutput,
                 description="message_not_found (unknown, deleted, closed channel, another "
                 "organization's) or user_not_found (field reporterId).",
             ),
@@ -151,7 +142,6 @@ class UserFlagsView(MemberUserFlagsView):
             201: ReportEnvelope,
             **_ERRORS,
             404: OpenApiResponse(
-                ReportErrorOutput,
                 description="user_not_found: the userId (field userId) or the reporterId "
                 "(field reporterId) is unknown or another organization's.",
             ),

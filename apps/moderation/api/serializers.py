@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from apps.core.fields import StringListField
+from apps.core.schema import PagingOutput
 
 from ..filtering import MAX_PATTERN_LENGTH
 from ..filters import MAX_FILTER_TERMS
@@ -96,14 +97,9 @@ class WhitelistRecordSerializer(serializers.ModelSerializer):
         fields = ["ruleId", "regex", "createdAt"]
 
 
-class RecordsPaging(serializers.Serializer):
-    next = serializers.CharField(allow_null=True)
-    previous = serializers.CharField(allow_null=True)
-
-
 class BlacklistRecordListResponse(serializers.Serializer):
     records = BlacklistRecordSerializer(many=True)
-    paging = RecordsPaging()
+    paging = PagingOutput()
 
 
 class BlacklistRecordsResponse(serializers.Serializer):
@@ -116,7 +112,7 @@ class BlacklistRecordResponse(serializers.Serializer):
 
 class WhitelistRecordListResponse(serializers.Serializer):
     records = WhitelistRecordSerializer(many=True)
-    paging = RecordsPaging()
+    paging = PagingOutput()
 
 
 class WhitelistRecordsResponse(serializers.Serializer):
@@ -129,10 +125,3 @@ class WhitelistRecordResponse(serializers.Serializer):
 
 class RecordsSuccessResponse(serializers.Serializer):
     success = serializers.BooleanField()
-
-
-class RecordsErrorResponse(serializers.Serializer):
-    status = serializers.CharField()
-    code = serializers.CharField()
-    message = serializers.CharField()
-    field = serializers.CharField(required=False)

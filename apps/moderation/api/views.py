@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from apps.core.pagination import keyset_page
 from apps.core.parsing import request_data
+from apps.core.schema import ErrorOutput
 from apps.organizations.api.base import AdminAPIView
 
 from .. import services
@@ -29,7 +30,6 @@ from .serializers import (
     BlacklistRecordsResponse,
     BlacklistUpdateInput,
     RecordsDeleteInput,
-    RecordsErrorResponse,
     RecordsQueryInput,
     RecordsSuccessResponse,
     WhitelistAddInput,
@@ -41,23 +41,21 @@ from .serializers import (
 )
 
 _ERRORS = {
-    400: OpenApiResponse(RecordsErrorResponse, description="Missing or invalid parameter."),
-    401: OpenApiResponse(RecordsErrorResponse, description="No or bad access token."),
+    400: OpenApiResponse(ErrorOutput, description="Missing or invalid parameter."),
+    401: OpenApiResponse(ErrorOutput, description="No or bad access token."),
 }
 _NOT_FOUND = {
     404: OpenApiResponse(
-        RecordsErrorResponse, description="Unknown ruleId (rule_not_found); none was changed."
+        ErrorOutput, description="Unknown ruleId (rule_not_found); none was changed."
     )
 }
 _CONFLICT = {
     409: OpenApiResponse(
-        RecordsErrorResponse,
         description="rule_exists (update) or too_many_records (the organization's cap).",
     )
 }
 _UNSUPPORTED = {
     415: OpenApiResponse(
-        RecordsErrorResponse,
         description="unsupported_media_type: the body is not JSON, urlencoded or multipart.",
     )
 }
