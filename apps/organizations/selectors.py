@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import AccessToken, hash_token
@@ -31,3 +32,24 @@ def token_authenticate(*, raw: str, kind: str) -> AccessToken | None:
         AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+#: Token lists' state filter and sort orders (console pages).
+TOKEN_STATES = ("active", "revoked", "all")
+TOKEN_SORTS = {"newest": "-created_at", "oldest": "created_at", "name": "name"}
+
+
+def tokens_filtered(
+    queryset: QuerySet[AccessToken], *, state: str, search: str
+) -> QuerySet[AccessToken]:
+    """``queryset`` narrowed to active/revoked/all tokens whose name contains, or whose
+    prefix starts with, ``search``."""
+    if state == "active":
+        queryset = queryset.filter(revoked_at__isnull=True)
+    elif state == "revoked":
+        queryset = queryset.filter(revoked_at__isnull=False)
+    if search:
+        queryset = queryset.filter(name__icontains=search) | queryset.filter(
+            prefix__startswith=search
+        )
+    return queryset

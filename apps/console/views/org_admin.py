@@ -18,6 +18,7 @@ from apps.core.errors import DomainError
 from apps.core.throttling import token_issue_retry_after
 from apps.organizations import services
 from apps.organizations.models import AccessToken, StaffRole
+from apps.organizations.selectors import TOKEN_SORTS, TOKEN_STATES, tokens_filtered
 
 from ..access import ConsoleView, Role
 from ..forms_org_admin import (
@@ -33,8 +34,6 @@ from ..paging import console_page
 #: Longest search text, in characters.
 MAX_SEARCH_LENGTH = 100
 STAFF_SORTS = {"email": "email", "role": "role", "newest": "-created_at"}
-TOKEN_SORTS = {"newest": "-created_at", "oldest": "created_at", "name": "name"}
-TOKEN_STATES = ("active", "revoked", "all")
 #: Errors that mean "no such thing here": answered as a 404 like any unknown id.
 NOT_HERE = ("staff_not_found", "token_not_found")
 
@@ -187,15 +186,7 @@ class TokensView(OrgAdminView):
         queryset = AccessToken.objects.filter(
             organization=self.organization, kind=kind
         ).select_related("account")
-        if state == "active":
-            queryset = queryset.filter(revoked_at__isnull=True)
-        elif state == "revoked":
-            queryset = queryset.filter(revoked_at__isnull=False)
-        if search:
-            queryset = queryset.filter(name__icontains=search) | queryset.filter(
-                prefix__startswith=search
-            )
-        return queryset
+        return tokens_filtered(queryset, state=state, search=search)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         kind = _token_kind(request.GET.get("kind"))

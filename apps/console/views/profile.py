@@ -26,6 +26,7 @@ from apps.core.throttling import token_issue_retry_after
 from apps.members.models import Member
 from apps.organizations import services
 from apps.organizations.models import AccessToken
+from apps.organizations.selectors import TOKEN_SORTS, TOKEN_STATES, tokens_filtered
 
 from ..forms_profile import PersonalTokenIssueForm
 from ..paging import console_page
@@ -34,8 +35,6 @@ from ..paging import console_page
 MAX_SEARCH_LENGTH = 100
 #: The organizations listed on the page where the Account is a Member (a bound, not a rule).
 MAX_MEMBERSHIPS_SHOWN = 100
-TOKEN_SORTS = {"newest": "-created_at", "oldest": "created_at", "name": "name"}
-TOKEN_STATES = ("active", "revoked", "all")
 
 
 class ProfileView(LoginRequiredMixin, View):
@@ -44,15 +43,7 @@ class ProfileView(LoginRequiredMixin, View):
         queryset = AccessToken.objects.filter(
             account=self.request.user, kind=AccessToken.Kind.PERSONAL
         )
-        if state == "active":
-            queryset = queryset.filter(revoked_at__isnull=True)
-        elif state == "revoked":
-            queryset = queryset.filter(revoked_at__isnull=False)
-        if search:
-            queryset = queryset.filter(name__icontains=search) | queryset.filter(
-                prefix__startswith=search
-            )
-        return queryset
+        return tokens_filtered(queryset, state=state, search=search)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self.render_page(PersonalTokenIssueForm())
