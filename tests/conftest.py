@@ -80,3 +80,13 @@ def _fresh_cache() -> Any:
     cache.clear()
     yield
     cache.clear()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-query-counts",
+        action="store_true",
+        default=False,
+        help="rewrite the query-count baselines (tests/<app>/query_counts.json) with the "
+        "counts of this run's database instead of checking them (also UPDATE_QUERY_COUNTS=1)",
+    )
