@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.core.files import File
+from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -13,18 +15,84 @@ MAX_LIST_ITEMS = 1000
 MAX_JSON_BYTES = 16 * 1024
 
 
+def json_type(value: Any) -> str:
+    """What a parsed value is, for error messages: "a number", "a boolean", "an object",
+    "an array", "null", "a string" or (a multipart upload) "a file"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    return "a file" if isinstance(value, File) else "another type"
+
+
+def sent_in_json_body(field: serializers.Field) -> bool:
+    """Whether ``field``'s value came from a JSON body, where values are typed, rather than
+    from a form body or the query string, where every value is a string (a list or object
+    of strings once bracketed and repeated keys are expanded: apps.core.parsing).
+
+    The body wins over the query string for a whole top-level parameter, so the value is
+    the JSON body's when its top-level name is a key of that body.
+    """
+    request = field.context.get("request")
+    body = getattr(request, "data", None)
+    if not isinstance(body, dict) or isinstance(body, QueryDict):
+        return False
+    top = field
+    while top.parent is not None and top.parent.parent is not None:
+        top = top.parent
+    return top.field_name is not None and top.field_name in body
+
+
+class StringField(serializers.CharField):
+    """A string parameter that takes strings only.
+
+    DRF's ``CharField`` turns a JSON number into a string (``{"name": 0}`` becomes
+    ``"0"``); this field refuses numbers and booleans, as well as objects and arrays,
+    with 400 ``invalid_parameter`` naming the field. Form-encoded bodies and query
+    strings carry only strings, so they are unaffected. Every other ``CharField`` option
+    (``max_length``, ``allow_blank``, ``trim_whitespace``, ...) works as usual.
+    """
+
+    default_error_messages = {"not_a_string": "Must be a string, not {input_type}."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string", input_type=json_type(data))
+        return super().to_internal_value(data)
+
+
 class StringListField(serializers.ListField):
-    """A list of non-empty strings; a single string counts as a one-item list and a
-    JSON-encoded list in a form field is decoded."""
+    """A list of non-empty strings. Items must be strings, as in :class:`StringField`: a
+    number, boolean, object, array or null item is refused.
+
+    Form bodies and query strings carry strings only, so there a single string counts as
+    a one-item list and a JSON-encoded list in one field is decoded; in a JSON body the
+    value must be an array.
+    """
+
+    default_error_messages = {
+        "not_an_array": "Must be an array of strings, not {input_type}.",
+        "not_a_string": "Item {index} must be a string, not {input_type}.",
+    }
 
     def __init__(self, *, max_item_length: int = 128, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", MAX_LIST_ITEMS)
-        kwargs.setdefault(
-            "child", serializers.CharField(max_length=max_item_length, trim_whitespace=True)
-        )
+        kwargs.setdefault("child", StringField(max_length=max_item_length, trim_whitespace=True))
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> list[str]:
+        if not isinstance(data, (list, tuple)) and (
+            not isinstance(data, str) or sent_in_json_body(self)
+        ):
+            self.fail("not_an_array", input_type=json_type(data))
         if isinstance(data, str):
             stripped = data.strip()
             if stripped.startswith("["):
@@ -35,11 +103,9 @@ class StringListField(serializers.ListField):
             else:
                 data = [data]
         if isinstance(data, (list, tuple)):
-            for item in data:
-                if not isinstance(item, str) and not (
-                    isinstance(item, (int, float)) and not isinstance(item, bool)
-                ):
-                    raise serializers.ValidationError("Every item must be a string.")
+            for index, item in enumerate(data):
+                if not isinstance(item, str):
+                    self.fail("not_a_string", index=index, input_type=json_type(item))
             # Count what was sent, not what is left once duplicates are dropped.
             if self.max_length is not None and len(data) > self.max_length:
                 self.fail("max_length", max_length=self.max_length)
@@ -77,16 +143,15 @@ class JSONObjectField(serializers.Field):
         return value
 
 
-class IdField(serializers.CharField):
-    """A customer-chosen identifier (userId, channelId): trimmed, no control characters."""
+class IdField(StringField):
+    """A customer-chosen identifier (userId, channelId): a string (the seed documents type
+    every such id as one, so a JSON number is refused), trimmed, no control characters."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 128)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        if isinstance(data, (int,)) and not isinstance(data, bool):
-            data = str(data)
         value = super().to_internal_value(data)
         if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
             raise serializers.ValidationError("Must not contain control characters.")

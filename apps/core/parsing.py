@@ -128,6 +128,6 @@ def request_data(request: Any, *, include_query: bool = False) -> dict[str, Any]
         result.update(querydict_to_data(body))
     elif isinstance(body, dict):
         result.update(body)
-    elif body is not None and body != {}:
+    elif body != {}:  # a JSON array, string, number or null
         raise DomainError("malformed_body", "The JSON body must be an object.")
     return result

@@ -138,7 +138,7 @@ def test_it_refuses_a_decompressing_charset(api: TokenClient) -> None:
     assert_error(response, 400, "malformed_body")
 
 
-@pytest.mark.parametrize("body", ["[1, 2]", '"text"', "42", "true"])
+@pytest.mark.parametrize("body", ["[1, 2]", '"text"', "42", "true", "null"])
 def test_it_answers_400_malformed_body_for_a_json_body_that_is_not_an_object(
     api: TokenClient, body: str
 ) -> None:

@@ -205,7 +205,7 @@ def test_added_words_block_messages_at_once(api: TokenClient, org: Organization)
     [
         ({}, 400, "missing_parameter", "regexs"),
         ({"regexs": []}, 400, "invalid_parameter", "regexs"),
-        ({"regexs": ""}, 400, "invalid_parameter", "regexs.0"),
+        ({"regexs": ""}, 400, "invalid_parameter", "regexs"),  # JSON: an array, not a string
         ({"regexs": [{"a": 1}]}, 400, "invalid_parameter", "regexs"),
         ({"regexs": ["x" * 256]}, 400, "invalid_parameter", "regexs.0"),
         ({"regexs": [f"w{i}" for i in range(1001)]}, 400, "invalid_parameter", "regexs"),

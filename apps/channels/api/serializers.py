@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.fields import IdField, JSONObjectField, StringListField
+from apps.core.fields import IdField, JSONObjectField, StringField, StringListField
 from apps.core.schema import PagingOutput
 from apps.members.api.serializers import BanPeriodField
 
@@ -37,10 +37,8 @@ def _tags(max_items: int, **kwargs: Any) -> StringListField:
     return StringListField(max_item_length=MAX_TAG_LENGTH, max_length=max_items, **kwargs)
 
 
-def _reason() -> serializers.CharField:
-    return serializers.CharField(
-        max_length=MAX_REASON, required=False, allow_blank=True, default=""
-    )
+def _reason() -> StringField:
+    return StringField(max_length=MAX_REASON, required=False, allow_blank=True, default="")
 
 
 @extend_schema_field(OpenApiTypes.OBJECT)
@@ -66,7 +64,7 @@ class QueryOptionsInput(serializers.Serializer):
     limit = serializers.IntegerField(
         min_value=1, max_value=MAX_LIMIT, required=False, default=DEFAULT_LIMIT
     )
-    token = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
+    token = StringField(max_length=512, required=False, allow_blank=True, default="")
 
 
 class ChannelQueryInput(serializers.Serializer):
@@ -82,7 +80,7 @@ class ChannelQueryInput(serializers.Serializer):
 class ChannelCreateInput(serializers.Serializer):
     channelId = ChannelIdField()
     type = serializers.ChoiceField(choices=Channel.Type.values)
-    displayName = serializers.CharField(
+    displayName = StringField(
         max_length=MAX_DISPLAY_NAME, required=False, allow_blank=True, default=""
     )
     metadata = MetadataField(required=False, default=dict)
@@ -92,7 +90,7 @@ class ChannelCreateInput(serializers.Serializer):
 
 class ChannelDisplayNameInput(serializers.Serializer):
     channelId = IdField()
-    displayName = serializers.CharField(max_length=MAX_DISPLAY_NAME)
+    displayName = StringField(max_length=MAX_DISPLAY_NAME)
 
 
 class ChannelUsersInput(serializers.Serializer):

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.core.fields import IdField, JSONObjectField, StringListField
+from apps.core.fields import IdField, JSONObjectField, StringField, StringListField
 from apps.core.schema import PagingOutput
 from apps.members.models import Member, Role
 from apps.members.services import BAN_FOREVER, MAX_BAN_PERIOD_MS
@@ -25,9 +25,9 @@ MAX_REASON = 1000
 
 # --- input ---------------------------------------------------------------------------
 class UserQueryInput(serializers.Serializer):
-    search = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    search = StringField(required=False, allow_blank=True, max_length=255)
     filter = serializers.ChoiceField(choices=["all", "flagged"], required=False, default="all")
-    pageToken = serializers.CharField(required=False, allow_blank=True, max_length=512)
+    pageToken = StringField(required=False, allow_blank=True, max_length=512)
     limit = serializers.IntegerField(
         required=False, default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT
     )
@@ -35,9 +35,7 @@ class UserQueryInput(serializers.Serializer):
 
 class UserUpdateInput(serializers.Serializer):
     userId = IdField()
-    displayName = serializers.CharField(
-        required=False, allow_blank=True, max_length=MAX_DISPLAY_NAME
-    )
+    displayName = StringField(required=False, allow_blank=True, max_length=MAX_DISPLAY_NAME)
     roles = StringListField(
         required=False, max_length=MAX_ROLES_PER_USER, max_item_length=MAX_ROLE_ID_LENGTH
     )
@@ -54,9 +52,7 @@ class UserUpdateInput(serializers.Serializer):
 
 class UserIdInput(serializers.Serializer):
     userId = IdField()
-    reason = serializers.CharField(
-        required=False, allow_blank=True, max_length=MAX_REASON, default=""
-    )
+    reason = StringField(required=False, allow_blank=True, max_length=MAX_REASON, default="")
 
 
 class BanPeriodField(serializers.IntegerField):
@@ -87,8 +83,8 @@ class UserBanInput(UserIdInput):
 
 
 class RoleQueryInput(serializers.Serializer):
-    filter = serializers.CharField(required=False, allow_blank=True, max_length=MAX_ROLE_ID_LENGTH)
-    pageToken = serializers.CharField(required=False, allow_blank=True, max_length=512)
+    filter = StringField(required=False, allow_blank=True, max_length=MAX_ROLE_ID_LENGTH)
+    pageToken = StringField(required=False, allow_blank=True, max_length=512)
     limit = serializers.IntegerField(
         required=False, default=MAX_LIMIT, min_value=1, max_value=MAX_LIMIT
     )

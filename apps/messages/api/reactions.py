@@ -14,6 +14,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.fields import StringField
 from apps.core.pagination import keyset_page
 from apps.core.parsing import request_data
 from apps.core.schema import ErrorOutput, PagingOutput
@@ -29,7 +30,7 @@ MAX_LIMIT = 100
 
 
 # --- input ---------------------------------------------------------------------------
-class ReactionNameField(serializers.CharField):
+class ReactionNameField(StringField):
     """1..64 characters, trimmed; whitespace-only is refused as blank."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -44,7 +45,7 @@ class ReactionNameField(serializers.CharField):
 
 
 class ReferenceInput(serializers.Serializer):
-    referenceId = serializers.CharField(max_length=64)
+    referenceId = StringField(max_length=64)
     referenceType = serializers.ChoiceField(choices=[Reaction.ReferenceType.MESSAGE.value])
 
 
@@ -67,7 +68,7 @@ class ReactorOptionsInput(serializers.Serializer):
     limit = serializers.IntegerField(
         required=False, default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT
     )
-    token = serializers.CharField(required=False, allow_blank=True, max_length=512)
+    token = StringField(required=False, allow_blank=True, max_length=512)
 
 
 class ReactorQueryInput(ReferenceInput):

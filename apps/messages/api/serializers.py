@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.fields import IdField, JSONObjectField, StringListField
+from apps.core.fields import IdField, JSONObjectField, StringField, StringListField
 from apps.core.schema import PagingOutput
 
 from ..selectors import MAX_PAGE_SIZE
@@ -36,9 +36,9 @@ def _tags(**kwargs: Any) -> StringListField:
 class MessageQueryOptionsSerializer(serializers.Serializer):
     first = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
     last = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
-    before = serializers.CharField(required=False, max_length=MESSAGE_ID_MAX, allow_blank=True)
-    after = serializers.CharField(required=False, max_length=MESSAGE_ID_MAX, allow_blank=True)
-    token = serializers.CharField(required=False, max_length=512, allow_blank=True)
+    before = StringField(required=False, max_length=MESSAGE_ID_MAX, allow_blank=True)
+    after = StringField(required=False, max_length=MESSAGE_ID_MAX, allow_blank=True)
+    token = StringField(required=False, max_length=512, allow_blank=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("first") and attrs.get("last"):
@@ -48,7 +48,7 @@ class MessageQueryOptionsSerializer(serializers.Serializer):
 
 class MessageQueryInputSerializer(serializers.Serializer):
     channelId = IdField()
-    parentId = serializers.CharField(required=False, max_length=MESSAGE_ID_MAX, allow_blank=True)
+    parentId = StringField(required=False, max_length=MESSAGE_ID_MAX, allow_blank=True)
     filterByParentId = serializers.BooleanField(required=False, default=False)
     tags = _tags(max_length=MAX_FILTER_TAGS)
     excludeTags = _tags(max_length=MAX_FILTER_TAGS)
@@ -67,21 +67,19 @@ class MessageCreateInputSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["text", "custom"])
     data = MessageDataField(max_bytes=MAX_DATA_BYTES)
     tags = _tags()
-    parentId = serializers.CharField(required=False, max_length=MESSAGE_ID_MAX, allow_blank=True)
+    parentId = StringField(required=False, max_length=MESSAGE_ID_MAX, allow_blank=True)
 
 
 class MessageDeleteInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, max_length=1000, allow_blank=True)
+    reason = StringField(required=False, max_length=1000, allow_blank=True)
 
 
 class ImageMessageInputSerializer(serializers.Serializer):
     channelId = IdField()
     file = serializers.FileField(allow_empty_file=True, use_url=False)
-    caption = serializers.CharField(
-        required=False, allow_blank=True, max_length=MAX_TEXT_LENGTH, default=""
-    )
+    caption = StringField(required=False, allow_blank=True, max_length=MAX_TEXT_LENGTH, default="")
     tags = _tags()
-    parentId = serializers.CharField(required=False, max_length=MESSAGE_ID_MAX, allow_blank=True)
+    parentId = StringField(required=False, max_length=MESSAGE_ID_MAX, allow_blank=True)
     fullImage = serializers.BooleanField(required=False, default=False)
 
 
@@ -89,7 +87,7 @@ class FileMessageInputSerializer(serializers.Serializer):
     channelId = IdField()
     file = serializers.FileField(allow_empty_file=True, use_url=False)
     tags = _tags()
-    parentId = serializers.CharField(required=False, max_length=MESSAGE_ID_MAX, allow_blank=True)
+    parentId = StringField(required=False, max_length=MESSAGE_ID_MAX, allow_blank=True)
 
 
 class ImageSizeInputSerializer(serializers.Serializer):

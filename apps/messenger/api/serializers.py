@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.channels.models import Channel
+from apps.core.fields import StringField
 from apps.messages.services import MAX_TEXT_LENGTH
 
 from ..permissions import MAX_ID
@@ -73,7 +74,7 @@ class _AssignedUsersField(serializers.ListField):
 
 class ChatroomCreateInputSerializer(serializers.Serializer):
     assignedUsers = _AssignedUsersField(required=False, default=list)
-    name = serializers.CharField(max_length=MAX_NAME_LENGTH)
+    name = StringField(max_length=MAX_NAME_LENGTH)
     organizationID = _id_field(
         required=False,
         help_text="Required with a Personal-Access-Token; an API-TOKEN's own organization "
@@ -85,14 +86,14 @@ class ChatroomUpdateInputSerializer(serializers.Serializer):
     """Only the fields sent change; ``assignedUsers`` replaces the assignment."""
 
     assignedUsers = _AssignedUsersField(required=False)
-    name = serializers.CharField(max_length=MAX_NAME_LENGTH, required=False)
+    name = StringField(max_length=MAX_NAME_LENGTH, required=False)
     organizationID = _id_field(
         required=False, help_text="When sent, the chatroom must belong to this organization."
     )
 
 
 class ChatroomMessageInputSerializer(serializers.Serializer):
-    message = serializers.CharField(max_length=MAX_TEXT_LENGTH, trim_whitespace=False)
+    message = StringField(max_length=MAX_TEXT_LENGTH, trim_whitespace=False)
 
     def validate_message(self, value: str) -> str:
         if not value.strip():

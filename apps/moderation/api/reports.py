@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.errors import DomainError
-from apps.core.fields import IdField
+from apps.core.fields import IdField, StringField
 from apps.core.schema import ErrorOutput
 from apps.members.api.views import UserFlagsView as MemberUserFlagsView
 from apps.members.selectors import member_get
@@ -30,7 +30,7 @@ TAGS = ["reports"]
 # --- input ---------------------------------------------------------------------------
 class ReportCreateInput(serializers.Serializer):
     reporterId = IdField(help_text="The userId of the end user who reports (must exist).")
-    reason = serializers.CharField(
+    reason = StringField(
         required=False,
         allow_blank=True,
         max_length=MAX_REASON_LENGTH,

@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
-from apps.core.fields import StringListField
+from apps.core.fields import StringField, StringListField
 from apps.core.schema import PagingOutput
 
 from ..filtering import MAX_PATTERN_LENGTH
@@ -32,7 +32,7 @@ class RecordsOptionsInput(serializers.Serializer):
     limit = serializers.IntegerField(
         min_value=1, max_value=MAX_LIMIT, required=False, default=DEFAULT_LIMIT
     )
-    token = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
+    token = StringField(max_length=512, required=False, allow_blank=True, default="")
 
 
 class RecordsQueryInput(serializers.Serializer):
@@ -54,7 +54,7 @@ class RecordsDeleteInput(serializers.Serializer):
 
 
 class BlacklistUpdateInput(serializers.Serializer):
-    ruleId = serializers.CharField(max_length=MAX_PATTERN_LENGTH, required=False)
+    ruleId = StringField(max_length=MAX_PATTERN_LENGTH, required=False)
     isMatchExactWord = serializers.BooleanField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +70,7 @@ class BlacklistUpdateInput(serializers.Serializer):
 
 
 class WhitelistUpdateInput(serializers.Serializer):
-    ruleId = serializers.CharField(max_length=MAX_PATTERN_LENGTH)
+    ruleId = StringField(max_length=MAX_PATTERN_LENGTH)
 
 
 # --- outputs ------------------------------------------------------------------------------

@@ -1,0 +1,57 @@
+"""String parameters of the Users and Roles APIs take JSON strings only
+(apps.core.fields)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from apps.organizations.models import Organization
+from tests.conftest import TokenClient
+from tests.factories import MemberFactory, RoleFactory
+from tests.string_parameters import NOT_STRINGS, assert_type_refused
+
+# (method, url, valid JSON body, path of the string to send as a number, field named)
+CASES = [
+    ("put", "/api/v2/roles", {"publicIds": ["mod"]}, ["publicIds", 0], "publicIds"),
+    (
+        "put",
+        "/api/v2/roles",
+        {"publicIds": ["mod"], "permissions": ["ban"]},
+        ["permissions", 0],
+        "permissions",
+    ),
+    ("put", "/api/v2/users", {"userId": "alice", "displayName": "A"}, ["userId"], "userId"),
+    (
+        "put",
+        "/api/v2/users",
+        {"userId": "alice", "displayName": "A"},
+        ["displayName"],
+        "displayName",
+    ),
+    ("put", "/api/v2/users", {"userId": "alice", "roles": ["mod"]}, ["roles", 0], "roles"),
+    ("post", "/api/v2/users/ban", {"userId": "alice", "reason": "spam"}, ["reason"], "reason"),
+    ("post", "/api/v2/users/unban", {"userId": "alice", "reason": "ok"}, ["userId"], "userId"),
+]
+
+
+@pytest.mark.parametrize("value", NOT_STRINGS.values(), ids=NOT_STRINGS.keys())
+@pytest.mark.parametrize(
+    ("method", "url", "body", "path", "field"),
+    CASES,
+    ids=[f"{case[0]} {case[1]} {case[4]}" for case in CASES],
+)
+def test_a_json_number_for_a_string_parameter_is_a_400_naming_it_and_writes_nothing(
+    api: TokenClient,
+    org: Organization,
+    method: str,
+    url: str,
+    body: dict[str, Any],
+    path: list[Any],
+    field: str,
+    value: Any,
+) -> None:
+    MemberFactory(organization=org, user_id="alice")
+    RoleFactory(organization=org, role_id="mod")
+    assert_type_refused(api, method, url, body, path, field, value)

@@ -1,0 +1,54 @@
+"""String parameters of the Message and Reactions APIs take JSON strings only
+(apps.core.fields)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from apps.channels.models import Channel
+from tests.conftest import TokenClient
+from tests.factories import MessageFactory
+from tests.string_parameters import NOT_STRINGS, assert_type_refused
+
+MESSAGE = {"channelId": "general", "type": "text", "data": {"text": "hello"}}
+MESSAGE_ID = "6f1c2f4e-0000-4000-8000-000000000001"
+REACTION = {"referenceId": MESSAGE_ID, "referenceType": "message", "reactionName": "like"}
+# (method, url, valid JSON body, path of the string to send as a number, field named)
+CASES = [
+    ("post", "/api/v2/message", MESSAGE, ["channelId"], "channelId"),
+    ("post", "/api/v2/message", {**MESSAGE, "tags": ["news"]}, ["tags", 0], "tags"),
+    ("post", "/api/v2/message", {**MESSAGE, "parentId": MESSAGE_ID}, ["parentId"], "parentId"),
+    ("delete", f"/api/v2/message/{MESSAGE_ID}", {"reason": "spam"}, ["reason"], "reason"),
+    ("post", "/api/v2/reactions", REACTION, ["reactionName"], "reactionName"),
+    ("post", "/api/v2/reactions", REACTION, ["referenceId"], "referenceId"),
+    ("post", "/api/v2/messages", {"channelId": "general"}, ["channelId"], "channelId"),
+    (
+        "post",
+        "/api/v2/messages",
+        {"channelId": "general", "options": {"before": MESSAGE_ID}},
+        ["options", "before"],
+        "options.before",
+    ),
+]
+
+
+@pytest.mark.parametrize("value", NOT_STRINGS.values(), ids=NOT_STRINGS.keys())
+@pytest.mark.parametrize(
+    ("method", "url", "body", "path", "field"),
+    CASES,
+    ids=[f"{case[0]} {case[1]} {case[4]}" for case in CASES],
+)
+def test_a_json_number_for_a_string_parameter_is_a_400_naming_it_and_writes_nothing(
+    api: TokenClient,
+    channel: Channel,
+    method: str,
+    url: str,
+    body: dict[str, Any],
+    path: list[Any],
+    field: str,
+    value: Any,
+) -> None:
+    MessageFactory(channel=channel, public_id=MESSAGE_ID)
+    assert_type_refused(api, method, url, body, path, field, value)
