@@ -343,10 +343,9 @@ def test_an_admin_creates_a_chatroom_and_is_assigned_to_it(org, admin, admin_pat
     assert response.json()["assignedUsers"] == sorted([admin.pk, member.pk])
 
 
-def test_it_accepts_a_form_encoded_body(org, admin, admin_pat, member) -> None:
-    body = urlencode(
-        {"name": "Form", "organizationID": org.pk, "assignedUsers[]": [member.pk]}, doseq=True
-    )
+@pytest.mark.parametrize("key", ["assignedUsers[]", "assignedUsers"])
+def test_it_accepts_a_form_encoded_body(org, admin, admin_pat, member, key: str) -> None:
+    body = urlencode({"name": "Form", "organizationID": org.pk, key: [member.pk]}, doseq=True)
 
     response = admin_pat.post(
         f"{BASE}/chatrooms", body, content_type="application/x-www-form-urlencoded"
@@ -354,6 +353,17 @@ def test_it_accepts_a_form_encoded_body(org, admin, admin_pat, member) -> None:
 
     assert response.status_code == 201, response.content
     assert response.json()["assignedUsers"] == sorted([admin.pk, member.pk])
+
+
+def test_a_json_string_for_assigned_users_is_refused(org, admin_pat, member) -> None:
+    response = admin_pat.post(
+        f"{BASE}/chatrooms",
+        {"name": "Json", "organizationID": org.pk, "assignedUsers": str(member.pk)},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "assignedUsers"
 
 
 def test_a_member_may_not_create_a_chatroom(org, member_pat) -> None:

@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.channels.models import Channel
-from apps.core.fields import StringField
+from apps.core.fields import StringField, sent_in_json_body
 from apps.messages.services import MAX_TEXT_LENGTH
 
 from ..permissions import MAX_ID
@@ -70,6 +70,13 @@ class _AssignedUsersField(serializers.ListField):
             help_text=f"Numeric ids of Members of the organization (at most {MAX_ASSIGNED_USERS}).",
             **kwargs,
         )
+
+    def to_internal_value(self, data: Any) -> list[int]:
+        # A form body with one value (``assignedUsers=5``) carries a string, not a list:
+        # it is a one-item list there, as for every list parameter (docs/api.md).
+        if isinstance(data, str) and not sent_in_json_body(self):
+            data = [data]
+        return super().to_internal_value(data)
 
 
 class ChatroomCreateInputSerializer(serializers.Serializer):
