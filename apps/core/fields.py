@@ -116,7 +116,9 @@ class StringListField(serializers.ListField):
 
 @extend_schema_field(OpenApiTypes.OBJECT)
 class JSONObjectField(serializers.Field):
-    """A JSON object (dict). Form clients may send it JSON-encoded or as metadata[key]=value."""
+    """A JSON object (dict). Form clients may send it JSON-encoded or as metadata[key]=value;
+    in a JSON body it must be an object (a JSON-encoded string there is refused, as a bare
+    string is for :class:`StringListField`)."""
 
     default_error_messages = {
         "not_object": "Must be a JSON object.",
@@ -128,7 +130,7 @@ class JSONObjectField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if isinstance(data, str):
+        if isinstance(data, str) and not sent_in_json_body(self):
             try:
                 data = json.loads(data)
             except ValueError:

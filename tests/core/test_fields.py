@@ -19,7 +19,14 @@ from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from apps.core.errors import validation_error_body
-from apps.core.fields import IdField, StringField, StringListField, json_type, sent_in_json_body
+from apps.core.fields import (
+    IdField,
+    JSONObjectField,
+    StringField,
+    StringListField,
+    json_type,
+    sent_in_json_body,
+)
 from apps.core.parsers import JSONParser
 from apps.core.parsing import request_data
 
@@ -39,6 +46,7 @@ class Sample(serializers.Serializer):
     note = StringField(required=False, allow_blank=True)
     userId = IdField(required=False)
     tags = StringListField(required=False, max_item_length=8)
+    metadata = JSONObjectField(required=False)
 
 
 def errors_of(data: dict[str, Any], request: Request | None = None) -> dict[str, Any] | None:
@@ -188,6 +196,19 @@ def test_a_form_body_keeps_its_string_conventions() -> None:
     assert dict(serializer.validated_data) == {"name": "0", "tags": ["solo"], "userId": "7"}
     serializer = validate(form_request([("name", "n"), ("tags", '["a", "b"]')]))
     assert serializer.validated_data["tags"] == ["a", "b"]
+
+
+def test_a_json_body_must_send_an_object_parameter_as_an_object() -> None:
+    serializer = validate(json_request({"name": "n", "metadata": '{"a": 1}'}))
+    body = validation_error_body(serializer.errors)
+    assert (body["code"], body["field"]) == ("invalid_parameter", "metadata")
+    serializer = validate(json_request({"name": "n", "metadata": {"a": 1}}))
+    assert serializer.validated_data["metadata"] == {"a": 1}
+
+
+def test_a_form_body_may_send_an_object_parameter_json_encoded() -> None:
+    serializer = validate(form_request([("name", "n"), ("metadata", '{"a": 1}')]))
+    assert serializer.validated_data["metadata"] == {"a": 1}
 
 
 def test_a_json_encoded_list_in_a_form_field_must_hold_strings() -> None:
