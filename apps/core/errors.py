@@ -60,7 +60,7 @@ CATALOG: dict[str, tuple[int, str]] = {
     "token_not_found": (404, "Access token not found."),
     "chatroom_not_found": (404, "Chatroom not found."),
     "organization_not_found": (404, "Organization not found."),
-    # 405 / 409 / 413 / 415 / 429 / 500
+    # 405 / 409 / 413 / 415 / 429 / 500 / 503
     "method_not_allowed": (405, "This method is not allowed on this path."),
     "not_acceptable": (406, "The requested representation is not available."),
     "conflict": (409, "The request conflicts with the current state."),
@@ -76,6 +76,8 @@ CATALOG: dict[str, tuple[int, str]] = {
     "unsupported_media_type": (415, "This Content-Type is not supported here."),
     "throttled": (429, "Too many requests."),
     "internal_error": (500, "Something went wrong on our side."),
+    # 503: the database cannot be reached (apps/core/database.py); with Retry-After
+    "database_unavailable": (503, "The database is unavailable; try again in a few seconds."),
 }
 
 
@@ -163,6 +165,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if code == "malformed_body":
             message = f"The request body could not be parsed: {exc.detail}"
         return Response(error_body(code, message), status=CATALOG[code][0], headers=headers)
+    from apps.core import database  # here: it imports this module
+
+    if database.is_database_unavailable(exc):
+        database.log_unavailable(context["request"], exc)
+        body = error_body(database.CODE)
+        return Response(body, status=503, headers=database.unavailable_headers())
     return None  # let Django's 500 handling (below) render it
 
 
