@@ -40,7 +40,7 @@ from apps.organizations.models import Organization
 
 from .images import process_image
 from .models import Message, MessageFile, MessageTag
-from .selectors import message_get
+from .selectors import message_detail, message_get
 
 MAX_TEXT_LENGTH = 10_000
 MAX_DATA_BYTES = 64 * 1024
@@ -173,7 +173,7 @@ def _insert(
 ) -> Message:
     """One transaction: counters (guarded, so a concurrent close or parent delete is
     seen), the message, its tags and its stored files. Files written before a failure
-    are removed again."""
+    are removed again. Returns the message as ``message_detail`` loads it, ready to render."""
     saved: list[MessageFile] = []
     try:
         with transaction.atomic():
@@ -228,6 +228,10 @@ def _insert(
                 row.file.save(item.storage_name, item.content, save=False)
                 saved.append(row)
                 row.save()
+            # Loaded for rendering inside the write's transaction: a connection lost after
+            # the commit cannot turn an accepted message into an error (and a retried post
+            # into a duplicate). A new message has no reactions to count.
+            message = message_detail(organization=organization, message_id=message.public_id)
     except BaseException:
         for row in saved:
             row.file.delete(save=False)

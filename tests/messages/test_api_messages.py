@@ -13,6 +13,8 @@ from apps.channels.models import Channel
 from apps.members.models import Member
 from apps.messages.models import Message, MessageTag, Reaction
 from apps.moderation.models import Report
+from tests.after_commit import queries_after_commit
+from tests.conftest import make_admin_client
 from tests.factories import ChannelFactory, MemberFactory, MessageFactory
 
 from .conftest import blacklist
@@ -416,3 +418,16 @@ def test_a_refused_post_provisions_no_author_and_records_no_event(org) -> None:
     assert response.status_code == 403
     assert response.json()["code"] == "channel_closed"
     assert (Member.objects.count(), Event.objects.count()) == (members, events)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_created_message_is_answered_without_a_query_after_its_commit(org, channel) -> None:
+    """A connection lost after the commit must not turn an accepted message into an error
+    (the client would post it again): the answer is rendered from what the create service
+    read inside its own transaction."""
+    api = make_admin_client(org)
+    with queries_after_commit(Message) as after:
+        response = create(api)
+
+    assert response.status_code == 201, response.content
+    assert after == []

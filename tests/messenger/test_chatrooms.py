@@ -16,8 +16,10 @@ from apps.audit.models import AuditEntry
 from apps.calendar_events.services import calendar_event_create
 from apps.channels.models import Channel, Membership
 from apps.members.models import Member
+from apps.messages.models import Message
+from tests.after_commit import queries_after_commit
 
-from .conftest import BASE, make_chatroom, make_member
+from .conftest import BASE, make_chatroom, make_member, personal_client
 
 FIELDS = {
     "assignedUsers",
@@ -697,3 +699,18 @@ def test_another_organization_s_event_is_a_404(org, other_org, event, other_api_
     assert response.status_code == 404
     unknown = api_token.get(f"{BASE}/chatroom?event_id=987654")
     assert unknown.status_code == 404 and unknown.json()["code"] == "chatroom_not_found"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sent_message_is_answered_without_a_query_after_its_commit(org, admin) -> None:
+    """As for /api/v2/message: a connection lost after the commit cannot turn an accepted
+    message into an error (a retry would post it twice)."""
+    room = make_chatroom(org, members=[admin])
+    client = personal_client(admin)
+    with queries_after_commit(Message) as after:
+        response = client.post(
+            f"{BASE}/chatrooms/{room.pk}/messages", {"message": "hi"}, format="json"
+        )
+
+    assert response.status_code == 201, response.content
+    assert after == []

@@ -44,7 +44,6 @@ from apps.core.parsing import request_data
 from apps.members.models import Member
 from apps.messages.api.serializers import MessageEnvelopeSerializer, MessageSerializer
 from apps.messages.models import Message
-from apps.messages.selectors import message_detail, message_reaction_counts
 from apps.messages.services import message_create
 from apps.organizations.models import Organization
 
@@ -441,7 +440,6 @@ class ChatroomMessagesView(MessengerAPIView):
             data={"text": params["message"]},
             author=scope.member,
         )
-        message = message_detail(organization=scope.organization, message_id=message.public_id)
-        reactions = message_reaction_counts(message_ids=[message.pk])
-        rendered = MessageSerializer(message, context={"reactions": reactions}).data
+        # as message_create loads it, in its transaction; a new message has no reactions
+        rendered = MessageSerializer(message, context={"reactions": {}}).data
         return Response({"message": rendered}, status=201)
