@@ -11,13 +11,15 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run test lint format worker beat migrate demo clean bench
+.PHONY: help install run test lint format worker beat migrate demo clean bench load chaos
 
 help:
 	@echo "make run     set up (venv, install, migrate, demo data) and start web + worker + beat"
 	@echo "make test    run the test suite (SQLite; PostgreSQL when DATABASE_URL is set)"
 	@echo "make lint    ruff check and format check"
 	@echo "make bench   the benchmarks (scratch database from DATABASE_URL; PostgreSQL recommended)"
+	@echo "make load    gunicorn on PostgreSQL under concurrent API clients (benchmarks/load.py)"
+	@echo "make chaos   the fault tests, slow ones included (PostgreSQL and Redis on this machine)"
 	@echo "make worker  a Celery worker (production: one per core or more)"
 	@echo "make beat    the Celery beat scheduler (production: exactly one)"
 
@@ -53,8 +55,11 @@ run: demo
 	echo "Celery worker with beat started, pid $$worker (log: var/worker.log)"; \
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
 
+# Everything but the minute-long fault variants (marked slow; make chaos runs them). A -m in
+# PYTEST_ARGS replaces this default (pytest keeps the last -m).
+TEST_MARKERS ?= not slow
 test: install
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "$(TEST_MARKERS)" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -71,6 +76,20 @@ bench: install
 	DJANGO_SETTINGS_MODULE=chatadmin.settings $(PY) benchmarks/purge.py $(PURGE_ARGS)
 	DJANGO_SETTINGS_MODULE=chatadmin.settings $(PY) benchmarks/filter.py
 	DJANGO_SETTINGS_MODULE=chatadmin.settings $(PY) benchmarks/console.py $(CONSOLE_ARGS)
+
+# gunicorn on PostgreSQL under concurrent API clients (scratch database test_<NAME> of
+# DATABASE_URL). LOAD_ARGS, e.g. "--clients 8 --seconds 30 --workers 3".
+load: install
+	DJANGO_SETTINGS_MODULE=chatadmin.settings $(PY) benchmarks/load.py $(LOAD_ARGS)
+
+# The fault tests (tests/chaos), slow ones (a minute-long outage) included; .ci/run runs
+# the fast ones. Each breaks only servers it started itself; the sweep and broker tests
+# need PostgreSQL and Redis (defaults: this machine's).
+CHAOS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chatadmin
+CHAOS_BROKER_URL ?= redis://127.0.0.1:6379/15
+chaos: install
+	DATABASE_URL=$${DATABASE_URL:-$(CHAOS_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(CHAOS_BROKER_URL)} \
+		$(VENV)/bin/pytest -m chaos $(PYTEST_ARGS)
 
 worker: install
 	$(VENV)/bin/celery -A chatadmin worker --loglevel=INFO

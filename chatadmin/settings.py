@@ -212,6 +212,24 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("filesystem")
     else {}
 )
+# Broker outages (docs/operations.md): workers and beat keep reconnecting for as long as
+# it takes; a publish from a request (apps.core.publishing) tries once and gives up. A
+# broker that stops answering without closing the connection (frozen, network partition)
+# is detected after BROKER_TIMEOUT seconds instead of never.
+BROKER_TIMEOUT = env.float("CHATADMIN_BROKER_TIMEOUT", default=3.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # never give up (Celery's default: 100 tries)
+if not CELERY_BROKER_URL.startswith("filesystem"):
+    # Connecting on demand (a publish whose pooled connection is gone): one attempt. Kombu's
+    # default sleeps 2 s, then 4 s, ... until the connection timeout has passed.
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {"max_retries": 0}
+if CELERY_BROKER_URL.startswith(("redis", "rediss", "sentinel")):
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "socket_connect_timeout": BROKER_TIMEOUT,
+        "socket_timeout": BROKER_TIMEOUT,
+    }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -222,6 +240,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 #: Seconds between the beat sweeps (expired mutes and bans, scheduled deletions).
 SWEEP_INTERVAL_SECONDS = env.float("CHATADMIN_SWEEP_INTERVAL_SECONDS", default=30.0)
+#: Seconds between the re-queue sweeps of unfinished purges (a purge task lost by the broker).
+PURGE_SWEEP_INTERVAL_SECONDS = env.float("CHATADMIN_PURGE_SWEEP_INTERVAL_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE: dict = {
     # Deliver outbox events whose on-commit request was lost (expires: no pile-up while
     # no worker runs).
@@ -231,7 +251,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "options": {"expires": 30},
     },
     # Finish purges of closed channels whose purge task was lost (idempotent).
-    "channel-purge-sweep": {"task": "channels.channel_purge_sweep", "schedule": 300.0},
+    "channel-purge-sweep": {
+        "task": "channels.channel_purge_sweep",
+        "schedule": PURGE_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": PURGE_SWEEP_INTERVAL_SECONDS},
+    },
     # Expiry sweeps (idempotent; expires: no pile-up while no worker runs). Reads honour
     # an expiry at once; these make it final, audited by the system, with an event.
     **{

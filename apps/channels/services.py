@@ -22,6 +22,7 @@ from django.utils import timezone
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.core.errors import DomainError
+from apps.core.publishing import publish_on_commit
 from apps.core.sweeps import iso as _iso
 from apps.core.sweeps import sweep_batch_size, sweep_expired
 from apps.events.models import EventType
@@ -524,8 +525,8 @@ def channel_close(*, channel: Channel, actor: Actor, reason: str = "") -> Channe
         membersRemoved=members_removed,
         messagesRemoved=messages_removed,
     )
-    pk = channel.pk
-    transaction.on_commit(lambda: channel_purge.delay(pk))
+    # Never fails the close: a purge the broker could not take is re-queued by the sweep.
+    publish_on_commit(channel_purge, channel.pk, recovered_by="channels.channel_purge_sweep")
     return channel
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from .services import events_dispatch
+from apps.core.publishing import publish
 
-logger = logging.getLogger("chatadmin.events")
+from .services import events_dispatch
 
 
 @shared_task(
@@ -32,10 +30,8 @@ def dispatch_pending() -> int:
     return result.delivered
 
 
-def request_dispatch() -> None:
-    """Ask a worker to dispatch pending events. Never raises: a broker outage must not
-    fail the request that committed the event (beat catches up when it is back)."""
-    try:
-        dispatch_pending.apply_async(retry=False)  # fail fast, do not hold the request
-    except Exception:
-        logger.warning("could not queue events.dispatch_pending; beat will catch up", exc_info=True)
+def request_dispatch() -> bool:
+    """Ask a worker to dispatch pending events (True if the broker took it). Never raises
+    and gives up quickly: a broker outage must not fail or hold the request that committed
+    the event (beat's ``events-dispatch`` catches up when the broker is back)."""
+    return publish(dispatch_pending, recovered_by="events.dispatch_pending")

@@ -168,7 +168,7 @@ def test_request_dispatch_swallows_a_broker_error_with_a_warning(caplog) -> None
 def test_request_dispatch_queues_the_task_without_publish_retries() -> None:
     with mock.patch.object(dispatch_pending, "apply_async") as apply_async:
         request_dispatch()
-    apply_async.assert_called_once_with(retry=False)
+    apply_async.assert_called_once_with((), {}, retry=False)
 
 
 @pytest.mark.django_db(transaction=True)

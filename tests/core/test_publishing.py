@@ -1,0 +1,93 @@
+"""apps.core.publishing: tasks queued by a request never fail it (the broker may be down).
+
+The same with a real worker and a real broker that is killed or frozen under requests:
+tests/chaos/test_broker_outage.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.db import transaction
+from kombu.exceptions import OperationalError
+
+from apps.audit.actor import Actor
+from apps.channels.models import Channel
+from apps.channels.services import channel_create
+from apps.channels.tasks import channel_purge, channel_purge_sweep
+from apps.core.publishing import PUBLISH_OPTIONS, publish, publish_on_commit
+from apps.events.tasks import dispatch_pending
+from tests.conftest import TokenClient
+from tests.factories import MessageFactory
+
+BROKER_DOWN = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+
+def test_publish_queues_the_task_once_without_kombu_retries() -> None:
+    with mock.patch.object(channel_purge, "apply_async") as apply_async:
+        assert publish(channel_purge, 7, batch_size=3, recovered_by="the sweep") is True
+    apply_async.assert_called_once_with((7,), {"batch_size": 3}, **PUBLISH_OPTIONS)
+    assert PUBLISH_OPTIONS == {"retry": False}
+
+
+def test_publish_swallows_a_broker_error_with_a_warning_naming_who_catches_up(caplog) -> None:
+    with (
+        mock.patch.object(channel_purge, "apply_async", side_effect=BROKER_DOWN),
+        caplog.at_level(logging.WARNING, logger="chatadmin.tasks"),
+    ):
+        assert publish(channel_purge, 7, recovered_by="channels.channel_purge_sweep") is False
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert "channels.channel_purge(7,)" in record.getMessage()
+    assert "Connection refused" in record.getMessage()
+    assert "beat will catch up (channels.channel_purge_sweep)" in record.getMessage()
+
+
+@pytest.mark.django_db
+def test_publish_on_commit_publishes_after_the_commit_and_never_for_a_rollback(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with mock.patch.object(dispatch_pending, "apply_async") as apply_async:
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            publish_on_commit(dispatch_pending, recovered_by="beat")
+            apply_async.assert_not_called()
+        apply_async.assert_called_once()
+
+        with (
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+            pytest.raises(RuntimeError),
+            transaction.atomic(),
+        ):
+            publish_on_commit(dispatch_pending, recovered_by="beat")
+            raise RuntimeError("rolled back")
+        assert callbacks == []
+        apply_async.assert_called_once()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closing_a_channel_succeeds_with_the_broker_down_and_the_sweep_requeues_its_purge(
+    org: Any, api: TokenClient
+) -> None:
+    channel = channel_create(organization=org, actor=Actor.system(), channel_id="general")
+    MessageFactory(channel=channel, organization=org, author=None)
+    with (
+        mock.patch.object(channel_purge, "apply_async", side_effect=BROKER_DOWN) as apply_async,
+        mock.patch.object(dispatch_pending, "apply_async", side_effect=BROKER_DOWN),
+    ):
+        response = api.post("/api/v2/channel/general/close", format="json")
+    assert response.status_code == 200
+    assert apply_async.call_args.args == ((channel.pk,), {})  # it was tried, after the commit
+    assert Channel.objects.get(pk=channel.pk).closed_at is not None
+    with mock.patch.object(channel_purge, "delay") as delay:  # beat's channel-purge-sweep
+        assert channel_purge_sweep() == 1
+    delay.assert_called_once_with(channel.pk)
+
+
+def test_workers_and_beat_never_give_up_on_the_broker(settings: Any) -> None:
+    assert settings.CELERY_BROKER_CONNECTION_RETRY is True
+    assert settings.CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP is True
+    assert settings.CELERY_BROKER_CONNECTION_MAX_RETRIES is None
+    assert settings.CELERY_BEAT_SCHEDULE["channel-purge-sweep"]["task"] == channel_purge_sweep.name
