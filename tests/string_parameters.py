@@ -9,12 +9,28 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from rest_framework.test import APIClient
 
 from tests.robustness.world import changed, snapshot
 
 #: Values of the wrong JSON type, as pytest parameters.
 NOT_STRINGS = {"int": 7, "float": 1.5, "bool": True}
+
+
+def string_cases(cases: list[tuple[str, str, dict[str, Any], list[Any], str]]) -> Any:
+    """Parametrizes a test over ``cases`` — (method, url, valid JSON body, path of the
+    string to send with another type, field named) — times :data:`NOT_STRINGS` (``value``)."""
+
+    def decorate(test: Any) -> Any:
+        test = pytest.mark.parametrize(
+            ("method", "url", "body", "path", "field"),
+            cases,
+            ids=[f"{case[0]} {case[1]} {case[4]}" for case in cases],
+        )(test)
+        return pytest.mark.parametrize("value", NOT_STRINGS.values(), ids=NOT_STRINGS.keys())(test)
+
+    return decorate
 
 
 def with_value(body: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:

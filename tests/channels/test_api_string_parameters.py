@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from apps.channels.models import Channel
 from tests.conftest import TokenClient
-from tests.string_parameters import NOT_STRINGS, assert_type_refused
+from tests.string_parameters import assert_type_refused, string_cases
 
 NEW = {"channelId": "new", "type": "standard"}
 # (method, url, valid JSON body, path of the string to send as a number, field named)
@@ -47,12 +45,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("value", NOT_STRINGS.values(), ids=NOT_STRINGS.keys())
-@pytest.mark.parametrize(
-    ("method", "url", "body", "path", "field"),
-    CASES,
-    ids=[f"{case[0]} {case[1]} {case[4]}" for case in CASES],
-)
+@string_cases(CASES)
 def test_a_json_number_for_a_string_parameter_is_a_400_naming_it_and_writes_nothing(
     api: TokenClient,
     make_channel: Callable[..., Channel],

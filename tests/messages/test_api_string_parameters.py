@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from apps.channels.models import Channel
 from tests.conftest import TokenClient
 from tests.factories import MessageFactory
-from tests.string_parameters import NOT_STRINGS, assert_type_refused
+from tests.string_parameters import assert_type_refused, string_cases
 
 MESSAGE = {"channelId": "general", "type": "text", "data": {"text": "hello"}}
 MESSAGE_ID = "6f1c2f4e-0000-4000-8000-000000000001"
@@ -34,12 +32,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("value", NOT_STRINGS.values(), ids=NOT_STRINGS.keys())
-@pytest.mark.parametrize(
-    ("method", "url", "body", "path", "field"),
-    CASES,
-    ids=[f"{case[0]} {case[1]} {case[4]}" for case in CASES],
-)
+@string_cases(CASES)
 def test_a_json_number_for_a_string_parameter_is_a_400_naming_it_and_writes_nothing(
     api: TokenClient,
     channel: Channel,

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import Organization
 from tests.conftest import TokenClient
 from tests.factories import MemberFactory
-from tests.string_parameters import NOT_STRINGS, assert_type_refused
+from tests.string_parameters import assert_type_refused, string_cases
 
 BL = "/api/v2/blacklist/records"
 WL = "/api/v2/whitelist/records"
@@ -41,12 +39,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("value", NOT_STRINGS.values(), ids=NOT_STRINGS.keys())
-@pytest.mark.parametrize(
-    ("method", "url", "body", "path", "field"),
-    CASES,
-    ids=[f"{case[0]} {case[1]} {case[4]}" for case in CASES],
-)
+@string_cases(CASES)
 def test_a_json_number_for_a_string_parameter_is_a_400_naming_it_and_writes_nothing(
     api: TokenClient,
     org: Organization,
