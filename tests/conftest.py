@@ -82,6 +82,17 @@ def _fresh_cache() -> Any:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _broker_not_paused() -> Any:
+    # A failed publish pauses publishing in the process (apps.core.publishing): no test
+    # may inherit another's.
+    from apps.core.publishing import resume
+
+    resume()
+    yield
+    resume()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-query-counts",

@@ -8,6 +8,12 @@ unreachable must never fail or hold the request: :func:`publish` tries once, wit
 broker socket timeouts (:data:`PUBLISH_OPTIONS`), logs a warning naming the beat task that
 will catch up, and returns False.
 
+After a failed publish, the process does not try again for
+:data:`PAUSE_AFTER_FAILURE_SECONDS`: a broker that does not answer at all would otherwise
+hold *every* request for the socket timeout (a sync web worker would serve one request
+per ``CHATADMIN_BROKER_TIMEOUT`` seconds). The pause is a per-process hint, never the
+truth: the work is in the database and beat finds it whatever this process skipped.
+
 Every publish on a request path goes through :func:`publish_on_commit`; the tests of
 ``tests/chaos/test_broker_outage.py`` stop the broker under real requests.
 """
@@ -15,6 +21,7 @@ Every publish on a request path goes through :func:`publish_on_commit`; the test
 from __future__ import annotations
 
 import logging
+import time
 from functools import partial
 from typing import Any
 
@@ -30,14 +37,37 @@ logger = logging.getLogger("chatadmin.tasks")
 #: that went stale after a broker restart by itself.
 PUBLISH_OPTIONS: dict[str, Any] = {"retry": False}
 
+#: Seconds a process skips publishing after a failed publish (see the module docstring).
+PAUSE_AFTER_FAILURE_SECONDS = 10.0
+
+#: ``time.monotonic()`` until which this process skips publishing.
+_paused_until = 0.0
+
+
+def resume() -> None:
+    """Forget a failed publish: the next one tries the broker again (tests)."""
+    global _paused_until
+    _paused_until = 0.0
+
 
 def publish(task: Task, *args: Any, recovered_by: str, **kwargs: Any) -> bool:
     """Queue ``task(*args, **kwargs)``; True when the broker took it. Never raises: when
     the broker cannot take it, logs a warning (``recovered_by``: the beat task that
-    re-finds the work) and returns False."""
+    re-finds the work) and returns False; for :data:`PAUSE_AFTER_FAILURE_SECONDS` after
+    that, returns False at once without trying."""
+    global _paused_until
+    if time.monotonic() < _paused_until:
+        logger.info(
+            "not queueing %s%r: the broker failed moments ago; beat will catch up (%s)",
+            task.name,
+            tuple(args),
+            recovered_by,
+        )
+        return False
     try:
         task.apply_async(args, kwargs, **PUBLISH_OPTIONS)
     except Exception as exc:
+        _paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_SECONDS
         logger.warning(
             "could not queue %s%r (%s: %s); beat will catch up (%s)",
             task.name,

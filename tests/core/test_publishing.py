@@ -18,6 +18,7 @@ from apps.audit.actor import Actor
 from apps.channels.models import Channel
 from apps.channels.services import channel_create
 from apps.channels.tasks import channel_purge, channel_purge_sweep
+from apps.core import publishing
 from apps.core.publishing import PUBLISH_OPTIONS, publish, publish_on_commit
 from apps.events.tasks import dispatch_pending
 from tests.conftest import TokenClient
@@ -44,6 +45,26 @@ def test_publish_swallows_a_broker_error_with_a_warning_naming_who_catches_up(ca
     assert "channels.channel_purge(7,)" in record.getMessage()
     assert "Connection refused" in record.getMessage()
     assert "beat will catch up (channels.channel_purge_sweep)" in record.getMessage()
+
+
+def test_after_a_failed_publish_the_process_skips_the_broker_for_a_while(
+    monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(publishing.time, "monotonic", lambda: now[0])
+    with mock.patch.object(channel_purge, "apply_async", side_effect=BROKER_DOWN) as apply_async:
+        assert publish(channel_purge, 1, recovered_by="sweep") is False
+        with caplog.at_level(logging.INFO, logger="chatadmin.tasks"):
+            now[0] += publishing.PAUSE_AFTER_FAILURE_SECONDS - 0.1
+            assert publish(channel_purge, 2, recovered_by="sweep") is False
+        assert apply_async.call_count == 1  # the second never waited on the broker
+        assert "the broker failed moments ago" in caplog.records[-1].getMessage()
+    with mock.patch.object(channel_purge, "apply_async") as apply_async:
+        now[0] += 0.2
+        assert publish(channel_purge, 3, recovered_by="sweep") is True
+        apply_async.assert_called_once()
+        assert publish(channel_purge, 4, recovered_by="sweep") is True  # a success: no pause
+        assert apply_async.call_count == 2
 
 
 @pytest.mark.django_db
@@ -74,12 +95,13 @@ def test_closing_a_channel_succeeds_with_the_broker_down_and_the_sweep_requeues_
     channel = channel_create(organization=org, actor=Actor.system(), channel_id="general")
     MessageFactory(channel=channel, organization=org, author=None)
     with (
-        mock.patch.object(channel_purge, "apply_async", side_effect=BROKER_DOWN) as apply_async,
-        mock.patch.object(dispatch_pending, "apply_async", side_effect=BROKER_DOWN),
+        mock.patch.object(channel_purge, "apply_async", side_effect=BROKER_DOWN) as purge,
+        mock.patch.object(dispatch_pending, "apply_async", side_effect=BROKER_DOWN) as dispatch,
     ):
         response = api.post("/api/v2/channel/general/close", format="json")
     assert response.status_code == 200
-    assert apply_async.call_args.args == ((channel.pk,), {})  # it was tried, after the commit
+    # After the commit the first publish tried the broker; the failure paused the others.
+    assert purge.call_count + dispatch.call_count == 1
     assert Channel.objects.get(pk=channel.pk).closed_at is not None
     with mock.patch.object(channel_purge, "delay") as delay:  # beat's channel-purge-sweep
         assert channel_purge_sweep() == 1
