@@ -632,7 +632,9 @@ def extract_urls(text: str) -> list[tuple[str, str]]:
     found = []
     for match in _URL.finditer(text):
         raw = match.group(0).rstrip(".,;:!?)]}")
-        has_scheme = "://" in raw
+        # A scheme only at the start: "www.evil.com/a://good.com" is a link to
+        # www.evil.com (as a chat client linkifies it), never to good.com.
+        has_scheme = _SCHEME.match(raw) is not None
         if not has_scheme and (
             text[max(match.start() - 1, 0) : match.start()] == "@"
             or text[match.end() : match.end() + 1] == "@"
@@ -660,6 +662,8 @@ def extract_urls(text: str) -> list[tuple[str, str]]:
 # dot segments, nothing to decode). ``_split_url`` reads these directly.
 _PLAIN_URL_REST = re.compile(r"([^/?#@:\[\]%]+)((?:/(?![/.])[^/?#%]*)*)(?:[?#].*)?", re.DOTALL)
 _UNUSUAL_URL_CHAR = re.compile(r"[\\\t\r\n]")
+#: A URL scheme and its "://" (RFC 3986: a letter, then letters, digits, "+", "-", ".").
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def _split_url(url: str) -> tuple[str, str] | None:
@@ -667,7 +671,11 @@ def _split_url(url: str) -> tuple[str, str] | None:
     for the common ``scheme://host/path`` and ``urlsplit`` for anything unusual
     (userinfo, port, IPv6, backslashes, percent-escapes, dot segments)."""
     scheme_end = url.find("://")
-    if scheme_end > 0 and _UNUSUAL_URL_CHAR.search(url) is None:
+    if (
+        scheme_end > 0
+        and _SCHEME.fullmatch(url, 0, scheme_end + 3) is not None
+        and _UNUSUAL_URL_CHAR.search(url) is None
+    ):
         plain = _PLAIN_URL_REST.fullmatch(url, scheme_end + 3)
         if plain is not None:
             return plain[1].lower().rstrip("."), plain[2]

@@ -401,6 +401,21 @@ def test_url_fast_paths_find_the_same_urls_as_the_plain_definition(text: str) ->
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "www.evil.com/a://good.com",
+        "see evil.com/x://good.com/path ok",
+        "https://evil.com/a://good.com",
+        "www.evil.com/https://good.com",
+    ],
+)
+def test_a_scheme_later_in_a_url_does_not_make_the_whitelisted_host_its_host(text: str) -> None:
+    matcher = compile_matcher((), ["good.com"])
+    assert matcher.first_disallowed_url(text) is not None
+    assert matcher.first_disallowed_url("https://good.com/a://evil.com") is None
+
+
+@pytest.mark.parametrize(
     "url",
     [
         "https://Example.COM./docs/a?q=1#f",
@@ -417,6 +432,8 @@ def test_url_fast_paths_find_the_same_urls_as_the_plain_definition(text: str) ->
         "https://[::1]/x",
         "http:///x",
         "://example.com",
+        "evil.com/a://good.com",
+        "1http://example.com/",
     ],
 )
 def test_split_url_fast_path_agrees_with_urlsplit(url: str) -> None:
