@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -59,12 +60,55 @@ def _event(member: Member, type: str, actor: Actor | None, **extra: Any) -> None
     )
 
 
+@transaction.atomic(savepoint=False)  # each row with its event, even in autocommit
+def members_provision(
+    *, organization: Organization, rows: Sequence[Member], actor: Actor | None = None
+) -> list[Member]:
+    """Insert these new members of ``organization``; returns the ones this call inserted,
+    each with its ``user.created`` event (in the caller's transaction).
+
+    The one way a member is provisioned (every surface and command goes through it). A
+    row whose ``user_id`` or ``account`` is taken is left out, without an event: either
+    it existed before, or a concurrent transaction inserted it after the caller's read
+    found nothing, and that transaction emits the event. The INSERT decides, not the
+    read, so whatever the interleaving there is one row and one event. The caller reads
+    the left-out rows back if it needs them.
+
+    One INSERT of every row in a savepoint; when it conflicts (the rare race), each row
+    in its own savepoint, so the others still go in. On PostgreSQL an INSERT that meets
+    a concurrent transaction's uncommitted row waits for it: its commit makes this one
+    conflict, its rollback lets this one in.
+    """
+    if not rows:
+        return []
+
+    def fresh(row: Member) -> Member:  # a failed batch may have set pks on what it was given
+        new = copy.copy(row)
+        new.organization = organization
+        return new
+
+    try:
+        with transaction.atomic():
+            inserted = Member.objects.bulk_create([fresh(row) for row in rows])
+    except IntegrityError:
+        inserted = []
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    inserted.append(Member.objects.bulk_create([fresh(row)])[0])
+            except IntegrityError:
+                continue  # taken (by a concurrent transaction): not ours, no event
+    for member in inserted:
+        _event(member, EventType.USER_CREATED, actor, createdAt=iso(member.created_at))
+    return inserted
+
+
 def members_resolve(
     *, organization: Organization, user_ids: Sequence[str], actor: Actor | None = None
 ) -> list[Member]:
     """The members with these userIds, in the given order; unknown ones are provisioned
     (as a client SDK's first login would do; a ``user.created`` event each, in the
-    caller's transaction). See docs/api.md."""
+    caller's transaction, only for the ones this call inserted). See docs/api.md."""
     wanted = list(dict.fromkeys(user_ids))
     if not wanted:
         return []
@@ -73,23 +117,27 @@ def members_resolve(
     }
     missing = [uid for uid in wanted if uid not in existing]
     if missing:
-        Member.objects.bulk_create(
-            [Member(organization=organization, user_id=uid, display_name=uid) for uid in missing],
-            ignore_conflicts=True,  # a concurrent request may provision the same user
+        created = members_provision(
+            organization=organization,
+            rows=[
+                Member(organization=organization, user_id=uid, display_name=uid) for uid in missing
+            ],
+            actor=actor,
         )
-        created = {
-            m.user_id: m
-            for m in Member.objects.filter(organization=organization, user_id__in=missing)
-        }
-        existing.update(created)
-        for member in created.values():
-            member.organization = organization
-            _event(member, EventType.USER_CREATED, actor, createdAt=iso(member.created_at))
+        existing.update((m.user_id, m) for m in created)
+        late = [uid for uid in missing if uid not in existing]
+        if late:  # provisioned by a concurrent transaction after our read
+            existing.update(
+                (m.user_id, m)
+                for m in Member.objects.filter(organization=organization, user_id__in=late)
+            )
     return [existing[uid] for uid in wanted]
 
 
 def member_for_account(*, organization: Organization, account: Account) -> Member:
-    """The account's member in the organization (created as an org admin if needed).
+    """The account's member in the organization (created as an org admin if needed, with
+    a ``user.created`` event by the system; userId the email, or ``email#1``... when
+    another user has it).
 
     Used when an admin token acts as a chat participant (admin messages, reactions).
     """
@@ -99,21 +147,24 @@ def member_for_account(*, organization: Organization, account: Account) -> Membe
     base = account.email
     for attempt in range(5):
         user_id = base if attempt == 0 else f"{base}#{attempt}"
-        try:
-            with transaction.atomic():
-                member = Member.objects.create(
+        created = members_provision(
+            organization=organization,
+            rows=[
+                Member(
                     organization=organization,
                     account=account,
                     user_id=user_id,
                     display_name=account.get_full_name() or account.email,
                     org_role=Member.OrgRole.ADMIN,
                 )
-                _event(member, EventType.USER_CREATED, None, createdAt=iso(member.created_at))
-                return member
-        except IntegrityError:
-            member = Member.objects.filter(organization=organization, account=account).first()
-            if member is not None:
-                return member
+            ],
+        )
+        if created:
+            return created[0]
+        member = Member.objects.filter(organization=organization, account=account).first()
+        if member is not None:  # a concurrent request provisioned it after our read
+            return member
+        # else the userId is another user's: try the next one
     raise RuntimeError(f"could not provision a member for {account.email}")
 
 

@@ -6,14 +6,11 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
 
 from apps.accounts.models import Account
 from apps.accounts.services import account_get_or_create
-from apps.core.sweeps import iso
-from apps.events.models import EventType
-from apps.events.services import event_record
 from apps.members.models import Member
+from apps.members.services import members_provision
 from apps.organizations.models import Organization
 
 #: Member org roles the commands may grant.
@@ -46,46 +43,48 @@ def member_of_account(
 ) -> tuple[Member, bool]:
     """The account's Member in the organization: the one linked to it, else the Member
     whose user_id is the email (then linked), else a new one (user_id = email, org_role
-    = ``role`` or member; a ``user.created`` event). An explicit ``role`` is applied to
-    an existing Member too. Returns (member, created). Call inside a transaction."""
-    member = Member.objects.filter(organization=organization, account=account).first()
-    if member is None:
-        member = Member.objects.filter(organization=organization, user_id=account.email).first()
+    = ``role`` or member; a ``user.created`` event, by ``members_provision`` like every
+    provisioning). An explicit ``role`` is applied to an existing Member too. Returns
+    (member, created). Call inside a transaction."""
+    for _ in range(2):  # the second look finds what a concurrent provisioning inserted
+        member = _existing_member_of_account(organization=organization, account=account)
         if member is not None:
-            if member.account_id is not None and member.account_id != account.pk:
-                raise CommandError(
-                    f"The user {account.email!r} of {organization.slug} belongs to another account."
-                )
-            member.account = account
-            member.save(update_fields=["account", "updated_at"])
-    created = False
-    if member is None:
-        try:
-            with transaction.atomic():
-                member = Member.objects.create(
+            if role and member.org_role != role:
+                member.org_role = role
+                member.save(update_fields=["org_role", "updated_at"])
+            return member, False
+        created = members_provision(
+            organization=organization,
+            rows=[
+                Member(
                     organization=organization,
                     account=account,
                     user_id=account.email,
                     display_name=account.get_full_name() or account.email,
                     org_role=role or Member.OrgRole.MEMBER,
                 )
-        except IntegrityError as exc:  # a concurrent command created it
-            raise CommandError(f"Could not create the user {account.email!r}; retry.") from exc
-        created = True
-        event_record(
-            organization=organization,
-            type=EventType.USER_CREATED,
-            payload={
-                "organization": organization.slug,
-                "userIds": [member.user_id],
-                "actor": "system",
-                "createdAt": iso(member.created_at),
-            },
+            ],
         )
-    elif role and member.org_role != role:
-        member.org_role = role
-        member.save(update_fields=["org_role", "updated_at"])
-    return member, created
+        if created:
+            return created[0], True
+    raise CommandError(f"Could not create the user {account.email!r}; retry.")
+
+
+def _existing_member_of_account(*, organization: Organization, account: Account) -> Member | None:
+    """The Member linked to the account, else the one whose user_id is the email (then
+    linked to the account), else None."""
+    member = Member.objects.filter(organization=organization, account=account).first()
+    if member is not None:
+        return member
+    member = Member.objects.filter(organization=organization, user_id=account.email).first()
+    if member is not None:
+        if member.account_id is not None and member.account_id != account.pk:
+            raise CommandError(
+                f"The user {account.email!r} of {organization.slug} belongs to another account."
+            )
+        member.account = account
+        member.save(update_fields=["account", "updated_at"])
+    return member
 
 
 def account_and_member(
