@@ -17,6 +17,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -37,7 +38,7 @@ from apps.organizations.models import Organization
 from .chatroom_selectors import chatroom_default
 from .models import Channel, Membership
 from .selectors import channel_is_gone
-from .services import _join, channel_create
+from .services import _join, channel_avatar_purge, channel_create
 
 logger = logging.getLogger(__name__)
 
@@ -255,7 +256,8 @@ def chatroom_update(
 
 def chatroom_remove_locked(channel: Channel, actor: Actor, action: str) -> Channel:
     """Hide the (locked) chatroom now and schedule its purge at now + grace; detach
-    its members; drop its avatar file once committed."""
+    its members; delete its avatar file once committed (:func:`channel_avatar_purge`;
+    should that fail or the process die first, the purge deletes it)."""
     now = timezone.now()
     grace = timedelta(seconds=channel.organization.chatroom_deletion_grace_seconds)
     before = {
@@ -264,19 +266,11 @@ def chatroom_remove_locked(channel: Channel, actor: Actor, action: str) -> Chann
         "scheduledDeletion": iso(channel.scheduled_deletion_at),
     }
     Membership.objects.filter(channel=channel, joined_at__isnull=False).update(joined_at=None)
-    avatar_name = channel.avatar.name if channel.avatar else ""
     channel.deleted_at = now
     channel.scheduled_deletion_at = now + grace
     channel.member_count = 0
-    channel.avatar = ""
     channel.save(
-        update_fields=[
-            "deleted_at",
-            "scheduled_deletion_at",
-            "member_count",
-            "avatar",
-            "updated_at",
-        ]
+        update_fields=["deleted_at", "scheduled_deletion_at", "member_count", "updated_at"]
     )
     audit_record(
         organization=channel.organization,
@@ -297,8 +291,10 @@ def chatroom_remove_locked(channel: Channel, actor: Actor, action: str) -> Chann
         deletedAt=iso(now),
         scheduledDeletion=iso(channel.scheduled_deletion_at),
     )
-    if avatar_name:
-        transaction.on_commit(lambda: _delete_file(avatar_name))
+    if channel.avatar:
+        # Once committed the chatroom is no longer live, so its file can go; the row keeps
+        # naming it until then, so a failure here (logged: robust) is left to the purge.
+        transaction.on_commit(partial(channel_avatar_purge, channel_pk=channel.pk), robust=True)
     return channel
 
 

@@ -479,7 +479,8 @@ def channel_users_unban(*, channel: Channel, actor: Actor, user_ids: Sequence[st
 def channel_close(*, channel: Channel, actor: Actor, reason: str = "") -> Channel:
     """Close the channel for good, in one transaction: hide it, detach every member, make
     its messages invisible (message_count 0) and audit the counts. The messages' rows and
-    files are purged afterwards by the ``channel_purge`` task (queued on commit).
+    files, and the chatroom's avatar file, are purged afterwards by the ``channel_purge``
+    task (queued on commit): a closed channel is gone for good.
 
     Closing a closed channel is refused with 409 ``conflict`` (nothing is written).
     """
@@ -530,10 +531,35 @@ def channel_close(*, channel: Channel, actor: Actor, reason: str = "") -> Channe
     return channel
 
 
+def channel_avatar_purge(*, channel_pk: int) -> str:
+    """Delete the stored avatar file of a channel that is no longer live, then forget it
+    (``avatar = ""``). Returns the name of the file deleted, or "" when there was none.
+
+    The one way an avatar goes with its channel: after the chatroom service's delete
+    commits (:func:`apps.channels.chatrooms.chatroom_remove_locked`), in the purge of a
+    closed channel (:func:`channel_purge_messages`) and in the purge of a scheduled
+    deletion (:func:`channel_scheduled_deletion_finish`). Like the message files in
+    ``apps.messages.purge``, the file is deleted BEFORE the row stops naming it, and
+    deleting a missing file is not an error: a worker killed in between leaves a row that
+    names a missing file, which the next run (or the purge) clears harmlessly; a file is
+    never left in storage without a row that names it. Storage errors propagate (the
+    purge tasks retry them). Never call it on a live chatroom: its avatar would vanish.
+    """
+    name = Channel.objects.filter(pk=channel_pk).values_list("avatar", flat=True).first()
+    if not name:
+        return ""
+    Channel._meta.get_field("avatar").storage.delete(name)
+    # conditional: only the name whose file was just deleted is forgotten
+    Channel.objects.filter(pk=channel_pk, avatar=name).update(avatar="")
+    logger.info("deleted the avatar file %s of channel %s", name, channel_pk)
+    return name
+
+
 def channel_purge_messages(*, channel: Channel, batch_size: int | None = None) -> int:
     """Delete a closed channel's messages (rows, everything under them, stored files) in
-    batches (``settings.CHATADMIN["PURGE_BATCH_SIZE"]`` unless given), then record ONE
-    ``channel.purge`` audit entry by the system actor with the exact counts.
+    batches (``settings.CHATADMIN["PURGE_BATCH_SIZE"]`` unless given) and its avatar file
+    (:func:`channel_avatar_purge`), then record ONE ``channel.purge`` audit entry by the
+    system actor with the exact counts.
 
     Idempotent and safe to interrupt (see ``apps.messages.purge``): each batch adds its
     counts to ``Channel.purge_counts`` in its own transaction, so when a rerun finishes
@@ -546,6 +572,7 @@ def channel_purge_messages(*, channel: Channel, batch_size: int | None = None) -
     if not channel.is_closed:
         return 0
     result = purge_channel_messages(channel=channel, batch_size=batch_size)
+    channel_avatar_purge(channel_pk=channel.pk)
     with transaction.atomic():
         locked = Channel.objects.select_for_update().filter(pk=channel.pk).first()
         if locked is None or locked.purged_at is not None:
@@ -719,8 +746,9 @@ def channel_scheduled_deletions_stalled(*, limit: int = 100) -> list[int]:
 def channel_scheduled_deletion_finish(*, channel_pk: int, batch_size: int | None = None) -> bool:
     """Phase 2: delete a claimed channel's messages (stored files from storage first,
     then the rows in batches; reactions, files, tags, reports go by the database
-    cascade), then its memberships, tags and the channel row. Idempotent and safe to
-    interrupt: a rerun finishes what is left. Returns True when the row was deleted.
+    cascade) and its avatar file (:func:`channel_avatar_purge`), then its memberships,
+    tags and the channel row. Idempotent and safe to interrupt: a rerun finishes what is
+    left. Returns True when the row was deleted.
     """
     from apps.messages.models import Message
     from apps.messages.purge import purge_channel_messages
@@ -730,6 +758,7 @@ def channel_scheduled_deletion_finish(*, channel_pk: int, batch_size: int | None
     if channel is None:
         return False
     purge_channel_messages(channel=channel, batch_size=batch_size)
+    channel_avatar_purge(channel_pk=channel_pk)
     with transaction.atomic():
         locked = (
             Channel.objects.filter(_DELETION_CLAIMED, pk=channel_pk)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
+from django.db.models import Exists, F, OuterRef, Q
 
 from . import services
 from .models import Channel
@@ -32,7 +33,8 @@ _SWEEP = {
     acks_late=True,
 )
 def channel_purge(channel_pk: int, batch_size: int | None = None) -> int:
-    """Delete the messages (and stored files) of a closed channel; a rerun does no harm."""
+    """Delete the messages (and stored files) and the avatar file of a closed channel; a
+    rerun does no harm."""
     channel = Channel.objects.filter(pk=channel_pk).first()
     if channel is None or not channel.is_closed:
         return 0
@@ -41,13 +43,21 @@ def channel_purge(channel_pk: int, batch_size: int | None = None) -> int:
 
 @shared_task(name="channels.channel_purge_sweep")
 def channel_purge_sweep(limit: int = 100) -> int:
-    """Re-queue the purge of closed channels that still have message rows (e.g. a lost
-    task). Meant for Celery beat; returns how many purges were queued."""
+    """Re-queue the purge of closed channels that still have message rows or an avatar
+    file (e.g. a lost task, a worker killed before the avatar went). Claimed scheduled
+    deletions are left to their own sweep, unless they still have messages. Meant for
+    Celery beat; returns how many purges were queued."""
+    from apps.messages.models import Message
+
+    has_messages = Exists(Message.objects.filter(channel=OuterRef("pk")))
+    not_claimed = Q(scheduled_deletion_at__isnull=True) | Q(
+        closed_at__lt=F("scheduled_deletion_at")
+    )
     pks = list(
-        Channel.objects.filter(closed_at__isnull=False, messages__isnull=False)
-        .values_list("pk", flat=True)
-        .distinct()
-        .order_by("pk")[:limit]
+        Channel.objects.filter(closed_at__isnull=False)
+        .filter(has_messages | (~Q(avatar="") & not_claimed))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
     )
     for pk in pks:
         channel_purge.delay(pk)

@@ -3,15 +3,19 @@ form-encoded requests and a snapshot of everything a channel endpoint may write.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.core.files.storage import default_storage
+from PIL import Image
 
 from apps.audit.actor import Actor
 from apps.audit.models import AuditEntry
 from apps.channels import services
+from apps.channels.chatrooms import chatroom_avatar_set, chatroom_create_custom
 from apps.channels.models import Channel, ChannelTag, Membership
 from apps.members.models import Member
 from apps.organizations.models import Organization
@@ -54,6 +58,18 @@ def make_channel(org: Organization) -> Callable[..., Channel]:
         )
 
     return make
+
+
+@pytest.fixture
+def avatar_room(org: Organization) -> Channel:
+    """A custom chatroom of ``org`` (reachable by the Admin API v2 by its channelId) with
+    an avatar file in storage."""
+    room = chatroom_create_custom(organization=org, actor=SYSTEM, name="Team", members=[])
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "red").save(buffer, format="PNG")
+    room = chatroom_avatar_set(channel=room, actor=SYSTEM, content=buffer.getvalue())
+    assert room.avatar and default_storage.exists(room.avatar.name)
+    return room
 
 
 def form(client: TokenClient, method: str, url: str, data: dict[str, Any]) -> Any:

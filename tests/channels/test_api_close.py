@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from unittest import mock
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from apps.channels import services
 from apps.channels.models import Channel, Membership
@@ -111,6 +113,82 @@ def test_the_purge_runs_after_commit_when_tasks_are_eager(
     assert not Message.objects.filter(channel=channel).exists()
     assert not MessageFile.objects.exists()
     assert not default_storage.exists(name)
+
+
+def test_closing_a_chatroom_purges_its_avatar_file_once_committed(
+    settings: Any,
+    api: TokenClient,
+    avatar_room: Channel,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    name = avatar_room.avatar.name
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = api.post(f"/api/v2/channel/{avatar_room.channel_id}/close", format="json")
+    assert response.status_code == 200
+    assert default_storage.exists(name)  # nothing is deleted before the close committed
+
+    for callback in callbacks:  # the commit: the purge runs
+        callback()
+
+    assert not default_storage.exists(name)
+    closed = Channel.objects.get(pk=avatar_room.pk)  # the closed row stays, without avatar
+    assert closed.is_closed and not closed.avatar and closed.purged_at is not None
+
+
+def test_a_rerun_of_the_close_purge_after_the_avatar_went_does_no_harm(
+    avatar_room: Channel,
+) -> None:
+    name = avatar_room.avatar.name
+    services.channel_close(channel=avatar_room, actor=SYSTEM)
+    assert channel_purge(avatar_room.pk) == 0  # no message; the avatar file goes
+    assert not default_storage.exists(name)
+    assert channel_purge(avatar_room.pk) == 0
+    assert services.channel_avatar_purge(channel_pk=avatar_room.pk) == ""
+    assert not Channel.objects.get(pk=avatar_room.pk).avatar
+
+
+def test_a_close_purge_killed_after_deleting_the_avatar_file_is_finished_by_a_rerun(
+    avatar_room: Channel,
+) -> None:
+    name = avatar_room.avatar.name
+    services.channel_close(channel=avatar_room, actor=SYSTEM)
+    default_storage.delete(name)  # the worker deleted the file, then died
+    with mock.patch.object(channel_purge, "delay") as delay:
+        assert channel_purge_sweep() == 1  # the row still names it: re-queued
+    delay.assert_called_once_with(avatar_room.pk)
+
+    assert channel_purge(avatar_room.pk) == 0
+
+    assert not Channel.objects.get(pk=avatar_room.pk).avatar
+    with mock.patch.object(channel_purge, "delay") as delay:
+        assert channel_purge_sweep() == 0
+    delay.assert_not_called()
+
+
+def test_the_sweep_requeues_the_purge_of_a_closed_chatroom_that_still_has_its_avatar(
+    api: TokenClient, avatar_room: Channel, make_channel: Any
+) -> None:
+    # the purge task of the close was lost (e.g. the broker was down): no message left to
+    # find it by, but the avatar file is still there
+    services.channel_close(channel=avatar_room, actor=SYSTEM)
+    open_room = make_channel("open")
+    Channel.objects.filter(pk=open_room.pk).update(avatar=avatar_room.avatar.name)
+    with mock.patch.object(channel_purge, "delay") as delay:
+        assert channel_purge_sweep() == 1
+    delay.assert_called_once_with(avatar_room.pk)
+
+
+def test_the_purge_sweep_leaves_a_claimed_scheduled_deletion_to_its_own_sweep(
+    avatar_room: Channel,
+) -> None:
+    Channel.objects.filter(pk=avatar_room.pk).update(
+        scheduled_deletion_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert services.channel_scheduled_deletions_claim() == [avatar_room.pk]
+    with mock.patch.object(channel_purge, "delay") as delay:
+        assert channel_purge_sweep() == 0
+    delay.assert_not_called()
 
 
 def test_the_purge_task_deletes_messages_files_and_replies_in_batches(

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
+from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from apps.audit.models import AuditEntry
+from apps.channels import services
 from apps.channels.models import Channel
+from apps.channels.tasks import channel_scheduled_deletion_finish, channel_scheduled_deletion_sweep
 from apps.events.models import Event
 from tests.conftest import TokenClient
 
@@ -237,3 +241,68 @@ def test_a_message_of_a_channel_due_for_deletion_is_gone_before_the_sweep(api, o
 
     assert response.status_code == 404
     assert response.json()["code"] == "message_not_found"
+
+
+# --- the purge takes a chatroom's avatar file with it --------------------------------------------
+
+
+def _schedule_now(api: TokenClient, channel: Channel) -> None:
+    response = api.put(
+        f"/api/v2/channel/{channel.channel_id}/scheduledDeletion",
+        {"scheduledDeletion": "2001-01-01T00:00:00Z"},  # in the past: now
+        format="json",
+    )
+    assert response.status_code == 200
+
+
+def test_the_purge_of_a_chatroom_scheduled_through_the_api_deletes_its_avatar_file(
+    api: TokenClient, avatar_room: Channel
+) -> None:
+    name = avatar_room.avatar.name
+    _schedule_now(api, avatar_room)
+    assert default_storage.exists(name)  # gone for readers at once; the file goes with the purge
+
+    assert channel_scheduled_deletion_sweep() == 1
+
+    assert not Channel.objects.filter(pk=avatar_room.pk).exists()
+    assert not default_storage.exists(name)
+    # a rerun of the sweep or of the purge finds nothing and does no harm
+    assert channel_scheduled_deletion_sweep() == 0
+    assert channel_scheduled_deletion_finish(avatar_room.pk) is False
+
+
+def test_a_purge_that_could_not_delete_the_avatar_file_keeps_the_row_and_the_rerun_finishes(
+    api: TokenClient, avatar_room: Channel
+) -> None:
+    name = avatar_room.avatar.name
+    _schedule_now(api, avatar_room)
+    assert services.channel_scheduled_deletions_claim() == [avatar_room.pk]
+    storage = Channel._meta.get_field("avatar").storage
+
+    with (
+        mock.patch.object(storage, "delete", side_effect=OSError("storage unavailable")),
+        pytest.raises(OSError),
+    ):
+        channel_scheduled_deletion_finish(avatar_room.pk)  # the task retries OSError
+
+    # nothing is lost: the row still names the file, which is still there
+    assert Channel.objects.get(pk=avatar_room.pk).avatar.name == name
+    assert default_storage.exists(name)
+    assert channel_scheduled_deletion_finish(avatar_room.pk) is True
+    assert not default_storage.exists(name)
+    assert not Channel.objects.filter(pk=avatar_room.pk).exists()
+
+
+def test_a_purge_killed_after_deleting_the_avatar_file_is_finished_by_the_next_sweep(
+    api: TokenClient, avatar_room: Channel
+) -> None:
+    name = avatar_room.avatar.name
+    _schedule_now(api, avatar_room)
+    assert services.channel_scheduled_deletions_claim() == [avatar_room.pk]
+    default_storage.delete(name)  # the worker deleted the file, then died
+    Channel.objects.filter(pk=avatar_room.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+
+    assert channel_scheduled_deletion_sweep() == 1  # the lease ran out: taken over
+
+    assert not Channel.objects.filter(pk=avatar_room.pk).exists()
+    assert not default_storage.exists(name)

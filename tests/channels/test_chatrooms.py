@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.core.files.base import ContentFile
@@ -250,6 +251,48 @@ def test_a_deleted_chatroom_is_purged_by_the_sweep_with_messages_reactions_and_f
     entry = AuditEntry.objects.get(action="channel.delete.scheduled")
     assert (entry.after["messages"], entry.after["reactions"], entry.after["files"]) == (1, 1, 1)
     assert channel_scheduled_deletion_sweep() == 0
+
+
+def test_a_rolled_back_delete_keeps_the_avatar_and_its_file(
+    room: Channel, django_capture_on_commit_callbacks: Any
+) -> None:
+    chatroom_avatar_set(channel=room, actor=SYSTEM, content=_png())
+    room.refresh_from_db()
+    name = room.avatar.name
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        chatroom_delete(channel=room, actor=SYSTEM)
+        raise RuntimeError("a later step of the request failed")
+    assert callbacks == []
+    room.refresh_from_db()
+    assert room.deleted_at is None and room.avatar.name == name
+    assert default_storage.exists(name)
+
+
+def test_an_avatar_file_the_delete_could_not_remove_goes_with_the_purge(
+    room: Channel, django_capture_on_commit_callbacks: Any
+) -> None:
+    chatroom_avatar_set(channel=room, actor=SYSTEM, content=_png())
+    room.refresh_from_db()
+    name = room.avatar.name
+    storage = Channel._meta.get_field("avatar").storage
+
+    with (
+        mock.patch.object(storage, "delete", side_effect=OSError("storage unavailable")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        chatroom_delete(channel=room, actor=SYSTEM)  # committed; the failure is logged
+    room.refresh_from_db()
+    assert room.deleted_at is not None
+    assert room.avatar.name == name and default_storage.exists(name)  # still named: not lost
+
+    assert channel_scheduled_deletion_sweep() == 1  # grace 0: due at once
+
+    assert not Channel.objects.filter(pk=room.pk).exists()
+    assert not default_storage.exists(name)
 
 
 def test_messages_cannot_be_posted_in_a_deleted_chatroom(org, room, alice):
