@@ -109,3 +109,23 @@ def test_every_v2_operation_has_a_unique_operation_id(schema: dict[str, Any]) ->
         if method in HTTP_METHODS
     ]
     assert len(ids) == len(set(ids))
+
+
+def test_every_operation_documents_the_errors_of_the_shared_layers(schema: dict[str, Any]) -> None:
+    """Any operation may answer 503 (database down); any that takes a body, 413 and 415
+    (apps.core.schema.add_common_error_responses); every error is in the error shape."""
+    error_ref = {"$ref": "#/components/schemas/ErrorOutput"}
+    operations = [
+        (method, path, op)
+        for path, ops in schema["paths"].items()
+        for method, op in ops.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+    assert len(operations) > 50
+    for method, path, op in operations:
+        expected = {"503"} | ({"413", "415"} if method != "get" else set())
+        assert expected <= set(op["responses"]), (method, path, sorted(op["responses"]))
+        for code, response in op["responses"].items():
+            if code >= "400":  # every documented error has the one error body
+                schema_of = response.get("content", {}).get("application/json", {}).get("schema")
+                assert schema_of == error_ref, (method, path, code)

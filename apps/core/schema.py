@@ -1,6 +1,8 @@
 """OpenAPI shapes shared by every surface (../shared/API.md): the error body and the
 ``paging`` object of collections."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 
@@ -18,3 +20,39 @@ class PagingOutput(serializers.Serializer):
 
     next = serializers.CharField(allow_null=True)
     previous = serializers.CharField(allow_null=True)
+
+
+#: Answers any operation may give, whatever its view declares: every body is capped and
+#: must have a supported Content-Type (methods that take one), and every operation needs
+#: the database (docs/api.md).
+_BODY_ERRORS = {
+    "413": "payload_too_large: the body is over the size limit.",
+    "415": "unsupported_media_type: the body is not JSON, urlencoded or multipart.",
+}
+_ANY_ERRORS = {
+    "503": "database_unavailable: the database cannot be reached; retry after Retry-After.",
+}
+_BODY_METHODS = ("post", "put", "patch", "delete")
+
+
+def add_common_error_responses(result: dict, generator: Any, **kwargs: Any) -> dict:
+    """drf-spectacular postprocessing hook: documents the errors of the shared layers
+    (body parsing, the database) on every operation, so no view has to list them and a
+    new operation cannot forget them, and gives every documented error the error body.
+    A view's own description of a code is kept."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOutput"}}}
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            extra = dict(_ANY_ERRORS)
+            if method in _BODY_METHODS:
+                extra |= _BODY_ERRORS
+            for code, description in extra.items():
+                operation["responses"].setdefault(
+                    code, {"content": error, "description": description}
+                )
+            for code, response in operation["responses"].items():
+                if code >= "400" and "content" not in response:
+                    response["content"] = error  # every error has the one shape
+    return result
