@@ -7,7 +7,7 @@ alone was refused)."""
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from rest_framework.test import APIClient
@@ -18,15 +18,26 @@ from tests.robustness.world import changed, snapshot
 NOT_STRINGS = {"int": 7, "float": 1.5, "bool": True}
 
 
+class StringCase(NamedTuple):
+    """One string parameter of one operation: the valid JSON ``body`` sent to ``url`` with
+    ``method``, the ``path`` (keys and list indexes) of the string inside it, and the
+    ``field`` the error must name."""
+
+    method: str
+    url: str
+    body: dict[str, Any]
+    path: list[Any]
+    field: str
+
+
 def string_cases(cases: list[tuple[str, str, dict[str, Any], list[Any], str]]) -> Any:
-    """Parametrizes a test over ``cases`` — (method, url, valid JSON body, path of the
-    string to send with another type, field named) — times :data:`NOT_STRINGS` (``value``)."""
+    """Parametrizes a test over ``cases`` (as :class:`StringCase`, argument ``case``) times
+    :data:`NOT_STRINGS` (argument ``value``)."""
+    made = [StringCase(*case) for case in cases]
 
     def decorate(test: Any) -> Any:
         test = pytest.mark.parametrize(
-            ("method", "url", "body", "path", "field"),
-            cases,
-            ids=[f"{case[0]} {case[1]} {case[4]}" for case in cases],
+            "case", made, ids=[f"{c.method} {c.url} {c.field}" for c in made]
         )(test)
         return pytest.mark.parametrize("value", NOT_STRINGS.values(), ids=NOT_STRINGS.keys())(test)
 
@@ -43,15 +54,8 @@ def with_value(body: dict[str, Any], path: list[Any], value: Any) -> dict[str, A
     return result
 
 
-def assert_type_refused(
-    client: APIClient,
-    method: str,
-    url: str,
-    body: dict[str, Any],
-    path: list[Any],
-    field: str,
-    value: Any,
-) -> None:
+def assert_type_refused(client: APIClient, case: StringCase, value: Any) -> None:
+    method, url, body, path, field = case
     before = snapshot()
 
     response = getattr(client, method)(url, with_value(body, path, value), format="json")

@@ -7,7 +7,7 @@ from typing import Any
 
 from apps.channels.models import Channel
 from tests.conftest import TokenClient
-from tests.string_parameters import assert_type_refused, string_cases
+from tests.string_parameters import StringCase, assert_type_refused, string_cases
 
 NEW = {"channelId": "new", "type": "standard"}
 # (method, url, valid JSON body, path of the string to send as a number, field named)
@@ -49,12 +49,8 @@ CASES = [
 def test_a_json_number_for_a_string_parameter_is_a_400_naming_it_and_writes_nothing(
     api: TokenClient,
     make_channel: Callable[..., Channel],
-    method: str,
-    url: str,
-    body: dict[str, Any],
-    path: list[Any],
-    field: str,
+    case: StringCase,
     value: Any,
 ) -> None:
     make_channel("general", user_ids=["alice"])
-    assert_type_refused(api, method, url, body, path, field, value)
+    assert_type_refused(api, case, value)

@@ -8,7 +8,7 @@ from typing import Any
 from apps.organizations.models import Organization
 from tests.conftest import TokenClient
 from tests.factories import MemberFactory, RoleFactory
-from tests.string_parameters import assert_type_refused, string_cases
+from tests.string_parameters import StringCase, assert_type_refused, string_cases
 
 # (method, url, valid JSON body, path of the string to send as a number, field named)
 CASES = [
@@ -38,13 +38,9 @@ CASES = [
 def test_a_json_number_for_a_string_parameter_is_a_400_naming_it_and_writes_nothing(
     api: TokenClient,
     org: Organization,
-    method: str,
-    url: str,
-    body: dict[str, Any],
-    path: list[Any],
-    field: str,
+    case: StringCase,
     value: Any,
 ) -> None:
     MemberFactory(organization=org, user_id="alice")
     RoleFactory(organization=org, role_id="mod")
-    assert_type_refused(api, method, url, body, path, field, value)
+    assert_type_refused(api, case, value)

@@ -8,7 +8,7 @@ from typing import Any
 from apps.channels.models import Channel
 from tests.conftest import TokenClient
 from tests.factories import MessageFactory
-from tests.string_parameters import assert_type_refused, string_cases
+from tests.string_parameters import StringCase, assert_type_refused, string_cases
 
 MESSAGE = {"channelId": "general", "type": "text", "data": {"text": "hello"}}
 MESSAGE_ID = "6f1c2f4e-0000-4000-8000-000000000001"
@@ -36,12 +36,8 @@ CASES = [
 def test_a_json_number_for_a_string_parameter_is_a_400_naming_it_and_writes_nothing(
     api: TokenClient,
     channel: Channel,
-    method: str,
-    url: str,
-    body: dict[str, Any],
-    path: list[Any],
-    field: str,
+    case: StringCase,
     value: Any,
 ) -> None:
     MessageFactory(channel=channel, public_id=MESSAGE_ID)
-    assert_type_refused(api, method, url, body, path, field, value)
+    assert_type_refused(api, case, value)

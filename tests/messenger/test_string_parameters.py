@@ -5,36 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from apps.channels.models import Channel
 from apps.members.models import Member
 from tests.messenger.conftest import BASE, MessengerClient
-from tests.string_parameters import NOT_STRINGS, assert_type_refused
+from tests.string_parameters import StringCase, assert_type_refused, string_cases
 
 
-@pytest.mark.parametrize("value", NOT_STRINGS.values(), ids=NOT_STRINGS.keys())
-@pytest.mark.parametrize(
-    ("method", "url", "body", "field"),
+@string_cases(
     [
-        ("post", "/chatrooms", {"name": "Crew"}, "name"),
-        ("put", "/chatrooms/{room}", {"name": "Renamed"}, "name"),
-        ("post", "/chatrooms/{room}/messages", {"message": "hello"}, "message"),
-    ],
-    ids=["create name", "update name", "message"],
+        ("post", "/chatrooms", {"name": "Crew"}, ["name"], "name"),
+        ("put", "/chatrooms/{room}", {"name": "Renamed"}, ["name"], "name"),
+        ("post", "/chatrooms/{room}/messages", {"message": "hello"}, ["message"], "message"),
+    ]
 )
 def test_a_json_number_for_a_string_parameter_is_a_400_naming_it_and_writes_nothing(
-    admin: Member,
-    admin_pat: MessengerClient,
-    room: Channel,
-    method: str,
-    url: str,
-    body: dict[str, Any],
-    field: str,
-    value: Any,
+    admin: Member, admin_pat: MessengerClient, room: Channel, case: StringCase, value: Any
 ) -> None:
-    body = {**body, "organizationID": room.organization_id} if method == "post" else body
-    if url.endswith("/messages"):
-        body.pop("organizationID")
-    url = BASE + url.format(room=room.pk)
-    assert_type_refused(admin_pat, method, url, body, [field], field, value)
+    body = case.body
+    if case.method == "post" and not case.url.endswith("/messages"):
+        body = {**body, "organizationID": room.organization_id}
+    url = BASE + case.url.format(room=room.pk)
+    assert_type_refused(admin_pat, case._replace(url=url, body=body), value)

@@ -9,7 +9,7 @@ from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import Organization
 from tests.conftest import TokenClient
 from tests.factories import MemberFactory
-from tests.string_parameters import assert_type_refused, string_cases
+from tests.string_parameters import StringCase, assert_type_refused, string_cases
 
 BL = "/api/v2/blacklist/records"
 WL = "/api/v2/whitelist/records"
@@ -43,15 +43,11 @@ CASES = [
 def test_a_json_number_for_a_string_parameter_is_a_400_naming_it_and_writes_nothing(
     api: TokenClient,
     org: Organization,
-    method: str,
-    url: str,
-    body: dict[str, Any],
-    path: list[Any],
-    field: str,
+    case: StringCase,
     value: Any,
 ) -> None:
     BlacklistRecord.objects.create(organization=org, pattern="badword")
     WhitelistRecord.objects.create(organization=org, pattern="example.org")
     MemberFactory(organization=org, user_id="author")
     MemberFactory(organization=org, user_id="reporter")
-    assert_type_refused(api, method, url, body, path, field, value)
+    assert_type_refused(api, case, value)
