@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from apps.audit.actor import Actor
@@ -724,6 +724,26 @@ def channel_scheduled_deletions_claim(*, batch_size: int | None = None) -> list[
             )
             claimed.append(channel.pk)
     return claimed
+
+
+def channel_purges_pending(*, limit: int = 100) -> list[int]:
+    """Closed channels whose purge is unfinished: message rows left, or an avatar file
+    (a lost task, a worker killed before the avatar went). A claimed scheduled deletion
+    (:data:`_DELETION_CLAIMED`) is its own sweep's unless it still has messages. For the
+    beat task that re-queues their purge."""
+    from apps.messages.models import Message
+
+    has_messages = Exists(Message.objects.filter(channel=OuterRef("pk")))
+    # not _DELETION_CLAIMED, spelt out: a NULL scheduled_deletion_at is not claimed
+    not_claimed = Q(scheduled_deletion_at__isnull=True) | Q(
+        closed_at__lt=F("scheduled_deletion_at")
+    )
+    return list(
+        Channel.objects.filter(closed_at__isnull=False)
+        .filter(has_messages | (~Q(avatar="") & not_claimed))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def channel_scheduled_deletions_stalled(*, limit: int = 100) -> list[int]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
-from django.db.models import Exists, F, OuterRef, Q
 
 from . import services
 from .models import Channel
@@ -47,18 +46,7 @@ def channel_purge_sweep(limit: int = 100) -> int:
     file (e.g. a lost task, a worker killed before the avatar went). Claimed scheduled
     deletions are left to their own sweep, unless they still have messages. Meant for
     Celery beat; returns how many purges were queued."""
-    from apps.messages.models import Message
-
-    has_messages = Exists(Message.objects.filter(channel=OuterRef("pk")))
-    not_claimed = Q(scheduled_deletion_at__isnull=True) | Q(
-        closed_at__lt=F("scheduled_deletion_at")
-    )
-    pks = list(
-        Channel.objects.filter(closed_at__isnull=False)
-        .filter(has_messages | (~Q(avatar="") & not_claimed))
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
-    )
+    pks = services.channel_purges_pending(limit=limit)
     for pk in pks:
         channel_purge.delay(pk)
     return len(pks)
