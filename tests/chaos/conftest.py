@@ -19,16 +19,14 @@ from tests.integration.harness import (
     Cluster,
     RedisServer,
     celery_broker,
+    mark_items_in,
     real_worker_skip_reason,
 )
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` selects
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.chaos)
+    mark_items_in(Path(__file__).parent, items, pytest.mark.chaos)
 
 
 # --- real workers on a Redis server of the test's own (test_broker_outage, test_sweep_kill) --

@@ -42,18 +42,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from tests.processes import child_pids, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
 PG_USER = "postgres"  # the OS user the server runs as (when we are root) and the DB role
 #: The error code of a request answered while the database is unreachable.
 DATABASE_UNAVAILABLE = "database_unavailable"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now, on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _require_loopback(host: str) -> None:
@@ -281,17 +276,8 @@ class Gunicorn:
                            f"{self.log_tail()}")  # fmt: skip
 
     def worker_pids(self) -> set[int]:
-        """The pids whose parent is the gunicorn master (read from /proc)."""
-        if self.process is None:
-            return set()
-        pids = set()
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                # "pid (comm) state ppid ...": comm may hold spaces, so split after ")"
-                after = stat.read_text().rsplit(")", 1)[1].split()
-                if int(after[1]) == self.process.pid:
-                    pids.add(int(stat.parent.name))
-        return pids
+        """The pids whose parent is the gunicorn master."""
+        return set(child_pids(self.process.pid)) if self.process is not None else set()
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""

@@ -26,8 +26,8 @@ from django.test import Client
 from django.urls import path
 
 from apps.core.database import RETRY_AFTER_SECONDS, is_database_unavailable
-from tests.chaos.servers import free_port
 from tests.conftest import TokenClient
+from tests.processes import free_port
 
 PG_ONLY = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL=postgres://...)"

@@ -25,6 +25,7 @@ from .harness import (
     STOP_TIMEOUT,
     Cluster,
     Process,
+    mark_items_in,
     purge_broker,
     real_worker_skip_reason,
     test_database_url,
@@ -46,10 +47,7 @@ __all__ = [
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` selects
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.integration)
+    mark_items_in(Path(__file__).parent, items, pytest.mark.integration)
 
 
 @pytest.fixture(autouse=True)

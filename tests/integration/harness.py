@@ -14,7 +14,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from tests.processes import child_pids, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).parent / "celery")
@@ -50,6 +51,14 @@ def real_worker_skip_reason() -> str | None:
     if not os.access(CELERY, os.X_OK):
         return f"no celery executable at {CELERY}"
     return None
+
+
+def mark_items_in(folder: Path, items: list[pytest.Item], marker: pytest.MarkDecorator) -> None:
+    """Add ``marker`` to the collected items under ``folder`` (a conftest's
+    ``pytest_collection_modifyitems``, run ``tryfirst`` so that ``-m`` sees it)."""
+    for item in items:
+        if folder in Path(str(item.path)).parents:
+            item.add_marker(marker)
 
 
 def wait_for[T](
@@ -126,17 +135,8 @@ class Process:
         return self.popen.pid
 
     def children(self) -> list[int]:
-        """Pids of its pool processes (from /proc)."""
-        found = []
-        for status in Path("/proc").glob("[0-9]*/status"):
-            try:
-                text = status.read_text()
-            except OSError:
-                continue
-            ppid = next((ln.split()[1] for ln in text.splitlines() if ln.startswith("PPid:")), "")
-            if ppid == str(self.pid):
-                found.append(int(status.parent.name))
-        return found
+        """Pids of its pool processes."""
+        return child_pids(self.pid)
 
     def kill(self) -> None:
         """SIGKILL the whole process group (main process and pool): no clean-up at all."""
@@ -245,13 +245,6 @@ def purge_broker() -> int:
 # --- a Redis server of the test's own --------------------------------------------------------
 
 REDIS_SERVER = shutil.which("redis-server")
-
-
-def free_port() -> int:
-    """A TCP port on the loopback interface that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RedisServer:
