@@ -38,18 +38,15 @@ from typing import Any
 
 import psycopg
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
-from apps.core.errors import error_body
+from apps.core.http_errors import error_response
 
 logger = logging.getLogger("chatadmin.database")
 
 CODE = "database_unavailable"
 #: Seconds a client is asked to wait before trying again (a restart takes a few).
 RETRY_AFTER_SECONDS = 5
-#: Paths answered in JSON (the rest gets the HTML page).
-JSON_PREFIXES = ("/api/", "/healthz")
-
 #: PostgreSQL SQLSTATEs of a server that is going away or not accepting connections (any
 #: class-08 "connection exception" counts too): admin_shutdown, crash_shutdown,
 #: cannot_connect_now (starting up / shutting down), too_many_connections.
@@ -98,25 +95,10 @@ def unavailable_headers() -> dict[str, str]:
     return {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
 
 
-def wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith(JSON_PREFIXES)
-
-
-_HTML = (
-    '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-    "<title>Service unavailable</title></head>\n<body><h1>Service unavailable</h1>\n"
-    "<p>The database is unavailable. Please try again in a few seconds.</p></body></html>\n"
-)
-
-
 def database_unavailable_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
     """The 503: JSON under ``/api/`` and for ``/healthz``, a static page elsewhere."""
     log_unavailable(request, exc)
-    if wants_json(request):
-        return JsonResponse(error_body(CODE), status=503, headers=unavailable_headers())
-    return HttpResponse(
-        _HTML, status=503, content_type="text/html; charset=utf-8", headers=unavailable_headers()
-    )
+    return error_response(request, CODE, headers=unavailable_headers())
 
 
 #: The request attribute set by :func:`note_request_exception`.

@@ -60,7 +60,7 @@ CATALOG: dict[str, tuple[int, str]] = {
     "token_not_found": (404, "Access token not found."),
     "chatroom_not_found": (404, "Chatroom not found."),
     "organization_not_found": (404, "Organization not found."),
-    # 405 / 409 / 413 / 415 / 429 / 500 / 503
+    # 405 / 409 / 411 / 413 / 415 / 429 / 500 / 503
     "method_not_allowed": (405, "This method is not allowed on this path."),
     "not_acceptable": (406, "The requested representation is not available."),
     "conflict": (409, "The request conflicts with the current state."),
@@ -72,6 +72,10 @@ CATALOG: dict[str, tuple[int, str]] = {
     "role_exists": (409, "A role with this id already exists."),
     "staff_exists": (409, "This account is already on the organization's staff."),
     "last_owner": (409, "The organization must keep at least one owner."),
+    "length_required": (
+        411,
+        "A request body needs a Content-Length or chunked framing that the server can read.",
+    ),
     "payload_too_large": (413, "The request body is too large."),
     "unsupported_media_type": (415, "This Content-Type is not supported here."),
     "throttled": (429, "Too many requests."),
