@@ -53,6 +53,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # first: a database outage, in any layer below, is a 503 database_unavailable
     "apps.core.database.DatabaseUnavailableMiddleware",
+    # before anything reads a body: 411 chunked without a length, 400 a bad Content-Length,
+    # 413 over the cap from the header alone (apps.core.bodies)
+    "apps.core.bodies.BodyFramingMiddleware",
+    # NUL, lone surrogates and invalid UTF-8 in the path, query string and form bodies
+    "apps.core.hygiene.InputHygieneMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -181,7 +186,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "apps.core.parsers.JSONParser",  # strict, bounded depth (no 500 on hostile JSON)
         "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "apps.core.parsers.MultiPartParser",  # NUL and lone surrogates refused
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.errors.exception_handler",

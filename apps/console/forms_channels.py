@@ -13,6 +13,8 @@ from typing import Any
 from django import forms
 
 from apps.channels.services import MAX_MUTE_PERIOD_MS, MUTE_FOREVER
+from apps.core.form_fields import IntegerField
+from apps.core.text import identifier_problem
 from apps.members.services import BAN_FOREVER, MAX_BAN_PERIOD_MS
 
 MAX_REASON_LENGTH = 1000
@@ -38,7 +40,7 @@ class DurationMixin(forms.Form):
     FOREVER = MUTE_FOREVER
 
     duration = forms.ChoiceField(choices=DURATION_CHOICES, initial="1h")
-    minutes = forms.IntegerField(
+    minutes = IntegerField(
         required=False,
         min_value=1,
         max_value=MAX_MINUTES,
@@ -92,8 +94,10 @@ class UserIdsField(forms.CharField):
             raise forms.ValidationError("Enter at least one userId.")
         if len(user_ids) > MAX_USER_IDS:
             raise forms.ValidationError(f"At most {MAX_USER_IDS} userIds at a time.")
-        if any(ord(ch) < 32 or ord(ch) == 127 for u in user_ids for ch in u):
-            raise forms.ValidationError("A userId must not contain control characters.")
+        for user_id in user_ids:
+            problem = identifier_problem(user_id)
+            if problem is not None:
+                raise forms.ValidationError(f"userId {user_id[:40]!r}: {problem}")
         too_long = [u for u in user_ids if len(u) > MAX_USER_ID_LENGTH]
         if too_long:
             raise forms.ValidationError(
@@ -164,7 +168,7 @@ class BanForm(DurationMixin, ReasonMixin):
     field_order = ["reason", "duration", "minutes"]
 
     reason = forms.CharField(required=True, max_length=MAX_REASON_LENGTH)
-    minutes = forms.IntegerField(
+    minutes = IntegerField(
         required=False,
         min_value=1,
         max_value=MAX_BAN_PERIOD_MS // MINUTE_MS,

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from apps.core.form_fields import IntegerField
 from apps.organizations.models import AccessToken, Organization, StaffRole
 from apps.organizations.services import (
     MAX_AUTO_HIDE_THRESHOLD,
@@ -66,14 +67,14 @@ class SettingsForm(forms.Form):
         choices=Organization.FilterPolicy.choices,
         widget=forms.RadioSelect,
     )
-    auto_hide_threshold = forms.IntegerField(
+    auto_hide_threshold = IntegerField(
         label="Hide a message automatically at this many open reports",
         required=False,
         min_value=1,
         max_value=MAX_AUTO_HIDE_THRESHOLD,
         help_text="Leave empty to never hide messages automatically.",
     )
-    chatroom_deletion_grace_seconds = forms.IntegerField(
+    chatroom_deletion_grace_seconds = IntegerField(
         required=False,  # left out or empty: unchanged
         label="Keep a deleted chatroom's data for this many seconds before purging it",
         min_value=0,
@@ -84,7 +85,7 @@ class SettingsForm(forms.Form):
             f"{MAX_CHATROOM_DELETION_GRACE_SECONDS} seconds)."
         ),
     )
-    event_chatroom_retention_days = forms.IntegerField(
+    event_chatroom_retention_days = IntegerField(
         required=False,  # left out or empty: unchanged
         label="Delete an event's chatroom this many days after the event ends",
         min_value=0,

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from apps.channels.services import MAX_MUTE_PERIOD_MS
+from apps.core.form_fields import IntegerField
 from apps.moderation.reports import MAX_REASON_LENGTH
 
 MINUTE_MS = 60_000
@@ -50,7 +51,7 @@ class ReviewActionForm(forms.Form):
     duration = forms.ChoiceField(
         required=False, choices=[*MUTE_PRESETS.items(), ("custom", "custom")]
     )
-    minutes = forms.IntegerField(
+    minutes = IntegerField(
         required=False,
         min_value=1,
         max_value=MAX_MUTE_MINUTES,

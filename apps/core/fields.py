@@ -11,6 +11,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.text import identifier_problem, parse_integer
+
 MAX_LIST_ITEMS = 1000
 MAX_JSON_BYTES = 16 * 1024
 
@@ -146,8 +148,10 @@ class JSONObjectField(serializers.Field):
 
 
 class IdField(StringField):
-    """A customer-chosen identifier (userId, channelId): a string (the seed documents type
-    every such id as one, so a JSON number is refused), trimmed, no control characters."""
+    """A customer-chosen identifier (userId, channelId, roleId): a string (the seed
+    documents type every such id as one, so a JSON number is refused), trimmed, with no
+    control, format (bidi, zero-width) or other invisible characters and not invisible
+    altogether (apps.core.text.identifier_problem)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 128)
@@ -155,6 +159,26 @@ class IdField(StringField):
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-            raise serializers.ValidationError("Must not contain control characters.")
+        problem = identifier_problem(value)
+        if problem is not None:
+            raise serializers.ValidationError(problem)
+        return value
+
+
+class IntegerField(serializers.IntegerField):
+    """An integer parameter: a JSON integer, or ASCII digits in a form or query string
+    (:func:`parse_integer`). Floats (``1e3``, ``1.0``), booleans, other digits, underscores
+    and surrounding spaces are refused with 400 ``invalid_parameter``."""
+
+    default_error_messages = {
+        "invalid": "Must be an integer (a JSON integer or ASCII digits), not {input}.",
+    }
+
+    def to_internal_value(self, data: Any) -> int:
+        value = parse_integer(data)
+        if value is None:
+            shown = json_type(data) if not isinstance(data, str) else repr(data[:32])
+            self.fail("invalid", input=shown)
+        if not -(2**63) <= value < 2**63:
+            self.fail("max_string_length")
         return value

@@ -1,4 +1,10 @@
-"""Request body parsers: DRF's, hardened so hostile JSON is a 400, never a 500."""
+"""Request body parsers: DRF's, hardened so hostile bodies are a 400, never a 500.
+
+Every string a body carries, at any depth and object keys included, is checked here for
+NUL and lone surrogates (apps.core.text.unsafe_char), once, before any serializer or
+database sees it; query strings and urlencoded bodies are checked where they are decoded
+(apps.core.hygiene).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,12 @@ import json
 import math
 from typing import Any
 
+from django.http import QueryDict
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
+
+from apps.core.errors import DomainError
+from apps.core.text import unsafe_char
 
 #: Deeper JSON than this is refused: no API parameter nests more than a few levels.
 MAX_JSON_DEPTH = 32
@@ -25,31 +35,93 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _too_deep(value: Any) -> bool:
-    stack = [(value, 1)]
+def _field(path: tuple[str | int, ...]) -> str:
+    """``("metadata", "a", 0)`` -> ``"metadata.a[0]"``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _unsafe_string(field: str, where: str, char: str) -> DomainError:
+    return DomainError(
+        "invalid_parameter",
+        f"{field or 'The body'}: {where} contains {char} (NUL and unpaired surrogates are "
+        "not allowed in any string).",
+        field=field or None,
+    )
+
+
+def check_strings(value: Any) -> None:
+    """Walk a parsed JSON value once: refuse nesting deeper than :data:`MAX_JSON_DEPTH`
+    and any string (object keys included) holding NUL or a lone surrogate."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
     while stack:
-        node, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            return True
-        if isinstance(node, dict):
-            stack.extend((child, depth + 1) for child in node.values())
+        node, path = stack.pop()
+        if len(path) >= MAX_JSON_DEPTH:
+            raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(node, str):
+            char = unsafe_char(node)
+            if char is not None:
+                raise _unsafe_string(_field(path), "the value", char)
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                char = unsafe_char(key)
+                if char is not None:
+                    raise _unsafe_string(_field(path), "a key", char)
+                stack.append((child, (*path, key)))
         elif isinstance(node, list):
-            stack.extend((child, depth + 1) for child in node)
-    return False
+            stack.extend((child, (*path, index)) for index, child in enumerate(node))
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook``: a key given twice in one object is refused (JSON allows it,
+    and most parsers silently keep the last one, so two readers could disagree)."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+        shown = duplicate[:64].encode("unicode_escape").decode("ascii")
+        raise ValueError(f'duplicate key "{shown}"')
+    return result
 
 
 class JSONParser(parsers.JSONParser):
-    """Strict JSON: no NaN/Infinity, finite numbers only, bounded nesting."""
+    """Strict JSON: no NaN/Infinity, finite numbers only, no duplicate keys, bounded
+    nesting, no NUL or lone surrogate in any string."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         encoding = parsers.get_encoding(parser_context or {})
         try:
             text = codecs.getreader(encoding)(stream).read()
-            value = json.loads(text, parse_float=_finite_float, parse_constant=_reject_constant)
+            value = json.loads(
+                text,
+                parse_float=_finite_float,
+                parse_constant=_reject_constant,
+                object_pairs_hook=_unique_keys,
+            )
         except RecursionError as exc:
             raise ParseError("JSON parse error - nested too deeply") from exc
         except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
             raise ParseError(f"JSON parse error - {exc}") from exc
-        if _too_deep(value):
-            raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels")
+        check_strings(value)
         return value
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """DRF's multipart parser; every field name and text value (and file name) is checked
+    for NUL and lone surrogates, as JSON strings are."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        parsed = super().parse(stream, media_type, parser_context)
+        check_form(parsed.data)
+        for name, upload in parsed.files.items():
+            check_strings({name: getattr(upload, "name", "") or ""})
+        return parsed
+
+
+def check_form(data: QueryDict) -> None:
+    """Refuse NUL and lone surrogates in a form's field names and values."""
+    for key, values in data.lists():
+        for value in values:
+            check_strings({key: value})

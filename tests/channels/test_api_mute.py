@@ -191,3 +191,25 @@ def test_bad_member_mute_input_is_400(
     assert response.json()["code"] == code
     assert response.json()["field"].startswith(field)
     assert snapshot(org) == before
+
+
+@pytest.mark.parametrize("spelling", ["1e-400", "0.0", "1e3", "1.5", "true"])
+def test_a_mute_period_that_is_not_an_integer_is_refused_and_does_not_unmute(
+    api: TokenClient, make_channel: Any, spelling: str
+) -> None:
+    make_channel("general")
+    api.put(URL, {"mutePeriod": -1}, format="json")
+    body = f'{{"mutePeriod": {spelling}}}'
+    response = api.generic("PUT", URL, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["field"] == "mutePeriod"
+    assert Channel.objects.get(channel_id="general").is_muted()
+
+
+@pytest.mark.parametrize("spelling", ["\u0661", "\uff11", "1_0", " 1 "])
+def test_a_query_limit_in_odd_digits_is_refused(
+    api: TokenClient, make_channel: Any, spelling: str
+) -> None:
+    response = api.post("/api/v2/channels", {"options": {"limit": spelling}}, format="json")
+    assert response.status_code == 400
+    assert response.json()["field"] == "options.limit"

@@ -21,6 +21,7 @@ from rest_framework.test import APIRequestFactory
 from apps.core.errors import validation_error_body
 from apps.core.fields import (
     IdField,
+    IntegerField,
     JSONObjectField,
     StringField,
     StringListField,
@@ -264,3 +265,27 @@ def test_sent_in_json_body_tells_a_json_value_from_a_form_or_query_value() -> No
 )
 def test_json_type_describes_a_parsed_value(value: Any, described: str) -> None:
     assert json_type(value) == described
+
+
+# --- IntegerField and IdField (apps/core/text.py's rules) ---------------------------------
+
+
+@pytest.mark.parametrize("value", ["\u0661", "\uff11", "1_0", " 1 ", 1e3, 1e-400, 1.0, True])
+def test_integer_field_refuses_every_odd_spelling(value: Any) -> None:
+    with pytest.raises(serializers.ValidationError) as excinfo:
+        IntegerField(min_value=-1).run_validation(value)
+    assert "Must be an integer" in str(excinfo.value.detail[0])
+
+
+def test_integer_field_takes_json_integers_and_ascii_digits_and_keeps_its_bounds() -> None:
+    field = IntegerField(min_value=-1, max_value=10)
+    assert field.run_validation(7) == 7
+    assert field.run_validation("-1") == -1
+    with pytest.raises(serializers.ValidationError):
+        field.run_validation(11)
+
+
+@pytest.mark.parametrize("value", ["secret\u200b-a", "a\u202eb", "a\x85b", "\u200b\u200b"])
+def test_id_field_refuses_invisible_and_direction_changing_characters(value: str) -> None:
+    with pytest.raises(serializers.ValidationError):
+        IdField().run_validation(value)

@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.fields import IdField, JSONObjectField, StringField, StringListField
+from apps.core.fields import IdField, IntegerField, JSONObjectField, StringField, StringListField
 from apps.core.schema import PagingOutput
 from apps.members.api.serializers import BanPeriodField
 
@@ -60,10 +60,8 @@ class ChannelIdField(IdField):
 
 
 class QueryOptionsInput(serializers.Serializer):
-    skip = serializers.IntegerField(min_value=0, required=False, default=0)
-    limit = serializers.IntegerField(
-        min_value=1, max_value=MAX_LIMIT, required=False, default=DEFAULT_LIMIT
-    )
+    skip = IntegerField(min_value=0, required=False, default=0)
+    limit = IntegerField(min_value=1, max_value=MAX_LIMIT, required=False, default=DEFAULT_LIMIT)
     token = StringField(max_length=512, required=False, allow_blank=True, default="")
 
 
@@ -79,7 +77,9 @@ class ChannelQueryInput(serializers.Serializer):
 
 class ChannelCreateInput(serializers.Serializer):
     channelId = ChannelIdField()
-    type = serializers.ChoiceField(choices=Channel.Type.values)
+    # Only "standard": the other types are the chatroom service's (/api/messenger/), made
+    # by it alone (a "default" made here would block the organization's default chatroom).
+    type = serializers.ChoiceField(choices=[Channel.Type.STANDARD.value])
     displayName = StringField(
         max_length=MAX_DISPLAY_NAME, required=False, allow_blank=True, default=""
     )
@@ -97,7 +97,7 @@ class ChannelUsersInput(serializers.Serializer):
     userIds = _user_ids(allow_empty=False)
 
 
-class MutePeriodField(serializers.IntegerField):
+class MutePeriodField(IntegerField):
     """Milliseconds: 0 lifts the mute, -1 mutes until lifted, > 0 mutes for that long."""
 
     def __init__(self, **kwargs: Any) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apps.core.fields import IdField, JSONObjectField, StringField, StringListField
+from apps.core.fields import IdField, IntegerField, JSONObjectField, StringField, StringListField
 from apps.core.schema import PagingOutput
 from apps.members.models import Member, Role
 from apps.members.services import BAN_FOREVER, MAX_BAN_PERIOD_MS
@@ -28,16 +28,16 @@ class UserQueryInput(serializers.Serializer):
     search = StringField(required=False, allow_blank=True, max_length=255)
     filter = serializers.ChoiceField(choices=["all", "flagged"], required=False, default="all")
     pageToken = StringField(required=False, allow_blank=True, max_length=512)
-    limit = serializers.IntegerField(
-        required=False, default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT
-    )
+    limit = IntegerField(required=False, default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT)
 
 
 class UserUpdateInput(serializers.Serializer):
     userId = IdField()
     displayName = StringField(required=False, allow_blank=True, max_length=MAX_DISPLAY_NAME)
     roles = StringListField(
-        required=False, max_length=MAX_ROLES_PER_USER, max_item_length=MAX_ROLE_ID_LENGTH
+        required=False,
+        max_length=MAX_ROLES_PER_USER,
+        child=IdField(max_length=MAX_ROLE_ID_LENGTH),
     )
     metadata = JSONObjectField(required=False, max_bytes=MAX_METADATA_BYTES)
 
@@ -55,7 +55,7 @@ class UserIdInput(serializers.Serializer):
     reason = StringField(required=False, allow_blank=True, max_length=MAX_REASON, default="")
 
 
-class BanPeriodField(serializers.IntegerField):
+class BanPeriodField(IntegerField):
     """Milliseconds: -1 (the default) bans until unbanned, > 0 bans for that long
     (at most ten years); 0 and other negatives are refused."""
 
@@ -85,14 +85,14 @@ class UserBanInput(UserIdInput):
 class RoleQueryInput(serializers.Serializer):
     filter = StringField(required=False, allow_blank=True, max_length=MAX_ROLE_ID_LENGTH)
     pageToken = StringField(required=False, allow_blank=True, max_length=512)
-    limit = serializers.IntegerField(
-        required=False, default=MAX_LIMIT, min_value=1, max_value=MAX_LIMIT
-    )
+    limit = IntegerField(required=False, default=MAX_LIMIT, min_value=1, max_value=MAX_LIMIT)
 
 
 class RoleUpsertInput(serializers.Serializer):
     publicIds = StringListField(
-        max_length=MAX_ROLES_PER_REQUEST, max_item_length=MAX_ROLE_ID_LENGTH, allow_empty=False
+        max_length=MAX_ROLES_PER_REQUEST,
+        child=IdField(max_length=MAX_ROLE_ID_LENGTH),
+        allow_empty=False,
     )
     permissions = StringListField(
         required=False, max_length=MAX_PERMISSIONS, max_item_length=MAX_PERMISSION_LENGTH

@@ -14,7 +14,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.fields import StringField
+from apps.core.fields import IntegerField, StringField
 from apps.core.pagination import keyset_page
 from apps.core.parsing import request_data
 from apps.core.schema import ErrorOutput, PagingOutput
@@ -62,12 +62,8 @@ def _validate_skip(value: int) -> int:
 
 class ReactorOptionsInput(serializers.Serializer):
     reactionName = ReactionNameField(required=False)
-    skip = serializers.IntegerField(
-        required=False, default=0, min_value=0, validators=[_validate_skip]
-    )
-    limit = serializers.IntegerField(
-        required=False, default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT
-    )
+    skip = IntegerField(required=False, default=0, min_value=0, validators=[_validate_skip])
+    limit = IntegerField(required=False, default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT)
     token = StringField(required=False, allow_blank=True, max_length=512)
 
 
@@ -77,7 +73,7 @@ class ReactorQueryInput(ReferenceInput):
 
 class MostReactedInput(serializers.Serializer):
     reactionName = ReactionNameField()
-    limit = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_LIMIT)
+    limit = IntegerField(required=False, default=0, min_value=0, max_value=MAX_LIMIT)
 
 
 # --- output --------------------------------------------------------------------------

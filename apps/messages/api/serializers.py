@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.fields import IdField, JSONObjectField, StringField, StringListField
+from apps.core.fields import IdField, IntegerField, JSONObjectField, StringField, StringListField
 from apps.core.schema import PagingOutput
 
 from ..selectors import MAX_PAGE_SIZE
@@ -34,8 +34,8 @@ def _tags(**kwargs: Any) -> StringListField:
 
 
 class MessageQueryOptionsSerializer(serializers.Serializer):
-    first = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
-    last = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
+    first = IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
+    last = IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
     before = StringField(required=False, max_length=MESSAGE_ID_MAX, allow_blank=True)
     after = StringField(required=False, max_length=MESSAGE_ID_MAX, allow_blank=True)
     token = StringField(required=False, max_length=512, allow_blank=True)

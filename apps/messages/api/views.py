@@ -8,12 +8,13 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.channels.selectors import channel_get
 from apps.core.errors import DomainError
+from apps.core.parsers import MultiPartParser
 from apps.core.parsing import request_data
 from apps.organizations.api.base import AdminAPIView
 

@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.channels.models import Channel
-from apps.core.fields import StringField, sent_in_json_body
+from apps.core.fields import IntegerField, StringField, sent_in_json_body
 from apps.messages.services import MAX_TEXT_LENGTH
 
 from ..permissions import MAX_ID
@@ -22,8 +22,8 @@ MAX_LIMIT = 50
 DEFAULT_LIMIT = 10
 
 
-def _id_field(**kwargs: Any) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+def _id_field(**kwargs: Any) -> IntegerField:
+    return IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 class ChatroomOfEventQuerySerializer(serializers.Serializer):
@@ -44,10 +44,10 @@ class ChatroomListQuerySerializer(serializers.Serializer):
     all = serializers.BooleanField(
         required=False, default=False, help_text="All entries; limit and offset are ignored."
     )
-    limit = serializers.IntegerField(
+    limit = IntegerField(
         required=False, default=DEFAULT_LIMIT, help_text=f"1..{MAX_LIMIT}, default 10."
     )
-    offset = serializers.IntegerField(required=False, default=0, help_text=">= 0, default 0.")
+    offset = IntegerField(required=False, default=0, help_text=">= 0, default 0.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("all"):

@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
-from apps.core.fields import StringField, StringListField
+from apps.core.fields import IntegerField, StringField, StringListField
 from apps.core.schema import PagingOutput
 
 from ..filtering import MAX_PATTERN_LENGTH
@@ -29,9 +29,7 @@ def _patterns(**kwargs: Any) -> StringListField:
 
 
 class RecordsOptionsInput(serializers.Serializer):
-    limit = serializers.IntegerField(
-        min_value=1, max_value=MAX_LIMIT, required=False, default=DEFAULT_LIMIT
-    )
+    limit = IntegerField(min_value=1, max_value=MAX_LIMIT, required=False, default=DEFAULT_LIMIT)
     token = StringField(max_length=512, required=False, allow_blank=True, default="")
 
 
