@@ -10,6 +10,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Outside DJANGO_DEBUG, chatadmin/settings.py refuses to start without DJANGO_SECRET_KEY.
+# `make run` and its steps (migrate, demo) are the development mode: DJANGO_DEBUG=true
+# unless set. The benchmarks run outside debug, like production, on scratch databases: a
+# throwaway random key per command unless DJANGO_SECRET_KEY is set. worker and beat (the
+# production targets) get neither: they need the real key.
+DEV_ENV = DJANGO_DEBUG=$${DJANGO_DEBUG:-true}
+SCRATCH_ENV = DJANGO_SETTINGS_MODULE=chatadmin.settings \
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')}
 
 .PHONY: help install run test lint format worker beat migrate demo clean bench load chaos
 
@@ -38,10 +46,10 @@ install: $(STAMP)
 
 migrate: install
 	@mkdir -p "$${CHATADMIN_VAR_DIR:-var}"  # SQLite does not create the folder of its file
-	$(PY) manage.py migrate --noinput
+	$(DEV_ENV) $(PY) manage.py migrate --noinput
 
 demo: migrate
-	$(PY) manage.py seed_demo --host $(HOST):$(PORT)
+	$(DEV_ENV) $(PY) manage.py seed_demo --host $(HOST):$(PORT)
 
 # The web server in the foreground, a Celery worker with embedded beat in the background
 # (filesystem broker under var/ unless CELERY_BROKER_URL says otherwise). Ctrl-C (or a
@@ -50,10 +58,10 @@ run: demo
 	@mkdir -p var
 	@trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null; echo "Celery worker stopped."' EXIT; \
 	trap 'exit 130' INT TERM; \
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(VENV)/bin/celery -A chatadmin worker --beat --loglevel=INFO --concurrency=2 \
+	$(DEV_ENV) $(VENV)/bin/celery -A chatadmin worker --beat --loglevel=INFO --concurrency=2 \
 		--schedule=var/celerybeat-schedule >var/worker.log 2>&1 & worker=$$!; \
 	echo "Celery worker with beat started, pid $$worker (log: var/worker.log)"; \
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
+	$(DEV_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Everything but the minute-long fault variants (marked slow; make chaos runs them). A -m in
 # PYTEST_ARGS replaces this default (pytest keeps the last -m).
@@ -73,14 +81,14 @@ format: install
 # database (test_<NAME> of DATABASE_URL), so real data is never touched. PURGE_ARGS: see
 # benchmarks/README.md, e.g. make bench PURGE_ARGS="--close-sizes 10,100000".
 bench: install
-	DJANGO_SETTINGS_MODULE=chatadmin.settings $(PY) benchmarks/purge.py $(PURGE_ARGS)
-	DJANGO_SETTINGS_MODULE=chatadmin.settings $(PY) benchmarks/filter.py
-	DJANGO_SETTINGS_MODULE=chatadmin.settings $(PY) benchmarks/console.py $(CONSOLE_ARGS)
+	$(SCRATCH_ENV) $(PY) benchmarks/purge.py $(PURGE_ARGS)
+	$(SCRATCH_ENV) $(PY) benchmarks/filter.py
+	$(SCRATCH_ENV) $(PY) benchmarks/console.py $(CONSOLE_ARGS)
 
 # gunicorn on PostgreSQL under concurrent API clients (scratch database test_<NAME> of
 # DATABASE_URL). LOAD_ARGS, e.g. "--clients 8 --seconds 30 --workers 3".
 load: install
-	DJANGO_SETTINGS_MODULE=chatadmin.settings $(PY) benchmarks/load.py $(LOAD_ARGS)
+	$(SCRATCH_ENV) $(PY) benchmarks/load.py $(LOAD_ARGS)
 
 # The fault tests (tests/chaos), slow ones (a minute-long outage) included; .ci/run runs
 # the fast ones. Each breaks only servers it started itself; the sweep and broker tests

@@ -7,6 +7,7 @@ are the embedded mode: SQLite under ``var/``, a filesystem broker, files in ``va
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("CHATADMIN_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -14,10 +15,20 @@ VAR_DIR = Path(environ.Env().str("CHATADMIN_VAR_DIR", default=str(BASE_DIR / "va
 env = environ.Env()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-# The "django-insecure-" prefix makes `check --deploy` refuse the development key.
-SECRET_KEY = env.str(
-    "DJANGO_SECRET_KEY", default="django-insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
-)
+# Outside DEBUG there is no default key: a server started without DJANGO_SECRET_KEY would
+# sign sessions, CSRF and page tokens with a key published in this file. Under DEBUG, the
+# development key ("django-insecure-": `check --deploy` refuses it as well).
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="").strip()
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set, and without DJANGO_DEBUG=true chatadmin does not "
+            "start on the public development key. Set it to a long random secret, e.g. "
+            "export DJANGO_SECRET_KEY=\"$(python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))')\" (keep it: changing it ends sessions), "
+            "or, on a development machine only, set DJANGO_DEBUG=true (make run does)."
+        )
+    SECRET_KEY = "django-insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"]
 )

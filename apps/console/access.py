@@ -7,13 +7,17 @@ unknown slug or another organization's — is a 404, exactly alike (DESIGN.md in
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
 from apps.accounts.models import Account
@@ -45,6 +49,64 @@ def console_role(account: Account, organization: Organization) -> str | None:
 
 def has_role(role: str | None, minimum: str) -> bool:
     return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role(minimum)]
+
+
+#: Characters a resolved path keeps unencoded when it is rebuilt (RFC 3986 pchar and "/").
+_PATH_SAFE = "/!$&'()*+,;=:@"
+#: Rounds of percent-decoding before a path counts as hostile (``%252e`` is ``%2e``...).
+_MAX_DECODE_ROUNDS = 4
+
+
+def _decoded(path: str) -> str | None:
+    """``path`` percent-decoded until it no longer changes (None if it does not settle)."""
+    for _ in range(_MAX_DECODE_ROUNDS):
+        once = unquote(path)
+        if once == path:
+            return path
+        path = once
+    return None
+
+
+def _resolved(decoded: str) -> str:
+    """A decoded absolute path as a browser (or a proxy) could end up reading it:
+    backslashes as slashes, dot segments and doubled slashes resolved
+    (``posixpath.normpath``), the trailing slash of a folder kept."""
+    path = decoded.replace("\\", "/")
+    resolved = posixpath.normpath(path)
+    if resolved != "/" and (path.endswith("/") or path.rsplit("/", 1)[-1] in (".", "..")):
+        resolved += "/"  # "a/b/" and "a/b/.." name a folder
+    return resolved
+
+
+def safe_next(request: HttpRequest, slug: str, target: str | None, fallback: str) -> str:
+    """Where a console form may send the browser back to: ``target`` if it is a path of
+    this organization's console pages (``/console/<slug>/...``), else ``fallback``.
+
+    The path is checked as it will be resolved, not as written: ``..``, ``%2e%2e``,
+    backslashes and ``%2f`` cannot climb out of the prefix (``/console/acme/../../admin/``
+    is refused). A target that needed resolving but stays inside is answered with its
+    resolved form, so the browser goes exactly where this check looked.
+    """
+    prefix = reverse("console:dashboard", args=[slug])  # "/console/<slug>/"
+    if not target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return fallback  # browsers drop tabs and newlines: "/.<TAB>./" would be ".."
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return fallback
+    parts = urlsplit(target)
+    decoded = _decoded(parts.path)
+    if parts.scheme or parts.netloc or decoded is None or not decoded.startswith("/"):
+        return fallback
+    resolved = _resolved(decoded)
+    if not (resolved.startswith(prefix) or resolved + "/" == prefix):
+        return fallback
+    if resolved == decoded:
+        return target  # nothing to resolve: unchanged (keeps its own encoding)
+    rebuilt = quote(resolved, safe=_PATH_SAFE)
+    if parts.query:
+        rebuilt += "?" + parts.query
+    if parts.fragment:
+        rebuilt += "#" + parts.fragment
+    return rebuilt
 
 
 class ConsoleView(LoginRequiredMixin, View):

@@ -59,13 +59,17 @@ class Scope:
                 "forbidden", "Only organization admins can manage chatrooms in this organization."
             )
 
-    def require_visible(self, channel: Channel, assigned: list[int]) -> None:
-        """404 (like an unknown id) for a chatroom this caller may not see."""
+    def require_visible(
+        self, channel: Channel, assigned: list[int], *, field: str = "roomID"
+    ) -> None:
+        """404 for a chatroom this caller may not see, exactly like an unknown id: ``field``
+        is the parameter the chatroom was looked up by (``event_id`` for the chatroom of
+        an event), so the answer cannot tell "not yours" from "does not exist"."""
         if self.sees_all:
             return
         assert self.member is not None
         if self.member.pk not in assigned:
-            raise DomainError("chatroom_not_found", "Chatroom not found.", field="roomID")
+            raise DomainError("chatroom_not_found", "Chatroom not found.", field=field)
 
 
 class Caller:

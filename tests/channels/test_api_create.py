@@ -151,6 +151,40 @@ def test_it_rejects_bad_input_with_the_field(
     assert not AuditEntry.objects.filter(organization=org).exists()
 
 
+@pytest.mark.parametrize("channel_type", ["custom", "event", "default", "Standard", ""])
+def test_only_the_standard_type_can_be_created_through_v2(
+    org: Any, api: TokenClient, channel_type: str
+) -> None:
+    """custom, event and default chatrooms belong to the chatroom service: a v2 create
+    naming one is refused like any unknown type, and nothing is made or audited."""
+    for send in (
+        lambda body: api.post(URL, body, format="json"),
+        lambda body: form(api, "post", URL, body),
+    ):
+        response = send({"channelId": "c", "type": channel_type})
+        assert response.status_code == 400, response.json()
+        assert response.json()["code"] == "invalid_parameter"
+        assert response.json()["field"] == "type"
+    assert not Channel.objects.filter(organization=org).exists()
+    assert not AuditEntry.objects.filter(organization=org).exists()
+
+
+def test_a_v2_create_cannot_block_the_default_chatroom_of_the_organization(
+    org: Any, api: TokenClient
+) -> None:
+    from apps.audit.actor import Actor
+    from apps.channels.chatrooms import chatroom_default_create
+
+    refused = api.post(URL, {"channelId": "lobby", "type": "default"}, format="json")
+    assert refused.status_code == 400
+
+    default = chatroom_default_create(organization=org, actor=Actor.system())
+    assert default.type == Channel.Type.DEFAULT
+    assert list(Channel.objects.filter(organization=org).values_list("type", flat=True)) == [
+        "default"
+    ]
+
+
 def test_a_malformed_json_body_is_400(api: TokenClient) -> None:
     response = api.post(URL, "{not json", content_type="application/json")
     assert response.status_code == 400

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from django.test import Client
+import pytest
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from apps.console.access import safe_next
 from apps.organizations.models import Organization
 
-from ..factories import AccountFactory
+from ..factories import AccountFactory, ChannelFactory, MemberFactory, MessageFactory
 
 
 def test_it_redirects_anonymous_visitors_to_the_login_page(
@@ -69,3 +71,82 @@ def test_logout_is_a_post_and_ends_the_session(moderator_client: Client, org: Or
     assert response.status_code == 302
     after = moderator_client.get(reverse("console:dashboard", args=[org.slug]))
     assert after.status_code == 302
+
+
+# --- where a console form may send the browser back to (``next``) -------------------------
+
+ESCAPES = [
+    "/console/acme/../../admin/",
+    "/console/acme/../globex/",
+    "/console/acme/messages/../../../admin/",
+    "/console/acme/%2e%2e/%2e%2e/admin/",
+    "/console/acme/%2E%2E/globex/",
+    "/console/acme/.%2e/globex/",
+    "/console/acme/%252e%252e/%252e%252e/admin/",
+    "/console/acme/..%2f..%2fadmin/",
+    "/console/acme/..\\..\\admin/",
+    "/console/acme/%5c..%5c..%5cadmin/",
+    "/console/acme/.\t./.\t./admin/",
+    "/console/acme/%2f%2f..%2f..%2f..%2f%2fevil.example/",
+    "/console/acmeinc/",
+    "https://evil.example/console/acme/",
+    "//evil.example/console/acme/",
+    "/\\evil.example/console/acme/",
+    "/admin/",
+    "",
+]
+
+
+@pytest.mark.parametrize("target", ESCAPES)
+def test_next_cannot_leave_the_organization_s_pages_through_dot_segments(
+    rf: RequestFactory, org: Organization, target: str
+) -> None:
+    request = rf.post("/console/acme/messages/delete/")
+    fallback = reverse("console:messages", args=[org.slug])
+
+    chosen = safe_next(request, org.slug, target, fallback)
+
+    assert chosen == fallback
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        (
+            "/console/acme/messages/?q=off&channel=lobby",
+            "/console/acme/messages/?q=off&channel=lobby",
+        ),
+        ("/console/acme/channels/caf%C3%A9/", "/console/acme/channels/caf%C3%A9/"),
+        ("/console/acme/", "/console/acme/"),
+        ("/console/acme", "/console/acme"),
+        # resolved inside the prefix: sent to the resolved path (where the check looked)
+        ("/console/acme/messages/../channels/", "/console/acme/channels/"),
+        ("/console/acme/x/%2e%2e/messages/?q=1", "/console/acme/messages/?q=1"),
+        ("/console/acme//messages/", "/console/acme/messages/"),
+        # a browser reads "a%2fb" as one segment (so would land on /console/); the check
+        # decodes %2f, so the answer is the path it checked, never the original
+        ("/console/acme/a%2fb/../../", "/console/acme/"),
+    ],
+)
+def test_next_inside_the_organization_s_pages_is_kept_or_resolved(
+    rf: RequestFactory, org: Organization, target: str, expected: str
+) -> None:
+    request = rf.post("/console/acme/messages/delete/")
+
+    assert safe_next(request, org.slug, target, "/fallback/") == expected
+
+
+def test_deleting_a_message_never_follows_a_next_that_climbs_out_of_the_organization(
+    moderator_client: Client, org: Organization
+) -> None:
+    author = MemberFactory(organization=org, user_id="ann")
+    channel = ChannelFactory(organization=org, channel_id="lobby")
+    fallback = reverse("console:messages", args=[org.slug])
+    for bad in ("/console/acme/../../admin/", "/console/acme/%2e%2e/%2e%2e/admin/"):
+        message = MessageFactory(channel=channel, author=author, data={"text": "x"})
+        response = moderator_client.post(
+            reverse("console:message_delete", args=[org.slug]),
+            {"message_id": str(message.public_id), "reason": "spam", "next": bad},
+        )
+        assert response.status_code == 302
+        assert response["Location"] == fallback

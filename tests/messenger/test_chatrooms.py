@@ -701,6 +701,51 @@ def test_another_organization_s_event_is_a_404(org, other_org, event, other_api_
     assert unknown.status_code == 404 and unknown.json()["code"] == "chatroom_not_found"
 
 
+def test_an_event_lookup_answers_alike_for_unknown_foreign_and_unassigned_events(
+    org, other_org, event, api_token, other_api_token
+) -> None:
+    """Whether event_id exists (in another organization, or in this one with a chatroom
+    the caller is not assigned to) must not show: every miss is the same 404 body."""
+    foreign = calendar_event_create(
+        organization=other_org,
+        actor=Actor.system(),
+        title="Theirs",
+        starts_at=timezone.now() + timedelta(days=1),
+        ends_at=timezone.now() + timedelta(days=1, hours=2),
+        participants=[],
+    )
+    stranger = personal_client(make_member(org, user_id="carol"))
+    unknown_id = max(event.pk, foreign.pk) + 1000
+
+    answers = {
+        "unknown (API-TOKEN)": api_token.get(f"{BASE}/chatroom?event_id={unknown_id}"),
+        "another organization's (API-TOKEN)": api_token.get(
+            f"{BASE}/chatroom?event_id={foreign.pk}"
+        ),
+        "this organization's, seen by the other one": other_api_token.get(
+            f"{BASE}/chatroom?event_id={event.pk}"
+        ),
+        "unknown (personal)": stranger.get(
+            f"{BASE}/chatroom?event_id={unknown_id}&organization_id={org.pk}"
+        ),
+        "another organization's (personal)": stranger.get(
+            f"{BASE}/chatroom?event_id={foreign.pk}&organization_id={org.pk}"
+        ),
+        "not assigned (personal)": stranger.get(
+            f"{BASE}/chatroom?event_id={event.pk}&organization_id={org.pk}"
+        ),
+    }
+
+    expected = {
+        "status": "error",
+        "code": "chatroom_not_found",
+        "message": "Chatroom not found.",
+        "field": "event_id",
+    }
+    for case, response in answers.items():
+        assert (response.status_code, response.json()) == (404, expected), case
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_sent_message_is_answered_without_a_query_after_its_commit(org, admin) -> None:
     """As for /api/v2/message: a connection lost after the commit cannot turn an accepted

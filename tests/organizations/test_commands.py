@@ -133,6 +133,19 @@ def test_revoke_access_token_refuses_an_ambiguous_prefix(org: Organization) -> N
     assert not AccessToken.objects.filter(revoked_at__isnull=False).exists()
 
 
+@pytest.mark.parametrize("length", [1, 7, 8, 11])
+def test_revoke_access_token_refuses_a_prefix_shorter_than_12_characters(
+    org: Organization, length: int
+) -> None:
+    """The only matching token is not revoked from a guess of its first characters."""
+    issued = token_issue(kind="admin", account=AccountFactory(), organization=org)
+    with pytest.raises(CommandError, match="whole 12-character prefix"):
+        run("revoke_access_token", issued.raw[:length])
+    assert not AccessToken.objects.filter(revoked_at__isnull=False).exists()
+    run("revoke_access_token", issued.raw[:12])
+    assert AccessToken.objects.get(pk=issued.token.pk).revoked_at is not None
+
+
 @pytest.mark.parametrize("value", ["ca_adm_nothing", "ca_adm_" + "x" * 43, "short"])
 def test_revoke_access_token_refuses_what_matches_nothing(org: Organization, value: str) -> None:
     token_issue(kind="admin", account=AccountFactory(), organization=org)

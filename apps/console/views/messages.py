@@ -18,7 +18,6 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from apps.channels.selectors import channel_get
 from apps.core.errors import DomainError
@@ -27,7 +26,7 @@ from apps.messages.models import Message
 from apps.messages.selectors import message_visible, with_details
 from apps.messages.services import message_delete
 
-from ..access import ConsoleView
+from ..access import ConsoleView, safe_next
 from ..forms_channels import form_error_text
 from ..forms_messages import MessageDeleteForm, MessageSearchForm
 from ..paging import console_page
@@ -56,18 +55,6 @@ def message_text(message: Message) -> str:
     data = message.data if isinstance(message.data, dict) else {}
     text = data.get("text") or data.get("caption") or ""
     return str(text)
-
-
-def safe_next(request: HttpRequest, slug: str, target: str | None, fallback: str) -> str:
-    """``target`` if it is a path of this console organization's pages, else ``fallback``."""
-    prefix = reverse("console:dashboard", args=[slug])
-    if (
-        target
-        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
-        and target.startswith(prefix)
-    ):
-        return target
-    return fallback
 
 
 class MessageListView(ConsoleView):

@@ -155,7 +155,9 @@ class ChatroomOfEventView(MessengerAPIView):
         scope = self.caller.scope(params.get("organization_id"))
         channel = chatroom_for_event(organization=scope.organization, event_id=params["event_id"])
         assigned = chatroom_assigned_ids(channels=[channel])
-        scope.require_visible(channel, assigned[channel.pk])
+        # Looked up by event_id: a chatroom not assigned to the caller is answered like an
+        # unknown or another organization's event (same code, message and field).
+        scope.require_visible(channel, assigned[channel.pk], field="event_id")
         return Response(self.render_one(channel, assigned))
 
 

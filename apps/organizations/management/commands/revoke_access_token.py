@@ -1,8 +1,8 @@
 """``manage.py revoke_access_token PREFIX_OR_TOKEN``: revoke at once.
 
-Takes the whole token, or the prefix that the admin site and the audit log show (its
-first 12 characters, e.g. ``ca_adm_AbCdE``). A prefix that matches several active
-tokens is refused: pass the whole token then.
+Takes the whole token, or the whole prefix that the admin site and the audit log show
+(its first 12 characters, e.g. ``ca_adm_AbCdE``); a shorter prefix is refused. A prefix
+that matches several active tokens is refused: pass the whole token then.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class Command(BaseCommand):
     help = "Revoke an access token, given the whole token or its 12-character prefix."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("token", help="the whole token, or its prefix (first 12 characters)")
+        parser.add_argument("token", help="the whole token, or its whole 12-character prefix")
 
     def handle(self, *args: Any, token: str, **options: Any) -> None:
         value = token.strip().rstrip("…")
@@ -31,9 +31,15 @@ class Command(BaseCommand):
         if match is None:
             if len(value) > PREFIX_LENGTH:
                 raise CommandError(f"No access token matches {value[:PREFIX_LENGTH]}….")
-            if len(value) < 8:
-                raise CommandError("A prefix needs at least 8 characters.")
-            candidates = list(AccessToken.objects.filter(prefix__startswith=value)[:50])
+            if len(value) < PREFIX_LENGTH:
+                # A shorter prefix would match by a guess of a few characters (and, with
+                # several tokens, pick one the operator did not mean).
+                raise CommandError(
+                    f"{value!r} is too short: give the whole {PREFIX_LENGTH}-character prefix "
+                    "as the admin site and the audit log show it (e.g. ca_adm_Q2x9v), "
+                    "or the whole token."
+                )
+            candidates = list(AccessToken.objects.filter(prefix=value)[:50])
             active = [t for t in candidates if t.revoked_at is None]
             if not candidates:
                 raise CommandError(f"No access token matches {value!r}.")
