@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from .models import Account
+from apps.accounts.models import Account
 
 
 @admin.register(Account)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .models import Account
+from apps.accounts.models import Account
 
 
 def account_get_or_create(*, email: str) -> tuple[Account, bool]:

@@ -1,8 +1,7 @@
 from django.contrib import admin
 
+from apps.audit.models import AuditEntry
 from apps.core.admin import LargeTableAdmin
-
-from .models import AuditEntry
 
 
 @admin.register(AuditEntry)

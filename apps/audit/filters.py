@@ -6,7 +6,7 @@ from __future__ import annotations
 import django_filters
 from django import forms
 
-from .models import AuditEntry
+from apps.audit.models import AuditEntry
 
 
 class AuditEntryFilterSet(django_filters.FilterSet):

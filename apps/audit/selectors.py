@@ -7,10 +7,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from apps.audit.filters import AuditEntryFilterSet
+from apps.audit.models import AuditEntry
 from apps.organizations.models import Organization
-
-from .filters import AuditEntryFilterSet
-from .models import AuditEntry
 
 #: The action select offers the actions of this many most recent entries, so building
 #: it costs the same on 1,000 entries as on 10,000,000 (an older, rarer action can

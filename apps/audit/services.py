@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.audit.actor import Actor
+from apps.audit.models import AuditEntry
 from apps.organizations.models import Organization
-
-from .actor import Actor
-from .models import AuditEntry
 
 
 def audit_record(

@@ -9,9 +9,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from apps.calendar_events.models import CalendarEvent
 from apps.core.admin import LargeTableAdmin
-
-from .models import CalendarEvent
 
 
 @admin.register(CalendarEvent)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
+from apps.calendar_events.models import CalendarEvent
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.organizations.models import Organization
-
-from .models import CalendarEvent
 
 
 def calendar_events_of_organization(*, organization: Organization) -> QuerySet[CalendarEvent]:

@@ -18,6 +18,7 @@ from django.db import transaction
 
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
+from apps.calendar_events.models import CalendarEvent
 from apps.channels.chatrooms import (
     chatroom_assign,
     chatroom_event_record,
@@ -31,8 +32,6 @@ from apps.core.sweeps import iso
 from apps.events.models import EventType
 from apps.members.models import Member
 from apps.organizations.models import Organization
-
-from .models import CalendarEvent
 
 _TARGET = "calendar_event"
 MAX_TITLE_LENGTH = 200

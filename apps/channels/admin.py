@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from apps.channels.models import Channel, Membership
 from apps.core.admin import LargeTableAdmin
-
-from .models import Channel, Membership
 
 
 @admin.register(Channel)

@@ -15,12 +15,11 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
+from apps.channels.models import Channel, Membership
+from apps.channels.selectors import channel_live_q
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.organizations.models import Organization
-
-from .models import Channel, Membership
-from .selectors import channel_live_q
 
 #: The channel types the chatroom service shows.
 CHATROOM_TYPES = (Channel.Type.CUSTOM, Channel.Type.DEFAULT, Channel.Type.EVENT)

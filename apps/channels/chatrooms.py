@@ -28,17 +28,16 @@ from django.utils import timezone
 
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
+from apps.channels.chatroom_selectors import chatroom_default
+from apps.channels.models import Channel, Membership
+from apps.channels.selectors import channel_is_gone
+from apps.channels.services import _join, channel_avatar_purge, channel_create
 from apps.core.errors import DomainError
 from apps.core.sweeps import iso
 from apps.events.models import EventType
 from apps.events.services import event_record
 from apps.members.models import Member
 from apps.organizations.models import Organization
-
-from .chatroom_selectors import chatroom_default
-from .models import Channel, Membership
-from .selectors import channel_is_gone
-from .services import _join, channel_avatar_purge, channel_create
 
 logger = logging.getLogger(__name__)
 

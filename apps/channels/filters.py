@@ -10,10 +10,9 @@ from typing import Any
 import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
 
+from apps.channels.models import Channel, ChannelTag, Membership
 from apps.core.filters import StringListFilter
 from apps.members.models import Member
-
-from .models import Channel, ChannelTag, Membership
 
 
 class ChannelFilterSet(django_filters.FilterSet):

@@ -6,11 +6,10 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from apps.channels.models import Channel, Membership
+from apps.channels.selectors import channel_is_gone
 from apps.core.errors import DomainError
 from apps.members.models import Member
-
-from .models import Channel, Membership
-from .selectors import channel_is_gone
 
 
 def check_can_post(*, channel: Channel, member: Member, now: datetime | None = None) -> None:

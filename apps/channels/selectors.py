@@ -9,12 +9,11 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from apps.channels.filters import ChannelFilterSet
+from apps.channels.models import Channel, ChannelTag, Membership
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.organizations.models import Organization
-
-from .filters import ChannelFilterSet
-from .models import Channel, ChannelTag, Membership
 
 
 def channel_live_q(*, now: datetime | None = None, prefix: str = "") -> Q:

@@ -21,6 +21,8 @@ from django.utils import timezone
 
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
+from apps.channels.models import Channel, ChannelTag, Membership
+from apps.channels.selectors import channel_current_member_count, channel_is_gone, membership_map
 from apps.core.errors import DomainError
 from apps.core.publishing import publish_on_commit
 from apps.core.sweeps import iso as _iso
@@ -30,9 +32,6 @@ from apps.events.services import event_record
 from apps.members.models import Member
 from apps.members.services import ban_window, members_resolve
 from apps.organizations.models import Organization
-
-from .models import Channel, ChannelTag, Membership
-from .selectors import channel_current_member_count, channel_is_gone, membership_map
 
 logger = logging.getLogger(__name__)
 
@@ -485,7 +484,7 @@ def channel_close(*, channel: Channel, actor: Actor, reason: str = "") -> Channe
     Closing a closed channel is refused with 409 ``conflict`` (nothing is written).
     """
 
-    from .tasks import channel_purge
+    from apps.channels.tasks import channel_purge
 
     locked = Channel.objects.select_for_update().filter(pk=channel.pk).first()
     if locked is None or channel_is_gone(locked):

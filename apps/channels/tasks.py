@@ -5,9 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import services
-from .models import Channel
-from .services import channel_purge_messages
+from apps.channels import services
+from apps.channels.models import Channel
+from apps.channels.services import channel_purge_messages
 
 #: Options of the beat sweeps: transient database errors are retried with backoff; the
 #: sweeps are idempotent, so a redelivery after a lost worker is harmless.

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from apps.console.filter_explain import MAX_TRY_LENGTH
 from apps.core.errors import DomainError
 from apps.moderation.filtering import (
     MAX_PATTERN_LENGTH,
@@ -13,8 +14,6 @@ from apps.moderation.filtering import (
     validate_blacklist_pattern,
 )
 from apps.moderation.services import MAX_PATTERNS_PER_REQUEST
-
-from .filter_explain import MAX_TRY_LENGTH
 
 BLACKLIST, WHITELIST = "blacklist", "whitelist"
 KINDS = (BLACKLIST, WHITELIST)

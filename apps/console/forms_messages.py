@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from .forms_channels import MAX_REASON_LENGTH, MAX_USER_ID_LENGTH
+from apps.console.forms_channels import MAX_REASON_LENGTH, MAX_USER_ID_LENGTH
 
 MAX_TEXT_QUERY_LENGTH = 200
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from .forms_channels import (
+from apps.console.forms_channels import (
     MAX_USER_ID_LENGTH,
     BanForm,
     DurationMixin,

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import (
+from apps.console.views import (
     audit,
     auth,
     channels,

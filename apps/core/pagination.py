@@ -14,7 +14,7 @@ from typing import Any
 from django.core import signing
 from django.db.models import Model, QuerySet
 
-from .errors import DomainError
+from apps.core.errors import DomainError
 
 _SALT = "chatadmin.pagination"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.http import QueryDict
 
-from .errors import DomainError
+from apps.core.errors import DomainError
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _PART = re.compile(r"\[([^\[\]]*)\]")

@@ -3,9 +3,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.core.admin import LargeTableAdmin
-
-from .models import Event
-from .services import events_retry_now
+from apps.events.models import Event
+from apps.events.services import events_retry_now
 
 
 class PendingFilter(admin.SimpleListFilter):

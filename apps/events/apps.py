@@ -7,6 +7,6 @@ class EventsConfig(AppConfig):
     verbose_name = "Domain events (outbox)"
 
     def ready(self) -> None:
-        from .registry import log_event, subscribe
+        from apps.events.registry import log_event, subscribe
 
         subscribe(log_event)

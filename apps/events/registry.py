@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .models import Event, EventType
+from apps.events.models import Event, EventType
 
 logger = logging.getLogger("chatadmin.events")
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from apps.events.models import Event
 from apps.organizations.models import Organization
-
-from .models import Event
 
 
 def event_list(*, organization: Organization, types: list[str] | None = None) -> QuerySet[Event]:

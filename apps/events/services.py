@@ -21,10 +21,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.events.models import DispatchLock, Event
+from apps.events.registry import subscriptions_for
 from apps.organizations.models import Organization
-
-from .models import DispatchLock, Event
-from .registry import subscriptions_for
 
 logger = logging.getLogger("chatadmin.events")
 
@@ -57,7 +56,7 @@ def _dispatch_requested_on_commit() -> bool:
 
 
 def _request_dispatch() -> None:
-    from .tasks import request_dispatch
+    from apps.events.tasks import request_dispatch
 
     request_dispatch()
 

@@ -6,8 +6,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from apps.core.publishing import publish
-
-from .services import events_dispatch
+from apps.events.services import events_dispatch
 
 
 @shared_task(

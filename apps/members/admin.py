@@ -9,9 +9,8 @@ from django.http import HttpRequest
 
 from apps.audit.actor import Actor
 from apps.core.admin import LargeTableAdmin
-
-from . import services
-from .models import Member, Role
+from apps.members import services
+from apps.members.models import Member, Role
 
 
 @admin.register(Member)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from apps.members.models import Member, Role
 from apps.moderation.models import Report
-
-from .models import Member, Role
 
 
 class MemberFilter(django_filters.FilterSet):

@@ -8,11 +8,10 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 
 from apps.core.errors import DomainError
+from apps.members.filters import MemberFilter, RoleFilter
+from apps.members.models import Member, Role
 from apps.moderation.models import Report
 from apps.organizations.models import Organization
-
-from .filters import MemberFilter, RoleFilter
-from .models import Member, Role
 
 
 def member_get(*, organization: Organization, user_id: str, field: str = "userId") -> Member:

@@ -18,10 +18,9 @@ from apps.core.errors import DomainError
 from apps.core.sweeps import iso, sweep_expired
 from apps.events.models import EventType
 from apps.events.services import event_record
+from apps.members.models import Member, Role
 from apps.moderation.models import Report
 from apps.organizations.models import Organization
-
-from .models import Member, Role
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
 
 from apps.core.filters import StringListFilter
-
-from .models import Message, MessageTag
+from apps.messages.models import Message, MessageTag
 
 
 class MessageFilterSet(django_filters.FilterSet):

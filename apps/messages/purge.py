@@ -32,9 +32,8 @@ from django.db import connection, transaction
 from django.db.models import Max, Min
 
 from apps.channels.models import Channel
+from apps.messages.models import Message, MessageFile, MessageTag, Reaction
 from apps.moderation.models import Report
-
-from .models import Message, MessageFile, MessageTag, Reaction
 
 logger = logging.getLogger(__name__)
 

@@ -10,10 +10,9 @@ from django.db.models.functions import Coalesce
 
 from apps.accounts.models import Account
 from apps.core.errors import DomainError
+from apps.messages.models import Message, MessageTag, Reaction
 from apps.moderation.models import Report
 from apps.organizations.models import Organization
-
-from .models import Message, MessageTag, Reaction
 
 
 def reactable_message_get(

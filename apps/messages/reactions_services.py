@@ -8,10 +8,9 @@ from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.core.errors import DomainError
 from apps.members.services import member_for_account
+from apps.messages.models import Message, Reaction
+from apps.messages.reactions_selectors import admin_reaction_get
 from apps.organizations.models import Organization
-
-from .models import Message, Reaction
-from .reactions_selectors import admin_reaction_get
 
 
 def _require_account(actor: Actor) -> None:

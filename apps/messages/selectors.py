@@ -21,11 +21,10 @@ from apps.channels.models import Channel
 from apps.channels.selectors import channel_live_q
 from apps.core.errors import DomainError
 from apps.core.pagination import decode_token, encode_token
+from apps.messages.filters import MessageFilterSet
+from apps.messages.models import Message, MessageFile, MessageTag, Reaction
 from apps.moderation.models import Report
 from apps.organizations.models import Organization
-
-from .filters import MessageFilterSet
-from .models import Message, MessageFile, MessageTag, Reaction
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100

@@ -10,4 +10,4 @@ class MessengerConfig(AppConfig):
 
     def ready(self) -> None:
         # registers the OpenAPI security schemes of the two token headers
-        from . import schema  # noqa: F401
+        from apps.messenger import schema  # noqa: F401

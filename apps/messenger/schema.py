@@ -7,7 +7,7 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
-from .authentication import API_TOKEN_HEADER, PERSONAL_TOKEN_HEADER
+from apps.messenger.authentication import API_TOKEN_HEADER, PERSONAL_TOKEN_HEADER
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

@@ -7,8 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from apps.core.admin import LargeTableAdmin
-
-from .models import BlacklistRecord, Report, WhitelistRecord
+from apps.moderation.models import BlacklistRecord, Report, WhitelistRecord
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -8,8 +8,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from apps.core.filters import StringListFilter
-
-from .models import BlacklistRecord, WhitelistRecord
+from apps.moderation.models import BlacklistRecord, WhitelistRecord
 
 #: Most ``regexs`` filter terms one query may carry.
 MAX_FILTER_TERMS = 100

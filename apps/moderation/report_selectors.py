@@ -7,9 +7,8 @@ from django.db.models import QuerySet
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.messages.models import Message
+from apps.moderation.models import Report
 from apps.organizations.models import Organization
-
-from .models import Report
 
 
 def report_list(

@@ -21,9 +21,8 @@ from apps.events.models import EventType
 from apps.events.services import event_record
 from apps.members.models import Member
 from apps.messages.models import Message
+from apps.moderation.models import Report
 from apps.organizations.models import Organization
-
-from .models import Report
 
 MAX_REASON_LENGTH = 1000
 

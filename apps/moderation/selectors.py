@@ -10,11 +10,10 @@ import django_filters
 from django.db.models import Model, QuerySet
 
 from apps.core.errors import DomainError
+from apps.moderation.filtering import canonical_whitelist_pattern, normalize_text
+from apps.moderation.filters import BlacklistRecordFilterSet, WhitelistRecordFilterSet
+from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import Organization
-
-from .filtering import canonical_whitelist_pattern, normalize_text
-from .filters import BlacklistRecordFilterSet, WhitelistRecordFilterSet
-from .models import BlacklistRecord, WhitelistRecord
 
 
 def _filtered(

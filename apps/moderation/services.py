@@ -24,16 +24,19 @@ from django.utils import timezone
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.core.errors import DomainError
-from apps.organizations.models import Organization
-
-from .filtering import canonical_whitelist_pattern, forget_version, validate_blacklist_pattern
-from .models import BlacklistRecord, FilterRefusalDay, WhitelistRecord
-from .selectors import (
+from apps.moderation.filtering import (
+    canonical_whitelist_pattern,
+    forget_version,
+    validate_blacklist_pattern,
+)
+from apps.moderation.models import BlacklistRecord, FilterRefusalDay, WhitelistRecord
+from apps.moderation.selectors import (
     blacklist_record_get,
     blacklist_records_find,
     whitelist_record_get,
     whitelist_records_find,
 )
+from apps.organizations.models import Organization
 
 #: Most patterns (or ruleIds) one request may carry.
 MAX_PATTERNS_PER_REQUEST = 1000

@@ -14,9 +14,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.audit.actor import Actor
-
-from .models import AccessToken, Organization, StaffRole
-from .services import MAX_AUTO_HIDE_THRESHOLD, organization_settings_update, token_revoke
+from apps.organizations.models import AccessToken, Organization, StaffRole
+from apps.organizations.services import (
+    MAX_AUTO_HIDE_THRESHOLD,
+    organization_settings_update,
+    token_revoke,
+)
 
 
 class StaffRoleInline(admin.TabularInline):

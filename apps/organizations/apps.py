@@ -6,4 +6,4 @@ class OrganizationsConfig(AppConfig):
     label = "organizations"
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from apps.organizations import schema  # noqa: F401  (registers the OpenAPI auth extension)

@@ -6,8 +6,8 @@ from typing import Any
 
 from rest_framework import authentication, exceptions
 
-from .models import AccessToken
-from .selectors import token_authenticate
+from apps.organizations.models import AccessToken
+from apps.organizations.selectors import token_authenticate
 
 
 class AdminTokenAuthentication(authentication.BaseAuthentication):

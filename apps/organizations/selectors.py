@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import AccessToken, hash_token
+from apps.organizations.models import AccessToken, hash_token
 
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 

@@ -16,8 +16,7 @@ from apps.accounts.services import account_get_or_create
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.core.errors import DomainError
-
-from .models import AccessToken, Organization, StaffRole, hash_token
+from apps.organizations.models import AccessToken, Organization, StaffRole, hash_token
 
 TOKEN_PREFIXES = {
     AccessToken.Kind.ADMIN: "ca_adm_",

@@ -11,12 +11,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.channels.models import Channel
+from apps.channels.services import MAX_MUTE_PERIOD_MS, MUTE_FOREVER
 from apps.core.fields import IdField, IntegerField, JSONObjectField, StringField, StringListField
 from apps.core.schema import PagingOutput
 from apps.members.api.serializers import BanPeriodField
-
-from ..models import Channel
-from ..services import MAX_MUTE_PERIOD_MS, MUTE_FOREVER
 
 #: Limits (docs/api/channels.md).
 MAX_TAGS = 50

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from apps.channels.api import views
 
 urlpatterns = [
     path("channels", views.ChannelQueryView.as_view(), name="v2-channels"),

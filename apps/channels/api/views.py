@@ -11,17 +11,8 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.errors import DomainError
-from apps.core.pagination import keyset_page
-from apps.core.parsing import request_data
-from apps.core.schema import ErrorOutput
-from apps.members.services import member_for_account
-from apps.organizations.api.base import AdminAPIView
-
-from .. import services
-from ..models import Channel
-from ..selectors import channel_get, channel_query
-from .serializers import (
+from apps.channels import services
+from apps.channels.api.serializers import (
     ChannelCloseInput,
     ChannelCreateInput,
     ChannelDisplayNameInput,
@@ -35,6 +26,14 @@ from .serializers import (
     ChannelUsersInput,
     ChannelUsersMuteInput,
 )
+from apps.channels.models import Channel
+from apps.channels.selectors import channel_get, channel_query
+from apps.core.errors import DomainError
+from apps.core.pagination import keyset_page
+from apps.core.parsing import request_data
+from apps.core.schema import ErrorOutput
+from apps.members.services import member_for_account
+from apps.organizations.api.base import AdminAPIView
 
 TAGS = ["channels"]
 

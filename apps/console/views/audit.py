@@ -25,9 +25,8 @@ from apps.audit.selectors import (
     audit_entries_for_export,
     audit_entry_filterset,
 )
-
-from ..access import ConsoleView
-from ..paging import console_page
+from apps.console.access import ConsoleView
+from apps.console.paging import console_page
 
 FILTER_KEYS = ("actor", "action", "target_type", "target_id", "since", "until")
 SORTS = {"newest": "-created_at", "oldest": "created_at"}

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
-from ..access import console_organizations
+from apps.console.access import console_organizations
 
 
 class LoginView(auth_views.LoginView):

@@ -25,12 +25,8 @@ from django.utils import timezone
 from apps.channels import services
 from apps.channels.models import Channel, Membership
 from apps.channels.selectors import channel_get, channel_query
-from apps.core.errors import DomainError
-from apps.messages.selectors import message_visible, with_details
-from apps.organizations.models import Organization
-
-from ..access import ConsoleView
-from ..forms_channels import (
+from apps.console.access import ConsoleView
+from apps.console.forms_channels import (
     ChannelCloseForm,
     ChannelMuteForm,
     ChannelSearchForm,
@@ -42,8 +38,11 @@ from ..forms_channels import (
     ScheduledDeletionForm,
     form_error_text,
 )
-from ..paging import console_page
-from .messages import TEXT_SCAN_LIMIT, message_text, text_window
+from apps.console.paging import console_page
+from apps.console.views.messages import TEXT_SCAN_LIMIT, message_text, text_window
+from apps.core.errors import DomainError
+from apps.messages.selectors import message_visible, with_details
+from apps.organizations.models import Organization
 
 #: Rows of the smaller lists on a channel's page (bans, mutes, recent messages).
 SIDE_LIST_LIMIT = 50

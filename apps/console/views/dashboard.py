@@ -14,9 +14,9 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 
-from ..access import ConsoleView
-from ..charts import Series, bar_chart
-from ..selectors import (
+from apps.console.access import ConsoleView
+from apps.console.charts import Series, bar_chart
+from apps.console.selectors import (
     audit_since,
     dashboard_counts,
     ending_soon,

@@ -28,12 +28,11 @@ from apps.calendar_events import services
 from apps.calendar_events.models import CalendarEvent
 from apps.calendar_events.selectors import calendar_event_get, calendar_events_of_organization
 from apps.channels.models import Channel
+from apps.console.access import ConsoleView, Role, has_role
+from apps.console.forms_events import EventForm, EventSearchForm
+from apps.console.paging import console_page
 from apps.core.errors import DomainError
 from apps.members.models import Member
-
-from ..access import ConsoleView, Role, has_role
-from ..forms_events import EventForm, EventSearchForm
-from ..paging import console_page
 
 EVENT_SORTS = {"soonest": "starts_at", "latest": "-starts_at", "title": "title"}
 SORT_LABELS = [

@@ -16,14 +16,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
 
+from apps.console.access import ConsoleView
+from apps.console.filter_explain import explain_message
+from apps.console.forms_filters import (
+    BLACKLIST,
+    KINDS,
+    WHITELIST,
+    BulkAddForm,
+    EditRecordForm,
+    TryMessageForm,
+)
+from apps.console.paging import console_page
 from apps.core.errors import DomainError
 from apps.moderation import services
 from apps.moderation.selectors import blacklist_record_query, whitelist_record_query
-
-from ..access import ConsoleView
-from ..filter_explain import explain_message
-from ..forms_filters import BLACKLIST, KINDS, WHITELIST, BulkAddForm, EditRecordForm, TryMessageForm
-from ..paging import console_page
 
 #: Longest search text, in characters.
 MAX_SEARCH_LENGTH = 100

@@ -20,16 +20,15 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 
 from apps.channels.selectors import channel_get
+from apps.console.access import ConsoleView, safe_next
+from apps.console.forms_channels import form_error_text
+from apps.console.forms_messages import MessageDeleteForm, MessageSearchForm
+from apps.console.paging import console_page
 from apps.core.errors import DomainError
 from apps.members.selectors import member_get
 from apps.messages.models import Message
 from apps.messages.selectors import message_visible, with_details
 from apps.messages.services import message_delete
-
-from ..access import ConsoleView, safe_next
-from ..forms_channels import form_error_text
-from ..forms_messages import MessageDeleteForm, MessageSearchForm
-from ..paging import console_page
 
 #: How many of the newest matching messages a text search looks at.
 TEXT_SCAN_LIMIT = 10_000

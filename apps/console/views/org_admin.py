@@ -14,14 +14,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
 
-from apps.core.errors import DomainError
-from apps.core.throttling import token_issue_retry_after
-from apps.organizations import services
-from apps.organizations.models import AccessToken, StaffRole
-from apps.organizations.selectors import TOKEN_SORTS, TOKEN_STATES, tokens_filtered
-
-from ..access import ConsoleView, Role
-from ..forms_org_admin import (
+from apps.console.access import ConsoleView, Role
+from apps.console.forms_org_admin import (
     TOKEN_KINDS,
     SettingsForm,
     StaffAddForm,
@@ -29,7 +23,12 @@ from ..forms_org_admin import (
     TokenIssueForm,
     role_choices,
 )
-from ..paging import console_page
+from apps.console.paging import console_page
+from apps.core.errors import DomainError
+from apps.core.throttling import token_issue_retry_after
+from apps.organizations import services
+from apps.organizations.models import AccessToken, StaffRole
+from apps.organizations.selectors import TOKEN_SORTS, TOKEN_STATES, tokens_filtered
 
 #: Longest search text, in characters.
 MAX_SEARCH_LENGTH = 100

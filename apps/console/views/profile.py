@@ -21,15 +21,14 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.views import View
 
+from apps.console.forms_profile import PersonalTokenIssueForm
+from apps.console.paging import console_page
 from apps.core.errors import DomainError
 from apps.core.throttling import token_issue_retry_after
 from apps.members.models import Member
 from apps.organizations import services
 from apps.organizations.models import AccessToken
 from apps.organizations.selectors import TOKEN_SORTS, TOKEN_STATES, tokens_filtered
-
-from ..forms_profile import PersonalTokenIssueForm
-from ..paging import console_page
 
 #: Longest search text, in characters.
 MAX_SEARCH_LENGTH = 100

@@ -22,15 +22,8 @@ from apps.audit.actor import Actor
 from apps.channels.models import Channel
 from apps.channels.selectors import channel_get
 from apps.channels.services import channel_users_ban, channel_users_mute
-from apps.core.errors import DomainError
-from apps.members.services import member_ban
-from apps.messages.models import Message
-from apps.messages.services import message_delete
-from apps.moderation.models import Report
-from apps.moderation.reports import report_resolve
-
-from ..access import ConsoleView
-from ..forms_review import (
+from apps.console.access import ConsoleView
+from apps.console.forms_review import (
     BAN_PERIODS,
     CHANNEL_BAN,
     DELETE,
@@ -42,8 +35,8 @@ from ..forms_review import (
     ReviewFilterForm,
     mute_label,
 )
-from ..paging import console_page
-from ..selectors import (
+from apps.console.paging import console_page
+from apps.console.selectors import (
     audit_on_user,
     author_recent_messages,
     group_reports,
@@ -55,7 +48,13 @@ from ..selectors import (
     review_next,
     review_report_get,
 )
-from .dashboard import console_link
+from apps.console.views.dashboard import console_link
+from apps.core.errors import DomainError
+from apps.members.services import member_ban
+from apps.messages.models import Message
+from apps.messages.services import message_delete
+from apps.moderation.models import Report
+from apps.moderation.reports import report_resolve
 
 PER_PAGE = 25
 #: The reports of one target listed on its page (the rest are counted).

@@ -27,16 +27,9 @@ from apps.audit.models import AuditEntry
 from apps.channels import services as channel_services
 from apps.channels.models import Membership
 from apps.channels.selectors import channel_get, channel_live_q
-from apps.core.errors import DomainError
-from apps.members import services as member_services
-from apps.members.models import Member
-from apps.members.selectors import member_get_detailed, member_list, role_list
-from apps.messages.selectors import message_visible, with_details
-from apps.moderation.models import Report
-
-from ..access import ConsoleView
-from ..forms_channels import form_error_text
-from ..forms_users import (
+from apps.console.access import ConsoleView
+from apps.console.forms_channels import form_error_text
+from apps.console.forms_users import (
     UserBanForm,
     UserEditForm,
     UserMuteForm,
@@ -44,9 +37,15 @@ from ..forms_users import (
     UserUnbanForm,
     UserUnmuteForm,
 )
-from ..paging import console_page
-from .channels import active_q
-from .messages import message_text
+from apps.console.paging import console_page
+from apps.console.views.channels import active_q
+from apps.console.views.messages import message_text
+from apps.core.errors import DomainError
+from apps.members import services as member_services
+from apps.members.models import Member
+from apps.members.selectors import member_get_detailed, member_list, role_list
+from apps.messages.selectors import message_visible, with_details
+from apps.moderation.models import Report
 
 #: Rows shown in each of the lists on a user's page.
 LIST_LIMIT = 50

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from apps.members.api import views
 
 urlpatterns = [
     path("users", views.UsersView.as_view(), name="v2-users"),

@@ -11,9 +11,7 @@ from rest_framework.response import Response
 from apps.core.pagination import keyset_page
 from apps.core.schema import ErrorOutput
 from apps.members import selectors, services
-from apps.organizations.api.base import AdminAPIView
-
-from .serializers import (
+from apps.members.api.serializers import (
     RoleListEnvelope,
     RoleOutput,
     RoleQueryInput,
@@ -28,6 +26,7 @@ from .serializers import (
     UserUpdateInput,
     render_user,
 )
+from apps.organizations.api.base import AdminAPIView
 
 USERS = ["users"]
 ROLES = ["roles"]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import reactions
+from apps.messages.api import reactions
 
 urlpatterns = [
     path("reactions", reactions.ReactionsView.as_view(), name="v2-reactions"),

@@ -9,9 +9,8 @@ from rest_framework import serializers
 
 from apps.core.fields import IdField, IntegerField, JSONObjectField, StringField, StringListField
 from apps.core.schema import PagingOutput
-
-from ..selectors import MAX_PAGE_SIZE
-from ..services import MAX_DATA_BYTES, MAX_TAG_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH
+from apps.messages.selectors import MAX_PAGE_SIZE
+from apps.messages.services import MAX_DATA_BYTES, MAX_TAG_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH
 
 MAX_FILTER_TAGS = 50
 

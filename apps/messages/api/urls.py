@@ -3,7 +3,7 @@ included by the project's URL map, not here."""
 
 from django.urls import path
 
-from . import views
+from apps.messages.api import views
 
 urlpatterns: list = [
     path("messages", views.MessageQueryView.as_view(), name="v2-messages-query"),

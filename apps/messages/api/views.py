@@ -16,19 +16,7 @@ from apps.channels.selectors import channel_get
 from apps.core.errors import DomainError
 from apps.core.parsers import MultiPartParser
 from apps.core.parsing import request_data
-from apps.organizations.api.base import AdminAPIView
-
-from ..models import Message, MessageFile
-from ..selectors import message_detail, message_file_get, message_get, message_query
-from ..selectors import message_reaction_counts as reaction_counts
-from ..services import (
-    SAFE_FILE_TYPES,
-    message_create,
-    message_create_file,
-    message_create_image,
-    message_delete,
-)
-from .serializers import (
+from apps.messages.api.serializers import (
     FileMessageInputSerializer,
     ImageMessageInputSerializer,
     ImageSizeInputSerializer,
@@ -40,6 +28,17 @@ from .serializers import (
     MessageSerializer,
     SuccessSerializer,
 )
+from apps.messages.models import Message, MessageFile
+from apps.messages.selectors import message_detail, message_file_get, message_get, message_query
+from apps.messages.selectors import message_reaction_counts as reaction_counts
+from apps.messages.services import (
+    SAFE_FILE_TYPES,
+    message_create,
+    message_create_file,
+    message_create_image,
+    message_delete,
+)
+from apps.organizations.api.base import AdminAPIView
 
 TAG = ["Messages"]
 ERRORS = {

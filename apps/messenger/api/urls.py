@@ -3,7 +3,7 @@ paths as issue 5 gives them)."""
 
 from django.urls import path
 
-from . import views
+from apps.messenger.api import views
 
 urlpatterns = [
     path("chatroom", views.ChatroomOfEventView.as_view(), name="messenger-chatroom-of-event"),

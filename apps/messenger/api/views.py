@@ -45,11 +45,7 @@ from apps.members.models import Member
 from apps.messages.api.serializers import MessageEnvelopeSerializer, MessageSerializer
 from apps.messages.models import Message
 from apps.messages.services import message_create
-from apps.organizations.models import Organization
-
-from ..authentication import ApiTokenAuthentication, PersonalTokenAuthentication
-from ..permissions import Caller, Scope
-from .serializers import (
+from apps.messenger.api.serializers import (
     ChatroomCreateInputSerializer,
     ChatroomListQuerySerializer,
     ChatroomListSerializer,
@@ -59,6 +55,9 @@ from .serializers import (
     ChatroomUpdateInputSerializer,
     MessengerSuccessSerializer,
 )
+from apps.messenger.authentication import ApiTokenAuthentication, PersonalTokenAuthentication
+from apps.messenger.permissions import Caller, Scope
+from apps.organizations.models import Organization
 
 TAG = ["Chatrooms (messenger)"]
 ERRORS = {

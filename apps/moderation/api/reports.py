@@ -19,10 +19,9 @@ from apps.core.schema import ErrorOutput
 from apps.members.api.views import UserFlagsView as MemberUserFlagsView
 from apps.members.selectors import member_get
 from apps.messages.selectors import message_get
+from apps.moderation.models import Report
+from apps.moderation.reports import MAX_REASON_LENGTH, report_create
 from apps.organizations.api.base import AdminAPIView
-
-from ..models import Report
-from ..reports import MAX_REASON_LENGTH, report_create
 
 TAGS = ["reports"]
 

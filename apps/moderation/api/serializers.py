@@ -10,11 +10,10 @@ from rest_framework.exceptions import ErrorDetail
 
 from apps.core.fields import IntegerField, StringField, StringListField
 from apps.core.schema import PagingOutput
-
-from ..filtering import MAX_PATTERN_LENGTH
-from ..filters import MAX_FILTER_TERMS
-from ..models import BlacklistRecord, WhitelistRecord
-from ..services import MAX_PATTERNS_PER_REQUEST
+from apps.moderation.filtering import MAX_PATTERN_LENGTH
+from apps.moderation.filters import MAX_FILTER_TERMS
+from apps.moderation.models import BlacklistRecord, WhitelistRecord
+from apps.moderation.services import MAX_PATTERNS_PER_REQUEST
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 1000

@@ -3,7 +3,7 @@ pattern and may contain ``/`` (sent as %2F)."""
 
 from django.urls import path
 
-from . import reports, views
+from apps.moderation.api import reports, views
 
 urlpatterns = [
     path("blacklist/records", views.BlacklistRecordsView.as_view(), name="v2-blacklist-records"),

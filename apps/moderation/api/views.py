@@ -18,11 +18,8 @@ from rest_framework.response import Response
 from apps.core.pagination import keyset_page
 from apps.core.parsing import request_data
 from apps.core.schema import ErrorOutput
-from apps.organizations.api.base import AdminAPIView
-
-from .. import services
-from ..selectors import blacklist_record_query, whitelist_record_query
-from .serializers import (
+from apps.moderation import services
+from apps.moderation.api.serializers import (
     BlacklistAddInput,
     BlacklistRecordListResponse,
     BlacklistRecordResponse,
@@ -39,6 +36,8 @@ from .serializers import (
     WhitelistRecordsResponse,
     WhitelistUpdateInput,
 )
+from apps.moderation.selectors import blacklist_record_query, whitelist_record_query
+from apps.organizations.api.base import AdminAPIView
 
 _ERRORS = {
     400: OpenApiResponse(ErrorOutput, description="Missing or invalid parameter."),

@@ -21,10 +21,12 @@ from apps.accounts.models import Account
 from apps.accounts.services import account_get_or_create
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
+from apps.organizations.management.commands._chat_identities import (
+    checked_email,
+    organization_by_slug,
+)
 from apps.organizations.models import AccessToken, Organization, StaffRole
 from apps.organizations.services import token_issue
-
-from ._chat_identities import checked_email, organization_by_slug
 
 #: The account that holds API tokens of organizations without an owner.
 SYSTEM_ACCOUNT_EMAIL = "system@chatadmin.invalid"

@@ -16,15 +16,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from apps.accounts.services import account_get_or_create
-from apps.organizations.models import AccessToken
-from apps.organizations.services import token_issue
-
-from ._chat_identities import (
+from apps.organizations.management.commands._chat_identities import (
     GRANTABLE_ROLES,
     checked_email,
     member_of_account,
     organization_by_slug,
 )
+from apps.organizations.models import AccessToken
+from apps.organizations.services import token_issue
 
 
 class Command(BaseCommand):
