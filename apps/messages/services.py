@@ -29,6 +29,7 @@ from apps.channels.models import Channel
 from apps.channels.rules import check_can_post
 from apps.channels.selectors import channel_get
 from apps.core.errors import DomainError
+from apps.core.text import is_invisible
 from apps.events.models import EventType
 from apps.events.services import event_record
 from apps.members.models import Member
@@ -96,7 +97,8 @@ def validate_message_data(*, type: str, data: Any) -> dict[str, Any]:
             raise DomainError(
                 "missing_parameter", "A text message needs data.text.", field="data.text"
             )
-        if not isinstance(text, str) or not text.strip():
+        # nothing visible (only whitespace, format characters such as U+200B, ...) is empty
+        if not isinstance(text, str) or is_invisible(text):
             raise DomainError(
                 "invalid_parameter", "data.text must be a non-empty string.", field="data.text"
             )
@@ -523,7 +525,7 @@ def message_text_update(
             "invalid_parameter", f"A {message.type} message has no text.", field="text"
         )
     if not isinstance(text, str) or (
-        key == "text" and message.type == Message.Type.TEXT and not text.strip()
+        key == "text" and message.type == Message.Type.TEXT and is_invisible(text)
     ):
         raise DomainError("invalid_parameter", "text must be a non-empty string.", field="text")
     if len(text) > MAX_TEXT_LENGTH:
