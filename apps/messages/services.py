@@ -39,9 +39,9 @@ from apps.moderation.reports import report_create
 from apps.moderation.services import filter_refusal_count
 from apps.organizations.models import Organization
 
-from .images import process_image
-from .models import Message, MessageFile, MessageTag
-from .selectors import message_detail, message_get
+from apps.messages.images import process_image
+from apps.messages.models import Message, MessageFile, MessageTag
+from apps.messages.selectors import message_detail, message_get
 
 MAX_TEXT_LENGTH = 10_000
 MAX_DATA_BYTES = 64 * 1024
