@@ -24,7 +24,7 @@ SCRATCH_ENV = DJANGO_SETTINGS_MODULE=chatadmin.settings \
 help:
 	@echo "make run     set up (venv, install, migrate, demo data) and start web + worker + beat"
 	@echo "make test    run the test suite (SQLite; PostgreSQL when DATABASE_URL is set)"
-	@echo "make lint    ruff check and format check"
+	@echo "make lint    ruff check and format check, and the import contracts (lint-imports)"
 	@echo "make bench   the benchmarks (scratch database from DATABASE_URL; PostgreSQL recommended)"
 	@echo "make load    gunicorn on PostgreSQL under concurrent API clients (benchmarks/load.py)"
 	@echo "make chaos   the fault tests, slow ones included (PostgreSQL and Redis on this machine)"
@@ -72,6 +72,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff format .

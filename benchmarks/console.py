@@ -47,24 +47,24 @@ import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.contrib import admin  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import (  # noqa: E402
+from django.conf import settings
+from django.contrib import admin
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import (
     CaptureQueriesContext,
     setup_databases,
     teardown_databases,
 )
-from django.urls import NoReverseMatch, URLPattern, URLResolver, reverse  # noqa: E402
+from django.urls import NoReverseMatch, URLPattern, URLResolver, reverse
 
-from apps.accounts.models import Account  # noqa: E402
-from apps.channels.models import Channel  # noqa: E402
-from apps.members.models import Member  # noqa: E402
-from apps.messages.models import Message  # noqa: E402
-from apps.moderation.models import Report  # noqa: E402
-from apps.organizations.models import Organization  # noqa: E402
+from apps.accounts.models import Account
+from apps.channels.models import Channel
+from apps.members.models import Member
+from apps.messages.models import Message
+from apps.organizations.models import Organization
+from apps.reports.models import Report
 
 ORG = "scale"
 SUPERUSER = "bench@chatadmin.test"

@@ -57,9 +57,9 @@ import django
 
 django.setup()
 
-from apps.messages.services import MAX_TEXT_LENGTH  # noqa: E402
-from apps.moderation import filtering  # noqa: E402
-from apps.moderation.filtering import Matcher, compile_matcher  # noqa: E402
+from apps.messages.services.messages import MAX_TEXT_LENGTH
+from apps.moderation import filtering
+from apps.moderation.filtering import Matcher, compile_matcher
 
 SEED = 20260301
 CONSONANTS = "bcdfghjklmnprstvwz"

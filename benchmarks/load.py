@@ -50,13 +50,13 @@ import django
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import setup_databases, teardown_databases  # noqa: E402
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import setup_databases, teardown_databases
 
-from apps.messages.models import Message  # noqa: E402
-from apps.organizations.models import Organization  # noqa: E402
-from tests.chaos import servers  # noqa: E402
+from apps.messages.models import Message
+from apps.organizations.models import Organization
+from tests.chaos import servers
 
 ORG = "load"
 EMAIL = "load@bench.chatadmin.test"

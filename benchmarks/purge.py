@@ -12,7 +12,7 @@ so it never touches real data. It prints figures and asserts nothing about wall-
 1. Purge: a channel of ``--messages`` messages with ``--reactions`` reactions is built,
    then deleted with a raw ``DELETE FROM reactions ...; DELETE FROM messages ...`` in one
    transaction; the same channel is built again, identically, and purged with
-   ``apps.messages.purge.purge_channel_messages`` (batches, exact counts, files, one
+   ``apps.retention.purge.purge_channel_messages`` (batches, exact counts, files, one
    short transaction per batch). Prints both times and the ratio ours/raw (target <= 2).
 2. Close: ``channel_close`` on channels of each ``--close-sizes`` messages (20 joined
    members each), median of ``--close-repeat`` runs, its query count, and the ratio to
@@ -42,23 +42,23 @@ import django
 
 django.setup()
 
-from celery.app.task import Task  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.db import DatabaseError, connection, transaction  # noqa: E402
-from django.db.models import Model  # noqa: E402
-from django.test.utils import (  # noqa: E402
+from celery.app.task import Task
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Model
+from django.test.utils import (
     setup_databases,
     teardown_databases,
 )
-from django.utils import timezone  # noqa: E402
+from django.utils import timezone
 
-from apps.audit.actor import Actor  # noqa: E402
-from apps.channels.models import Channel, Membership  # noqa: E402
-from apps.channels.services import channel_close  # noqa: E402
-from apps.members.models import Member  # noqa: E402
-from apps.messages.models import Message, Reaction  # noqa: E402
-from apps.messages.purge import PurgeResult, purge_channel_messages  # noqa: E402
-from apps.organizations.models import Organization  # noqa: E402
+from apps.audit.actor import Actor
+from apps.channels.models import Channel, Membership
+from apps.members.models import Member
+from apps.messages.models import Message, Reaction
+from apps.organizations.models import Organization
+from apps.retention.purge import PurgeResult, purge_channel_messages
+from apps.retention.services import channel_close
 
 CHUNK = 20_000  # rows per INSERT when the database has no generate_series (SQLite)
 
@@ -339,7 +339,7 @@ def main() -> None:
         parser.error("--reactions may not exceed --messages (one reaction per message)")
 
     settings.DEBUG = False
-    logging.getLogger("apps.messages.purge").setLevel(logging.WARNING)
+    logging.getLogger("apps.retention.purge").setLevel(logging.WARNING)
     settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="chatadmin-bench-")
     started = time.perf_counter()
     old_config = setup_databases(verbosity=0, interactive=False, serialized_aliases=set())

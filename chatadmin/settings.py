@@ -56,9 +56,14 @@ INSTALLED_APPS = [
     "apps.messages",
     "apps.moderation",
     "apps.events",
-    "apps.console",
     "apps.calendar_events",
+    "apps.reports",
+    "apps.retention",
+    # surfaces: they import the domain; the domain never imports them
+    "apps.api_v2",
     "apps.messenger",
+    "apps.console",
+    "apps.cli",
 ]
 
 MIDDLEWARE = [
@@ -98,7 +103,7 @@ AXES_FAILURE_LIMIT = env.int("CHATADMIN_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.int("CHATADMIN_LOGIN_COOLOFF_MINUTES", default=15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "apps.console.views.auth.locked_out"
+AXES_LOCKOUT_CALLABLE = "apps.console.auth.views.locked_out"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
 # The client address is REMOTE_ADDR (never X-Forwarded-For, which any client can set);
@@ -200,7 +205,7 @@ REST_FRAMEWORK = {
         "apps.core.parsers.MultiPartParser",  # NUL and lone surrogates refused
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "apps.core.errors.exception_handler",
+    "EXCEPTION_HANDLER": "apps.core.http_errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

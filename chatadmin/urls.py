@@ -7,38 +7,30 @@ from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.core import errors
+from apps.core import http_errors
 from apps.core.views import healthz
-
-api_v2 = [
-    path("", include("apps.channels.api.urls")),
-    path("", include("apps.messages.api.urls")),
-    path("", include("apps.members.api.urls")),
-    path("", include("apps.moderation.api.urls")),
-    path("", include("apps.messages.api.reactions_urls")),
-]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("console/", include("apps.console.urls")),
-    path("api/v2/", include(api_v2)),
+    path("api/v2/", include("apps.api_v2.urls")),
     path("api/messenger/", include("apps.messenger.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
     # Last: any other /api/ path is a JSON 404, also with DEBUG on. csrf_exempt: else an
     # unknown /api/ path with POST/PUT/DELETE got the HTML CSRF 403 page (found by fuzzing).
-    re_path(r"^api/", csrf_exempt(errors.json_404), name="api-not-found"),
+    re_path(r"^api/", csrf_exempt(http_errors.json_404), name="api-not-found"),
 ]
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api"):
-        return errors.json_404(request, exception)
+        return http_errors.json_404(request, exception)
     return defaults.page_not_found(request, exception)
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api"):
-        return errors.json_500(request)
+        return http_errors.json_500(request)
     return defaults.server_error(request)

@@ -19,14 +19,14 @@ from django.db import transaction
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.calendar_events.models import CalendarEvent
-from apps.channels.chatrooms import (
+from apps.channels.models import Channel
+from apps.channels.services.channels import channel_create
+from apps.channels.services.chatrooms import (
     chatroom_assign,
     chatroom_event_record,
     chatroom_remove_locked,
     new_chatroom_channel_id,
 )
-from apps.channels.models import Channel
-from apps.channels.services import channel_create
 from apps.core.errors import DomainError
 from apps.core.sweeps import iso
 from apps.events.models import EventType

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from apps.channels.models import Channel, Membership
-from apps.channels.selectors import channel_is_gone
+from apps.channels.selectors.channels import channel_is_gone
 from apps.core.errors import DomainError
 from apps.members.models import Member
 

@@ -11,6 +11,7 @@ import posixpath
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -22,7 +23,9 @@ from django.views import View
 
 from apps.accounts.models import Account
 from apps.audit.actor import Actor
+from apps.core.throttling import WINDOW, address_retry_after, client_ip
 from apps.organizations.models import Organization, StaffRole
+from apps.organizations.selectors import token_issue_account_retry_after
 
 Role = StaffRole.Role
 #: A role may do everything the roles below it may do.
@@ -152,3 +155,20 @@ class ConsoleView(LoginRequiredMixin, View):
 
     def render(self, template: str, status: int = 200, **extra: Any) -> HttpResponse:
         return render(self.request, template, self.context(**extra), status=status)
+
+
+def token_issue_retry_after(request: HttpRequest) -> int | None:
+    """None if ``request.user`` may issue a token now, else the seconds to wait: at most
+    ``TOKEN_ISSUE_PER_ADDRESS_HOUR`` attempts per client address (counted on every attempt)
+    and ``TOKEN_ISSUE_PER_ACCOUNT_HOUR`` tokens per account, per hour."""
+    limits = settings.CHATADMIN
+    waits = [
+        address_retry_after(
+            client_ip(request) or "unknown", limits["TOKEN_ISSUE_PER_ADDRESS_HOUR"]
+        ),
+        token_issue_account_retry_after(
+            account_id=request.user.pk, limit=limits["TOKEN_ISSUE_PER_ACCOUNT_HOUR"], window=WINDOW
+        ),
+    ]
+    waits = [wait for wait in waits if wait is not None]
+    return max(waits) if waits else None

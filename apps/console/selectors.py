@@ -27,14 +27,15 @@ from django.utils import timezone
 
 from apps.audit.models import AuditEntry
 from apps.channels.models import Channel, Membership
-from apps.channels.selectors import channel_live_q
+from apps.channels.selectors.channels import channel_live_q
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.messages.models import Message
-from apps.messages.selectors import message_visible
-from apps.moderation.models import FilterRefusalDay, Report
-from apps.moderation.report_selectors import report_list
+from apps.messages.selectors.messages import message_visible
+from apps.moderation.models import FilterRefusalDay
 from apps.organizations.models import Organization
+from apps.reports.models import Report
+from apps.reports.selectors import report_list
 
 SYSTEM_LABEL = "system"  # apps.audit.actor.Actor.system().label
 

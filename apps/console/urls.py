@@ -2,19 +2,17 @@
 
 from django.urls import include, path
 
-from apps.console.views import (
-    audit,
-    auth,
-    channels,
-    dashboard,
-    events,
-    filters,
-    messages,
-    org_admin,
-    profile,
-    review,
-    users,
-)
+from apps.console.audit import views as audit
+from apps.console.auth import views as auth
+from apps.console.channels import views as channels
+from apps.console.dashboard import views as dashboard
+from apps.console.events import views as events
+from apps.console.filters import views as filters
+from apps.console.messages import views as messages
+from apps.console.org_admin import views as org_admin
+from apps.console.profile import views as profile
+from apps.console.review import views as review
+from apps.console.users import views as users
 
 app_name = "console"
 

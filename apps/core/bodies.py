@@ -36,7 +36,7 @@ every body; the tighter limits still apply behind it: JSON and form bodies are r
 above ``DATA_UPLOAD_MAX_MEMORY_SIZE`` by Django (from ``Content-Length``, before
 reading), an avatar body is read at most ``MAX_AVATAR_BYTES`` + 1 bytes, and an uploaded
 file above its kind's limit is 413 from the service. Both layers answer in the
-surface's dialect (:func:`apps.core.http_errors.error_response`). docs/api.md, "Limits".
+surface's dialect (:func:`apps.core.dialects.error_response`). docs/api.md, "Limits".
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import get_path_info, get_script_name
 from django.http import HttpRequest, HttpResponse
 
-from apps.core.http_errors import error_response
+from apps.core.dialects import error_response
 
 #: The per-kind upload limits of ``settings.CHATADMIN`` that the cap must admit.
 UPLOAD_LIMITS = ("MAX_FILE_BYTES", "MAX_IMAGE_BYTES", "MAX_AVATAR_BYTES")

@@ -40,7 +40,7 @@ import psycopg
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
-from apps.core.http_errors import error_response
+from apps.core.dialects import error_response
 
 logger = logging.getLogger("chatadmin.database")
 

@@ -1,20 +1,16 @@
 """Errors are data: one catalog of stable codes, one exception, one renderer.
 
-Services raise :class:`DomainError` with a code from :data:`CATALOG`; the DRF exception
-handler (and the JSON 404/500 handlers for ``/api/``) render every error as
-``{"status": "error", "code": ..., "message": ..., "field": ...}``.
+Services raise :class:`DomainError` with a code from :data:`CATALOG`. This module is the
+catalog only (it imports neither DRF nor HTTP): each surface renders the same error in its
+own dialect, ours being ``{"status": "error", "code": ..., "message": ..., "field": ...}``
+(apps.core.http_errors: the DRF exception handler and the JSON 404/500 views;
+apps.core.dialects: the errors answered before a view runs).
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
-
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import Http404, HttpRequest, JsonResponse
-from rest_framework import exceptions as drf_exceptions
-from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
 
@@ -129,58 +125,3 @@ def validation_error_body(detail: Any) -> dict[str, Any]:
         code = drf_code
     text = f"{field}: {message}" if field else message
     return error_body(code, text, field or None)
-
-
-_DRF_CODES: dict[type, str] = {
-    drf_exceptions.NotAuthenticated: "unauthorized",
-    drf_exceptions.AuthenticationFailed: "unauthorized",
-    drf_exceptions.PermissionDenied: "forbidden",
-    drf_exceptions.NotFound: "not_found",
-    drf_exceptions.MethodNotAllowed: "method_not_allowed",
-    drf_exceptions.NotAcceptable: "not_acceptable",
-    drf_exceptions.UnsupportedMediaType: "unsupported_media_type",
-    drf_exceptions.ParseError: "malformed_body",
-    drf_exceptions.Throttled: "throttled",
-}
-
-
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's EXCEPTION_HANDLER: every error becomes the one JSON shape."""
-    headers: dict[str, str] = {}
-    if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, exc.field), status=exc.status)
-    if isinstance(exc, Http404):
-        return Response(error_body("not_found"), status=404)
-    if isinstance(exc, DjangoPermissionDenied):
-        return Response(error_body("forbidden"), status=403)
-    if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent)):
-        return Response(error_body("payload_too_large"), status=413)
-    if isinstance(exc, drf_exceptions.ValidationError):
-        return Response(validation_error_body(exc.detail), status=400)
-    if isinstance(exc, drf_exceptions.APIException):
-        code = next((c for klass, c in _DRF_CODES.items() if isinstance(exc, klass)), None)
-        if code is None:
-            code = "invalid_parameter" if exc.status_code == 400 else "internal_error"
-        if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(int(exc.wait) + 1)
-        if code == "unauthorized":
-            headers["WWW-Authenticate"] = 'Bearer realm="api"'
-        message = str(exc.detail) if isinstance(exc.detail, str) else CATALOG[code][1]
-        if code == "malformed_body":
-            message = f"The request body could not be parsed: {exc.detail}"
-        return Response(error_body(code, message), status=CATALOG[code][0], headers=headers)
-    from apps.core import database  # here: it imports this module
-
-    if database.is_database_unavailable(exc):
-        database.log_unavailable(context["request"], exc)
-        body = error_body(database.CODE)
-        return Response(body, status=503, headers=database.unavailable_headers())
-    return None  # let Django's 500 handling (below) render it
-
-
-def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse(error_body("not_found"), status=404)
-
-
-def json_500(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(error_body("internal_error"), status=500)

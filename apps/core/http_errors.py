@@ -1,77 +1,68 @@
-"""Errors answered before a view runs (middleware, WSGI), in the dialect of the surface
-that the path belongs to.
-
-Views render :class:`~apps.core.errors.DomainError` through their surface's exception
-handler; a request refused at the door (a body it cannot read, a NUL in its query string)
-never reaches one, so :func:`error_response` picks the dialect from the path: the JSON
-error body under the JSON prefixes, a small static HTML page elsewhere (console, admin
-site). A surface whose error format differs (the coming foreign dialects) registers its
-own renderer for its prefix with :func:`register_dialect`; the longest prefix wins.
-"""
+"""Errors of the API views as HTTP responses: DRF's exception handler and the JSON 404/500
+views, in our dialect ``{"status": "error", "code", "message", "field"}``. Errors answered
+before a view runs are apps.core.dialects'."""
 
 from __future__ import annotations
 
-import html
-from collections.abc import Callable
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
 
-from apps.core.errors import CATALOG, error_body
+from apps.core import database
+from apps.core.errors import CATALOG, DomainError, error_body, validation_error_body
 
-#: Paths answered in JSON by default (the rest gets the HTML page).
-JSON_PREFIXES = ("/api/", "/healthz")
-
-#: renderer(code, message, field) -> body dict, per path prefix.
-Renderer = Callable[[str, str, str | None], dict]
-_DIALECTS: dict[str, Renderer] = {}
-
-
-def register_dialect(prefix: str, renderer: Renderer) -> None:
-    """Render errors refused at the door under ``prefix`` with ``renderer`` (a function of
-    code, message and field that returns the JSON body)."""
-    _DIALECTS[prefix] = renderer
-
-
-def _renderer_for(path: str) -> Renderer | None:
-    matches = [prefix for prefix in _DIALECTS if path.startswith(prefix)]
-    if matches:
-        return _DIALECTS[max(matches, key=len)]
-    if path.startswith(JSON_PREFIXES):
-        return error_body
-    return None
-
-
-_TITLES = {
-    400: "Bad request",
-    404: "Not found",
-    411: "Length required",
-    413: "Request too large",
-    503: "Service unavailable",
+_DRF_CODES: dict[type, str] = {
+    drf_exceptions.NotAuthenticated: "unauthorized",
+    drf_exceptions.AuthenticationFailed: "unauthorized",
+    drf_exceptions.PermissionDenied: "forbidden",
+    drf_exceptions.NotFound: "not_found",
+    drf_exceptions.MethodNotAllowed: "method_not_allowed",
+    drf_exceptions.NotAcceptable: "not_acceptable",
+    drf_exceptions.UnsupportedMediaType: "unsupported_media_type",
+    drf_exceptions.ParseError: "malformed_body",
+    drf_exceptions.Throttled: "throttled",
 }
-_HTML = (
-    '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-    "<title>{title}</title></head>\n<body><h1>{title}</h1>\n<p>{message}</p></body></html>\n"
-)
 
 
-def error_response(
-    request: HttpRequest | str,
-    code: str,
-    message: str | None = None,
-    *,
-    field: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> HttpResponse:
-    """The error ``code`` of the catalog, for ``request`` (or a path), in its surface's
-    dialect. No template and no database: this also answers before the app is reached."""
-    status, default = CATALOG[code]
-    text = message or default
-    path = request if isinstance(request, str) else request.path
-    renderer = _renderer_for(path)
-    if renderer is not None:
-        return JsonResponse(renderer(code, text, field), status=status, headers=headers)
-    title = _TITLES.get(status, "Error")
-    page = _HTML.format(title=html.escape(title), message=html.escape(text))
-    return HttpResponse(
-        page, status=status, content_type="text/html; charset=utf-8", headers=headers
-    )
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: every error becomes the one JSON shape."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message, exc.field), status=exc.status)
+    if isinstance(exc, Http404):
+        return Response(error_body("not_found"), status=404)
+    if isinstance(exc, DjangoPermissionDenied):
+        return Response(error_body("forbidden"), status=403)
+    if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent)):
+        return Response(error_body("payload_too_large"), status=413)
+    if isinstance(exc, drf_exceptions.ValidationError):
+        return Response(validation_error_body(exc.detail), status=400)
+    if isinstance(exc, drf_exceptions.APIException):
+        code = next((c for klass, c in _DRF_CODES.items() if isinstance(exc, klass)), None)
+        if code is None:
+            code = "invalid_parameter" if exc.status_code == 400 else "internal_error"
+        if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(int(exc.wait) + 1)
+        if code == "unauthorized":
+            headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        message = str(exc.detail) if isinstance(exc.detail, str) else CATALOG[code][1]
+        if code == "malformed_body":
+            message = f"The request body could not be parsed: {exc.detail}"
+        return Response(error_body(code, message), status=CATALOG[code][0], headers=headers)
+    if database.is_database_unavailable(exc):
+        database.log_unavailable(context["request"], exc)
+        body = error_body(database.CODE)
+        return Response(body, status=503, headers=database.unavailable_headers())
+    return None  # let Django's 500 handling (below) render it
+
+
+def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("not_found"), status=404)
+
+
+def json_500(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body("internal_error"), status=500)

@@ -4,7 +4,7 @@ Django decodes the path, the query string and urlencoded bodies leniently: NUL p
 through (and PostgreSQL then refuses it with a 500), invalid UTF-8 becomes U+FFFD (and
 ``channelId=fff%FF`` would be stored so). :class:`InputHygieneMiddleware` decodes them
 strictly, once, before any view runs, and answers in the surface's dialect
-(apps.core.http_errors):
+(apps.core.dialects):
 
 - a path with a control character (NUL included) or a lone surrogate: 404 ``not_found``
   (no route and no id can hold one);
@@ -26,8 +26,8 @@ from urllib.parse import unquote_to_bytes
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
+from apps.core.dialects import error_response
 from apps.core.errors import DomainError
-from apps.core.http_errors import error_response
 from apps.core.text import unsafe_char
 
 #: Control characters (C0, DEL, C1) and surrogates: never part of a route or an id.

@@ -25,7 +25,7 @@ import time
 from functools import partial
 from typing import Any
 
-from celery import Task
+from celery import current_app
 from django.db import transaction
 
 logger = logging.getLogger("chatadmin.tasks")
@@ -50,8 +50,10 @@ def resume() -> None:
     _paused_until = 0.0
 
 
-def publish(task: Task, *args: Any, recovered_by: str, **kwargs: Any) -> bool:
-    """Queue ``task(*args, **kwargs)``; True when the broker took it. Never raises: when
+def publish(task: str, *args: Any, recovered_by: str, **kwargs: Any) -> bool:
+    """Queue the task named ``task`` with ``(*args, **kwargs)``; True when the broker took
+    it. Tasks are named, never imported: a service that queues one does not import the
+    ``tasks`` module that imports it (no import cycle). Never raises: when
     the broker cannot take it, logs a warning (``recovered_by``: the beat task that
     re-finds the work) and returns False; for :data:`PAUSE_AFTER_FAILURE_SECONDS` after
     that, returns False at once without trying."""
@@ -59,18 +61,18 @@ def publish(task: Task, *args: Any, recovered_by: str, **kwargs: Any) -> bool:
     if time.monotonic() < _paused_until:
         logger.info(
             "not queueing %s%r: the broker failed moments ago; beat will catch up (%s)",
-            task.name,
+            task,
             tuple(args),
             recovered_by,
         )
         return False
     try:
-        task.apply_async(args, kwargs, **PUBLISH_OPTIONS)
+        current_app.signature(task).apply_async(args, kwargs, **PUBLISH_OPTIONS)
     except Exception as exc:
         _paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_SECONDS
         logger.warning(
             "could not queue %s%r (%s: %s); beat will catch up (%s)",
-            task.name,
+            task,
             tuple(args),
             type(exc).__name__,
             exc,
@@ -80,7 +82,7 @@ def publish(task: Task, *args: Any, recovered_by: str, **kwargs: Any) -> bool:
     return True
 
 
-def publish_on_commit(task: Task, *args: Any, recovered_by: str, **kwargs: Any) -> None:
+def publish_on_commit(task: str, *args: Any, recovered_by: str, **kwargs: Any) -> None:
     """Queue the task once the current transaction commits (at once outside a
     transaction; never for a rolled-back one), with :func:`publish`: a broker outage never
     fails the request that committed."""

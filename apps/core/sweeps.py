@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
@@ -24,6 +24,19 @@ from django.utils import timezone
 DEFAULT_SWEEP_BATCH_SIZE = 500
 #: A sweep run stops after this many full batches (the next beat run goes on).
 SWEEP_MAX_BATCHES = 100
+
+
+#: Options of every beat sweep task: transient database errors are retried with backoff;
+#: the sweeps are idempotent, so a redelivery after a lost worker is harmless.
+SWEEP_TASK_OPTIONS: dict = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "max_retries": 3,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+}
 
 
 def iso(value: datetime | None) -> str | None:

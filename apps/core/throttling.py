@@ -1,17 +1,12 @@
-"""The client address, and the throttle of the console's token-issuing endpoints.
+"""The client address, and a fixed-window counter per address (the console's throttle of
+token issuing counts with it: apps.console.access.token_issue_retry_after).
 
 The client address is ``REMOTE_ADDR``: ``X-Forwarded-For`` is written by the client and
 is never trusted. Behind a proxy that sets a header of its own, name that header in
 ``CHATADMIN_CLIENT_IP_HEADER`` (a ``request.META`` key such as ``HTTP_X_REAL_IP``).
 
-Token issuing (admin, API and personal tokens) is limited per account and per address,
-per hour:
-
-- per account: the AccessToken rows the account issued in the last hour, revoked or not
-  (so issue-and-revoke loops count). The rows are the counter: exact across processes,
-  nothing new to store;
-- per address: a fixed one-hour window counter in Django's cache (``CACHE_URL``; the
-  default local-memory cache counts per process, a shared cache counts globally).
+The per-address counter is a fixed one-hour window in Django's cache (``CACHE_URL``; the
+default local-memory cache counts per process, a shared cache counts globally).
 """
 
 from __future__ import annotations
@@ -24,9 +19,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
-from django.utils import timezone
-
-from apps.organizations.models import AccessToken
 
 WINDOW = timedelta(hours=1)
 
@@ -50,18 +42,9 @@ def client_ip(request: HttpRequest) -> str | None:
     return _address(request.META.get("REMOTE_ADDR"))
 
 
-def _account_retry_after(account_id: int, limit: int) -> int | None:
-    since = timezone.now() - WINDOW
-    recent = AccessToken.objects.filter(account_id=account_id, created_at__gte=since)
-    created = list(recent.order_by("-created_at").values_list("created_at", flat=True)[:limit])
-    if len(created) < limit:
-        return None
-    # The oldest of the last `limit` tokens leaves the window first.
-    wait = (created[-1] + WINDOW - timezone.now()).total_seconds()
-    return max(1, math.ceil(wait))
-
-
-def _address_retry_after(address: str, limit: int) -> int | None:
+def address_retry_after(address: str, limit: int) -> int | None:
+    """None while ``address`` is within ``limit`` attempts this hour, else the seconds to
+    wait (counted on every call)."""
     window_seconds = int(WINDOW.total_seconds())
     now = time.time()
     window = int(now // window_seconds)
@@ -75,19 +58,3 @@ def _address_retry_after(address: str, limit: int) -> int | None:
     if count <= limit:
         return None
     return max(1, math.ceil((window + 1) * window_seconds - now))
-
-
-def token_issue_retry_after(request: HttpRequest) -> int | None:
-    """None if ``request.user`` may issue a token now, else the seconds to wait.
-
-    The address is counted on every attempt; the account on the tokens it issued.
-    """
-    limits = settings.CHATADMIN
-    waits = [
-        _address_retry_after(
-            client_ip(request) or "unknown", limits["TOKEN_ISSUE_PER_ADDRESS_HOUR"]
-        ),
-        _account_retry_after(request.user.pk, limits["TOKEN_ISSUE_PER_ACCOUNT_HOUR"]),
-    ]
-    waits = [wait for wait in waits if wait is not None]
-    return max(waits) if waits else None

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core.publishing import publish
 from apps.events.models import DispatchLock, Event
 from apps.events.registry import subscriptions_for
 from apps.organizations.models import Organization
@@ -56,9 +57,14 @@ def _dispatch_requested_on_commit() -> bool:
 
 
 def _request_dispatch() -> None:
-    from apps.events.tasks import request_dispatch
-
     request_dispatch()
+
+
+def request_dispatch() -> bool:
+    """Ask a worker to dispatch pending events (True if the broker took it). Never raises
+    and gives up quickly: a broker outage must not fail or hold the request that committed
+    the event (beat's ``events-dispatch`` catches up when the broker is back)."""
+    return publish("events.dispatch_pending", recovered_by="events.dispatch_pending")
 
 
 # --- the dispatcher ----------------------------------------------------------------------

@@ -5,8 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from apps.core.publishing import publish
 from apps.events.services import events_dispatch
+from apps.events.services import request_dispatch as services_request_dispatch
 
 
 @shared_task(
@@ -30,7 +30,5 @@ def dispatch_pending() -> int:
 
 
 def request_dispatch() -> bool:
-    """Ask a worker to dispatch pending events (True if the broker took it). Never raises
-    and gives up quickly: a broker outage must not fail or hold the request that committed
-    the event (beat's ``events-dispatch`` catches up when the broker is back)."""
-    return publish(dispatch_pending, recovered_by="events.dispatch_pending")
+    """Ask for a fresh dispatch task (apps.events.services.request_dispatch)."""
+    return services_request_dispatch()

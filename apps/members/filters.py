@@ -7,7 +7,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from apps.members.models import Member, Role
-from apps.moderation.models import Report
+from apps.reports.models import Report
 
 
 class MemberFilter(django_filters.FilterSet):

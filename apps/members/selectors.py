@@ -10,8 +10,8 @@ from django.db.models.functions import Coalesce
 from apps.core.errors import DomainError
 from apps.members.filters import MemberFilter, RoleFilter
 from apps.members.models import Member, Role
-from apps.moderation.models import Report
 from apps.organizations.models import Organization
+from apps.reports.models import Report
 
 
 def member_get(*, organization: Organization, user_id: str, field: str = "userId") -> Member:

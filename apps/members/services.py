@@ -19,8 +19,8 @@ from apps.core.sweeps import iso, sweep_expired
 from apps.events.models import EventType
 from apps.events.services import event_record
 from apps.members.models import Member, Role
-from apps.moderation.models import Report
 from apps.organizations.models import Organization
+from apps.reports.models import Report
 
 logger = logging.getLogger(__name__)
 
@@ -342,8 +342,8 @@ def member_bans_expire(*, batch_size: int | None = None) -> int:
 @transaction.atomic
 def member_flags_clear(*, actor: Actor, member: Member) -> int:
     """Dismiss every open report on the user; returns how many were dismissed.
-    The rule lives in apps.moderation.reports (one place for every surface)."""
-    from apps.moderation.reports import reports_resolve_for_member
+    The rule lives in apps.reports.services (one place for every surface)."""
+    from apps.reports.services import reports_resolve_for_member
 
     return reports_resolve_for_member(actor=actor, member=member, state=Report.State.DISMISSED)
 

@@ -8,8 +8,8 @@ from django.http import HttpRequest
 
 from apps.audit.actor import Actor
 from apps.core.admin import LargeTableAdmin
-from apps.messages import services
 from apps.messages.models import Message, Reaction
+from apps.messages.services import messages as services
 
 
 @admin.register(Message)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from apps.channels.chatroom_selectors import chatroom_get
 from apps.channels.models import Channel
+from apps.channels.selectors.chatrooms import chatroom_get
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.organizations.models import AccessToken, Organization

@@ -7,7 +7,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from apps.core.admin import LargeTableAdmin
-from apps.moderation.models import BlacklistRecord, Report, WhitelistRecord
+from apps.moderation.models import BlacklistRecord, WhitelistRecord
+from apps.reports.models import Report
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from django.db.models import QuerySet
@@ -53,3 +54,19 @@ def tokens_filtered(
             prefix__startswith=search
         )
     return queryset
+
+
+def token_issue_account_retry_after(
+    *, account_id: int, limit: int, window: timedelta
+) -> int | None:
+    """None while the account issued fewer than ``limit`` tokens in the last ``window``
+    (revoked ones included: issue-and-revoke loops count), else the seconds until the
+    oldest of them leaves the window. The token rows are the counter: exact across
+    processes, nothing new stored."""
+    since = timezone.now() - window
+    recent = AccessToken.objects.filter(account_id=account_id, created_at__gte=since)
+    created = list(recent.order_by("-created_at").values_list("created_at", flat=True)[:limit])
+    if len(created) < limit:
+        return None
+    wait = (created[-1] + window - timezone.now()).total_seconds()
+    return max(1, math.ceil(wait))

@@ -16,13 +16,13 @@ from apps.calendar_events.services import (
     calendar_event_delete,
     calendar_event_update,
 )
-from apps.channels.chatroom_selectors import chatroom_assigned_ids, chatroom_for_event
 from apps.channels.models import Channel
-from apps.channels.services import channel_users_ban
-from apps.channels.tasks import channel_scheduled_deletion_sweep
+from apps.channels.selectors.chatrooms import chatroom_assigned_ids, chatroom_for_event
+from apps.channels.services.channels import channel_users_ban
 from apps.core.errors import DomainError
 from apps.events.models import Event
 from apps.organizations.services import organization_settings_update
+from apps.retention.tasks import channel_scheduled_deletion_sweep
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db

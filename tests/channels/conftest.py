@@ -14,9 +14,9 @@ from PIL import Image
 
 from apps.audit.actor import Actor
 from apps.audit.models import AuditEntry
-from apps.channels import services
-from apps.channels.chatrooms import chatroom_avatar_set, chatroom_create_custom
 from apps.channels.models import Channel, ChannelTag, Membership
+from apps.channels.services import channels as services
+from apps.channels.services.chatrooms import chatroom_avatar_set, chatroom_create_custom
 from apps.members.models import Member
 from apps.organizations.models import Organization
 from tests.conftest import TokenClient

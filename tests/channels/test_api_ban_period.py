@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.channels.models import Membership
 from apps.channels.rules import check_can_post
-from apps.channels.services import MAX_MUTE_PERIOD_MS
+from apps.channels.services.channels import MAX_MUTE_PERIOD_MS
 from apps.events.models import Event
 from apps.members.models import Member
 from tests.conftest import TokenClient

@@ -11,10 +11,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from apps.channels import services
 from apps.channels.models import Channel, Membership
-from apps.channels.tasks import channel_purge, channel_purge_sweep
 from apps.messages.models import Message, MessageFile
+from apps.retention import services as retention
+from apps.retention.tasks import channel_purge, channel_purge_sweep
 from tests.conftest import TokenClient
 from tests.factories import MessageFactory
 
@@ -140,11 +140,11 @@ def test_a_rerun_of_the_close_purge_after_the_avatar_went_does_no_harm(
     avatar_room: Channel,
 ) -> None:
     name = avatar_room.avatar.name
-    services.channel_close(channel=avatar_room, actor=SYSTEM)
+    retention.channel_close(channel=avatar_room, actor=SYSTEM)
     assert channel_purge(avatar_room.pk) == 0  # no message; the avatar file goes
     assert not default_storage.exists(name)
     assert channel_purge(avatar_room.pk) == 0
-    assert services.channel_avatar_purge(channel_pk=avatar_room.pk) == ""
+    assert retention.channel_avatar_purge(channel_pk=avatar_room.pk) == ""
     assert not Channel.objects.get(pk=avatar_room.pk).avatar
 
 
@@ -152,7 +152,7 @@ def test_a_close_purge_killed_after_deleting_the_avatar_file_is_finished_by_a_re
     avatar_room: Channel,
 ) -> None:
     name = avatar_room.avatar.name
-    services.channel_close(channel=avatar_room, actor=SYSTEM)
+    retention.channel_close(channel=avatar_room, actor=SYSTEM)
     default_storage.delete(name)  # the worker deleted the file, then died
     with mock.patch.object(channel_purge, "delay") as delay:
         assert channel_purge_sweep() == 1  # the row still names it: re-queued
@@ -171,7 +171,7 @@ def test_the_sweep_requeues_the_purge_of_a_closed_chatroom_that_still_has_its_av
 ) -> None:
     # the purge task of the close was lost (e.g. the broker was down): no message left to
     # find it by, but the avatar file is still there
-    services.channel_close(channel=avatar_room, actor=SYSTEM)
+    retention.channel_close(channel=avatar_room, actor=SYSTEM)
     open_room = make_channel("open")
     Channel.objects.filter(pk=open_room.pk).update(avatar=avatar_room.avatar.name)
     with mock.patch.object(channel_purge, "delay") as delay:
@@ -185,7 +185,7 @@ def test_the_purge_sweep_leaves_a_claimed_scheduled_deletion_to_its_own_sweep(
     Channel.objects.filter(pk=avatar_room.pk).update(
         scheduled_deletion_at=timezone.now() - timedelta(seconds=1)
     )
-    assert services.channel_scheduled_deletions_claim() == [avatar_room.pk]
+    assert retention.channel_scheduled_deletions_claim() == [avatar_room.pk]
     with mock.patch.object(channel_purge, "delay") as delay:
         assert channel_purge_sweep() == 0
     delay.assert_not_called()
@@ -201,7 +201,7 @@ def test_the_purge_task_deletes_messages_files_and_replies_in_batches(
     reply_file = attach_file(reply)
     parent_file = attach_file(messages[3], variant="full")
     kept = MessageFactory(channel=other, author=None)
-    services.channel_close(channel=channel, actor=SYSTEM)
+    retention.channel_close(channel=channel, actor=SYSTEM)
     assert channel_purge(channel.pk, batch_size=2) == 6
     assert not Message.objects.filter(channel=channel).exists()
     assert Message.objects.filter(pk=kept.pk).exists()
@@ -216,7 +216,7 @@ def test_the_purge_task_is_idempotent_and_ignores_open_or_missing_channels(
     add_messages(channel, 2)
     assert channel_purge(channel.pk) == 0  # still open: nothing deleted
     assert Message.objects.filter(channel=channel).count() == 2
-    services.channel_close(channel=channel, actor=SYSTEM)
+    retention.channel_close(channel=channel, actor=SYSTEM)
     assert channel_purge(channel.pk) == 2
     assert channel_purge(channel.pk) == 0
     assert channel_purge(10**9) == 0

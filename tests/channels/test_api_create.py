@@ -173,7 +173,7 @@ def test_a_v2_create_cannot_block_the_default_chatroom_of_the_organization(
     org: Any, api: TokenClient
 ) -> None:
     from apps.audit.actor import Actor
-    from apps.channels.chatrooms import chatroom_default_create
+    from apps.channels.services.chatrooms import chatroom_default_create
 
     refused = api.post(URL, {"channelId": "lobby", "type": "default"}, format="json")
     assert refused.status_code == 400

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.models import Account
-from apps.channels import services
 from apps.channels.models import Channel
+from apps.channels.services import channels as services
 from apps.members.models import Member
 from apps.members.services import member_for_account
 from tests.conftest import TokenClient

@@ -12,10 +12,10 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from apps.audit.models import AuditEntry
-from apps.channels import services
 from apps.channels.models import Channel
-from apps.channels.tasks import channel_scheduled_deletion_finish, channel_scheduled_deletion_sweep
 from apps.events.models import Event
+from apps.retention import services as retention
+from apps.retention.tasks import channel_scheduled_deletion_finish, channel_scheduled_deletion_sweep
 from tests.conftest import TokenClient
 
 from .conftest import form, last_audit, snapshot
@@ -276,7 +276,7 @@ def test_a_purge_that_could_not_delete_the_avatar_file_keeps_the_row_and_the_rer
 ) -> None:
     name = avatar_room.avatar.name
     _schedule_now(api, avatar_room)
-    assert services.channel_scheduled_deletions_claim() == [avatar_room.pk]
+    assert retention.channel_scheduled_deletions_claim() == [avatar_room.pk]
     storage = Channel._meta.get_field("avatar").storage
 
     with (
@@ -298,7 +298,7 @@ def test_a_purge_killed_after_deleting_the_avatar_file_is_finished_by_the_next_s
 ) -> None:
     name = avatar_room.avatar.name
     _schedule_now(api, avatar_room)
-    assert services.channel_scheduled_deletions_claim() == [avatar_room.pk]
+    assert retention.channel_scheduled_deletions_claim() == [avatar_room.pk]
     default_storage.delete(name)  # the worker deleted the file, then died
     Channel.objects.filter(pk=avatar_room.pk).update(updated_at=timezone.now() - timedelta(hours=1))
 

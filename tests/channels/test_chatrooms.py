@@ -1,5 +1,5 @@
-"""The chatroom services (apps/channels/chatrooms.py) and selectors
-(apps/channels/chatroom_selectors.py) of the chatroom service (/api/messenger/)."""
+"""The chatroom services (apps/channels/services/chatrooms.py) and selectors
+(apps/channels/selectors/chatrooms.py) of the chatroom service (/api/messenger/)."""
 
 from __future__ import annotations
 
@@ -18,15 +18,17 @@ from PIL import Image
 
 from apps.audit.actor import Actor
 from apps.audit.models import AuditEntry
-from apps.channels import chatrooms
-from apps.channels.chatroom_selectors import (
+from apps.channels.models import Channel, Membership
+from apps.channels.selectors.chatrooms import (
     chatroom_assigned_ids,
     chatroom_for_event,
     chatroom_get,
     chatrooms_assigned_to,
     chatrooms_of_organization,
 )
-from apps.channels.chatrooms import (
+from apps.channels.services import chatrooms
+from apps.channels.services.channels import channel_users_ban
+from apps.channels.services.chatrooms import (
     chatroom_avatar_set,
     chatroom_create_custom,
     chatroom_default_create,
@@ -34,15 +36,13 @@ from apps.channels.chatrooms import (
     chatroom_delete,
     chatroom_update,
 )
-from apps.channels.models import Channel, Membership
-from apps.channels.services import channel_users_ban
-from apps.channels.tasks import channel_scheduled_deletion_sweep
 from apps.core.errors import DomainError
 from apps.events.models import Event
 from apps.members.models import Member
 from apps.messages.models import Message, MessageFile, Reaction
-from apps.messages.services import message_create
+from apps.messages.services.messages import message_create
 from apps.moderation.services import blacklist_records_add
+from apps.retention.tasks import channel_scheduled_deletion_sweep
 from tests.factories import AccountFactory, ChannelFactory, MemberFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db

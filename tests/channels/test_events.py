@@ -7,11 +7,12 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from apps.channels import services
 from apps.channels.models import Channel
+from apps.channels.services import channels as services
 from apps.events.models import Event
 from apps.members import services as member_services
 from apps.members.models import Member
+from apps.retention import services as retention
 from tests.conftest import TokenClient
 
 from .conftest import SYSTEM
@@ -61,7 +62,7 @@ def test_membership_mute_ban_close_events(org: Any, make_channel: Any) -> None:
     services.channel_users_ban(channel=channel, actor=SYSTEM, user_ids=["alice"])
     services.channel_users_unban(channel=channel, actor=SYSTEM, user_ids=["alice"])
     services.channel_display_name_set(channel=channel, actor=SYSTEM, display_name="G")
-    services.channel_close(channel=channel, actor=SYSTEM)
+    retention.channel_close(channel=channel, actor=SYSTEM)
     assert _types() == [
         "user.created",
         "member.joined",

@@ -7,7 +7,7 @@ from typing import Any
 from django.http import QueryDict
 
 from apps.channels.filters import ChannelFilterSet
-from apps.channels.selectors import channel_list
+from apps.channels.selectors.channels import channel_list
 from apps.members.models import Member
 
 

@@ -15,18 +15,18 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from apps.audit.models import AuditEntry
-from apps.channels import services
 from apps.channels.models import Channel, ChannelTag, Membership
+from apps.channels.services import channels as services
 from apps.channels.tasks import (
     channel_mutes_expire_sweep,
-    channel_scheduled_deletion_finish,
-    channel_scheduled_deletion_sweep,
     channel_users_bans_expire_sweep,
     channel_users_mutes_expire_sweep,
 )
 from apps.events.models import Event
 from apps.messages.models import Message, MessageFile, MessageTag, Reaction
-from apps.moderation.models import Report
+from apps.reports.models import Report
+from apps.retention import services as retention
+from apps.retention.tasks import channel_scheduled_deletion_finish, channel_scheduled_deletion_sweep
 from tests.factories import MemberFactory, MessageFactory
 
 from .conftest import SYSTEM, membership
@@ -228,7 +228,7 @@ def test_a_due_scheduled_deletion_purges_everything_with_exact_counts(
 ) -> None:
     channel, keep, names = _scene(org, make_channel)
     assert all(default_storage.exists(name) for name in names)
-    services.channel_scheduled_deletion_set(channel=channel, actor=SYSTEM, at=_future(hours=1))
+    retention.channel_scheduled_deletion_set(channel=channel, actor=SYSTEM, at=_future(hours=1))
     Channel.objects.filter(pk=channel.pk).update(scheduled_deletion_at=_past(seconds=1))
 
     assert channel_scheduled_deletion_sweep() == 1
@@ -265,7 +265,7 @@ def test_the_deletion_sweep_is_idempotent_and_leaves_future_ones(
 ) -> None:
     due = make_channel("due")
     later = make_channel("later")
-    services.channel_scheduled_deletion_set(channel=later, actor=SYSTEM, at=_future(days=1))
+    retention.channel_scheduled_deletion_set(channel=later, actor=SYSTEM, at=_future(days=1))
     Channel.objects.filter(pk=due.pk).update(scheduled_deletion_at=_past(days=90))
     assert channel_scheduled_deletion_sweep() == 1
     assert channel_scheduled_deletion_sweep() == 0
@@ -280,9 +280,9 @@ def test_a_deletion_interrupted_after_its_claim_is_finished_later(
     channel, _keep, names = _scene(org, make_channel)
     Channel.objects.filter(pk=channel.pk).update(scheduled_deletion_at=_past(seconds=1))
     # phase 1 ran (audited with the counts), then the worker died before the purge
-    assert services.channel_scheduled_deletions_claim() == [channel.pk]
+    assert retention.channel_scheduled_deletions_claim() == [channel.pk]
     assert Channel.objects.get(pk=channel.pk).is_closed
-    assert services.channel_scheduled_deletions_claim() == []  # claimed once only
+    assert retention.channel_scheduled_deletions_claim() == []  # claimed once only
     # a second sweep right away leaves it to its (possibly still running) owner
     assert channel_scheduled_deletion_sweep() == 0
     # after the lease, the next sweep takes it over and finishes
@@ -298,8 +298,8 @@ def test_a_deletion_interrupted_after_its_claim_is_finished_later(
 
 def test_a_closed_channel_that_comes_due_is_deleted_too(org: Any, make_channel: Any) -> None:
     channel = make_channel("general", user_ids=["alice"])
-    services.channel_scheduled_deletion_set(channel=channel, actor=SYSTEM, at=_future(hours=1))
-    services.channel_close(channel=channel, actor=SYSTEM)
+    retention.channel_scheduled_deletion_set(channel=channel, actor=SYSTEM, at=_future(hours=1))
+    retention.channel_close(channel=channel, actor=SYSTEM)
     # closed an hour ago (an admin can only close before the deletion time), now due
     Channel.objects.filter(pk=channel.pk).update(
         closed_at=_past(hours=1), scheduled_deletion_at=_past(seconds=1)

@@ -30,7 +30,7 @@ from django.db import connections
 
 from apps.audit.models import AuditEntry
 from apps.channels.models import Membership
-from apps.channels.services import channel_create
+from apps.channels.services.channels import channel_create
 from apps.events.models import Event
 from tests.conftest import TokenClient, make_admin_client
 from tests.integration.harness import Cluster, Process, RedisServer, wait_for

@@ -15,9 +15,10 @@ from django.utils.html import escape
 from apps.accounts.models import Account
 from apps.audit.actor import Actor
 from apps.audit.models import AuditEntry
-from apps.channels import services
 from apps.channels.models import Channel, Membership
+from apps.channels.services import channels as services
 from apps.organizations.models import Organization
+from apps.retention import services as retention
 
 from ..factories import ChannelFactory, MessageFactory
 
@@ -94,7 +95,7 @@ def test_the_list_hides_closed_channels_unless_asked(
 ) -> None:
     gone = make_channel(org, "old-room")
     make_channel(org, "new-room")
-    services.channel_close(channel=gone, actor=Actor.system())
+    retention.channel_close(channel=gone, actor=Actor.system())
     default = moderator_client.get(url("channels", org))
     assert b"old-room" not in default.content and b"new-room" in default.content
     closed = moderator_client.get(url("channels", org), {"state": "closed"})
@@ -508,7 +509,7 @@ def test_closing_with_the_right_id_closes_the_channel(
 def test_actions_on_a_closed_channel_show_the_error(
     moderator_client: Client, org: Organization, channel: Channel
 ) -> None:
-    services.channel_close(channel=channel, actor=Actor.system())
+    retention.channel_close(channel=channel, actor=Actor.system())
     response = moderator_client.post(
         url("channel_mute", org, channel), {"duration": "1h"}, follow=True
     )

@@ -18,8 +18,8 @@ from apps.audit.services import audit_record
 from apps.channels.models import Membership
 from apps.console.charts import Series, bar_chart, nice_ceiling
 from apps.console.selectors import last_days, moderation_actions_per_day, reports_per_day
-from apps.moderation.reports import report_create
 from apps.organizations.models import Organization
+from apps.reports.services import report_create
 
 from ..factories import AccountFactory, ChannelFactory, MemberFactory, MessageFactory
 

@@ -9,9 +9,10 @@ from django.urls import reverse
 
 from apps.audit.actor import Actor
 from apps.audit.models import AuditEntry
-from apps.moderation.models import BlacklistRecord, Report, WhitelistRecord
+from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.moderation.services import blacklist_records_add, whitelist_records_add
 from apps.organizations.models import Organization
+from apps.reports.models import Report
 
 pytestmark = pytest.mark.django_db
 

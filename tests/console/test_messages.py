@@ -14,11 +14,11 @@ from django.utils import timezone
 from apps.accounts.models import Account
 from apps.audit.actor import Actor
 from apps.audit.models import AuditEntry
-from apps.channels import services as channel_services
 from apps.channels.models import Channel
 from apps.members.models import Member
 from apps.messages.models import Message
 from apps.organizations.models import Organization
+from apps.retention import services as retention
 
 from ..factories import ChannelFactory, MemberFactory, MessageFactory
 
@@ -86,7 +86,7 @@ def test_it_hides_deleted_messages_unless_asked_and_never_shows_closed_channels(
     say(lobby, ann, "hidden one", hidden_at=timezone.now())
     closed = ChannelFactory(organization=org, channel_id="gone")
     say(closed, ann, "in a closed channel")
-    channel_services.channel_close(channel=closed, actor=Actor.system())
+    retention.channel_close(channel=closed, actor=Actor.system())
     assert sorted(texts(moderator_client.get(messages_url(org)))) == ["hidden one", "kept"]
     both = moderator_client.get(messages_url(org), {"deleted": "include"})
     assert sorted(texts(both)) == ["hidden one", "kept", "removed"]
@@ -132,7 +132,7 @@ def test_it_filters_by_date_range(
 def test_text_search_only_scans_the_newest_messages_and_says_so(
     moderator_client: Client, org: Organization, ann: Member, lobby: Channel, monkeypatch
 ) -> None:
-    monkeypatch.setattr("apps.console.views.messages.TEXT_SCAN_LIMIT", 3)
+    monkeypatch.setattr("apps.console.messages.views.TEXT_SCAN_LIMIT", 3)
     say(lobby, ann, "needle in the past")
     for i in range(3):
         say(lobby, ann, f"hay {i}")

@@ -18,9 +18,9 @@ from apps.audit.models import AuditEntry
 from apps.channels.models import Channel, Membership
 from apps.members.models import Member
 from apps.messages.models import Message
-from apps.moderation.models import Report
-from apps.moderation.reports import report_create, report_resolve
 from apps.organizations.models import Organization
+from apps.reports.models import Report
+from apps.reports.services import report_create, report_resolve
 
 from ..factories import ChannelFactory, MemberFactory, MessageFactory
 
@@ -164,7 +164,7 @@ def test_an_empty_queue_says_so_kindly(moderator_client: Client, org: Organizati
 def test_the_queue_paginates_with_cursors(
     moderator_client: Client, org: Organization, scene: Scene, monkeypatch
 ) -> None:
-    monkeypatch.setattr("apps.console.views.review.PER_PAGE", 1)
+    monkeypatch.setattr("apps.console.review.views.PER_PAGE", 1)
     first = moderator_client.get(queue_url(org))
     page = first.context["page"]
     assert [i.pk for i in page.items] == [scene.report.pk]
@@ -497,7 +497,7 @@ def test_another_organizations_channel_is_unknown_here(
 def test_acting_in_a_closed_channel_is_refused(
     moderator_client: Client, moderator, org: Organization, scene: Scene
 ) -> None:
-    from apps.channels.services import channel_close
+    from apps.retention.services import channel_close
 
     channel_close(channel=scene.channel, actor=Actor(account=moderator))
     page = moderator_client.get(item_url(org, scene.report))

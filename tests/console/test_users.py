@@ -14,13 +14,13 @@ from django.utils import timezone
 from apps.accounts.models import Account
 from apps.audit.actor import Actor
 from apps.audit.models import AuditEntry
-from apps.channels import services as channel_services
 from apps.channels.models import Channel, Membership
+from apps.channels.services import channels as channel_services
 from apps.members import services as member_services
 from apps.members.models import Member
-from apps.moderation.models import Report
-from apps.moderation.reports import report_create
 from apps.organizations.models import Organization
+from apps.reports.models import Report
+from apps.reports.services import report_create
 
 from ..factories import MemberFactory, MessageFactory, RoleFactory
 

@@ -16,11 +16,11 @@ from kombu.exceptions import OperationalError
 
 from apps.audit.actor import Actor
 from apps.channels.models import Channel
-from apps.channels.services import channel_create
-from apps.channels.tasks import channel_purge, channel_purge_sweep
+from apps.channels.services.channels import channel_create
 from apps.core import publishing
 from apps.core.publishing import PUBLISH_OPTIONS, publish, publish_on_commit
 from apps.events.tasks import dispatch_pending
+from apps.retention.tasks import channel_purge, channel_purge_sweep
 from tests.conftest import TokenClient
 from tests.factories import MessageFactory
 
@@ -29,7 +29,7 @@ BROKER_DOWN = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connecti
 
 def test_publish_queues_the_task_once_without_kombu_retries() -> None:
     with mock.patch.object(channel_purge, "apply_async") as apply_async:
-        assert publish(channel_purge, 7, batch_size=3, recovered_by="the sweep") is True
+        assert publish(channel_purge.name, 7, batch_size=3, recovered_by="the sweep") is True
     apply_async.assert_called_once_with((7,), {"batch_size": 3}, **PUBLISH_OPTIONS)
     assert PUBLISH_OPTIONS == {"retry": False}
 
@@ -39,7 +39,7 @@ def test_publish_swallows_a_broker_error_with_a_warning_naming_who_catches_up(ca
         mock.patch.object(channel_purge, "apply_async", side_effect=BROKER_DOWN),
         caplog.at_level(logging.WARNING, logger="chatadmin.tasks"),
     ):
-        assert publish(channel_purge, 7, recovered_by="channels.channel_purge_sweep") is False
+        assert publish(channel_purge.name, 7, recovered_by="channels.channel_purge_sweep") is False
     (record,) = caplog.records
     assert record.levelno == logging.WARNING
     assert "channels.channel_purge(7,)" in record.getMessage()
@@ -53,17 +53,17 @@ def test_after_a_failed_publish_the_process_skips_the_broker_for_a_while(
     now = [1000.0]
     monkeypatch.setattr(publishing.time, "monotonic", lambda: now[0])
     with mock.patch.object(channel_purge, "apply_async", side_effect=BROKER_DOWN) as apply_async:
-        assert publish(channel_purge, 1, recovered_by="sweep") is False
+        assert publish(channel_purge.name, 1, recovered_by="sweep") is False
         with caplog.at_level(logging.INFO, logger="chatadmin.tasks"):
             now[0] += publishing.PAUSE_AFTER_FAILURE_SECONDS - 0.1
-            assert publish(channel_purge, 2, recovered_by="sweep") is False
+            assert publish(channel_purge.name, 2, recovered_by="sweep") is False
         assert apply_async.call_count == 1  # the second never waited on the broker
         assert "the broker failed moments ago" in caplog.records[-1].getMessage()
     with mock.patch.object(channel_purge, "apply_async") as apply_async:
         now[0] += 0.2
-        assert publish(channel_purge, 3, recovered_by="sweep") is True
+        assert publish(channel_purge.name, 3, recovered_by="sweep") is True
         apply_async.assert_called_once()
-        assert publish(channel_purge, 4, recovered_by="sweep") is True  # a success: no pause
+        assert publish(channel_purge.name, 4, recovered_by="sweep") is True  # a success: no pause
         assert apply_async.call_count == 2
 
 
@@ -73,7 +73,7 @@ def test_publish_on_commit_publishes_after_the_commit_and_never_for_a_rollback(
 ) -> None:
     with mock.patch.object(dispatch_pending, "apply_async") as apply_async:
         with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-            publish_on_commit(dispatch_pending, recovered_by="beat")
+            publish_on_commit(dispatch_pending.name, recovered_by="beat")
             apply_async.assert_not_called()
         apply_async.assert_called_once()
 
@@ -82,7 +82,7 @@ def test_publish_on_commit_publishes_after_the_commit_and_never_for_a_rollback(
             pytest.raises(RuntimeError),
             transaction.atomic(),
         ):
-            publish_on_commit(dispatch_pending, recovered_by="beat")
+            publish_on_commit(dispatch_pending.name, recovered_by="beat")
             raise RuntimeError("rolled back")
         assert callbacks == []
         apply_async.assert_called_once()

@@ -13,8 +13,9 @@ from apps.accounts.models import Account
 from apps.channels.models import Channel
 from apps.members.models import Member
 from apps.messages.models import Message
-from apps.moderation.models import BlacklistRecord, Report, WhitelistRecord
+from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import Organization
+from apps.reports.models import Report
 from tests.conftest import TokenClient
 
 TOKEN = re.compile(r"ca_adm_[A-Za-z0-9_-]{43}")

@@ -12,7 +12,7 @@ from apps.audit.models import AuditEntry
 from apps.channels.models import Channel, Membership
 from apps.members.models import Member
 from apps.messages.models import Message
-from apps.moderation.models import Report
+from apps.reports.models import Report
 
 
 def _seed(**options: object) -> str:

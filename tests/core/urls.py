@@ -10,9 +10,9 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.api_v2.base import AdminAPIView
 from apps.core.pagination import keyset_page
 from apps.members.models import Member
-from apps.organizations.api.base import AdminAPIView
 from chatadmin.urls import handler404, handler500  # noqa: F401  (JSON errors under /api/)
 
 

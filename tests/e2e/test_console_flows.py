@@ -20,13 +20,13 @@ from apps.accounts.models import Account
 from apps.audit.actor import Actor
 from apps.audit.models import AuditEntry
 from apps.channels.models import Channel, Membership
-from apps.channels.services import channel_create
+from apps.channels.services.channels import channel_create
 from apps.members.models import Member
 from apps.messages.models import Message
-from apps.moderation.models import Report
-from apps.moderation.reports import report_create
 from apps.moderation.services import blacklist_records_add
 from apps.organizations.models import Organization, StaffRole
+from apps.reports.models import Report
+from apps.reports.services import report_create
 
 from ..factories import OrganizationFactory, StaffRoleFactory
 from .conftest import Shots, log_in

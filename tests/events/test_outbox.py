@@ -86,7 +86,7 @@ def test_a_message_created_in_a_rolled_back_transaction_leaves_no_event(
     org, api, channel, dispatch_requests
 ) -> None:
     from apps.audit.actor import Actor
-    from apps.messages.services import message_create
+    from apps.messages.services.messages import message_create
 
     actor = Actor(account=_admin_account(org))
     with pytest.raises(RuntimeError), transaction.atomic():

@@ -18,16 +18,15 @@ from django.utils import timezone
 
 from apps.audit.models import AuditEntry
 from apps.channels.models import Channel, Membership
-from apps.channels.services import (
-    channel_close,
+from apps.channels.services.channels import (
     channel_display_name_set,
     channel_mute,
-    channel_scheduled_deletion_set,
     channel_users_add,
     channel_users_mute,
 )
 from apps.events.models import Event
 from apps.events.tasks import dispatch_pending
+from apps.retention.services import channel_close, channel_scheduled_deletion_set
 from tests.factories import ChannelFactory, MemberFactory
 
 from .conftest import Cluster, Process, wait_for
@@ -275,7 +274,7 @@ def test_a_purge_whose_worker_process_is_killed_is_redelivered_and_completes_exa
 def test_a_purge_whose_whole_worker_is_killed_completes_after_a_restart_and_the_sweep(
     cluster: Cluster, org
 ) -> None:
-    from apps.channels.tasks import channel_purge_sweep
+    from apps.retention.tasks import channel_purge_sweep
 
     big, neighbour, worker = _close_and_wait_for_the_purge_to_be_under_way(cluster, org)
     worker.kill()  # SIGKILL to the main process and its pool: nothing is acknowledged

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from apps.members.models import Member
-from apps.moderation.models import Report
 from apps.organizations.models import Organization
+from apps.reports.models import Report
 from tests.conftest import TokenClient
 
 

@@ -21,10 +21,10 @@ from django.core.management import call_command
 from django.db import connection, connections, transaction
 
 from apps.accounts.models import Account
+from apps.cli.identities import member_of_account
 from apps.events.models import Event
 from apps.members.models import Member
 from apps.members.services import member_for_account, members_provision, members_resolve
-from apps.organizations.management.commands._chat_identities import member_of_account
 from apps.organizations.models import Organization
 from tests.factories import AccountFactory, MemberFactory
 

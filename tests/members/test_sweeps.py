@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from apps.audit.actor import Actor
 from apps.audit.models import AuditEntry
-from apps.channels import services as channel_services
 from apps.channels.rules import check_can_post
+from apps.channels.services import channels as channel_services
 from apps.core.errors import DomainError
 from apps.events.models import Event
 from apps.members import services

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apps.audit.models import AuditEntry
 from apps.members.models import Member
-from apps.moderation.models import Report
+from apps.reports.models import Report
 from tests.factories import MemberFactory, RoleFactory
 
 from .conftest import open_reports

@@ -12,7 +12,7 @@ from apps.audit.models import AuditEntry
 from apps.channels.models import Channel
 from apps.members.models import Member
 from apps.messages.models import Message, MessageTag, Reaction
-from apps.moderation.models import Report
+from apps.reports.models import Report
 from tests.after_commit import queries_after_commit
 from tests.conftest import make_admin_client
 from tests.factories import ChannelFactory, MemberFactory, MessageFactory

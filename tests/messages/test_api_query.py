@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.messages.models import Message, Reaction
-from apps.moderation.models import Report
+from apps.reports.models import Report
 from tests.factories import ChannelFactory, MemberFactory, MessageFactory
 
 from .conftest import make_messages, tag

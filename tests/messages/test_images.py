@@ -1,4 +1,4 @@
-"""apps.messages.images: validation and renditions, without HTTP."""
+"""apps.core.images: validation and renditions, without HTTP."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from apps.core.errors import DomainError
-from apps.messages.images import process_image
+from apps.core.images import process_image
 
 
 def _encode(image: Image.Image, fmt: str, **kwargs: object) -> bytes:

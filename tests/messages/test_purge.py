@@ -1,4 +1,4 @@
-"""apps.messages.purge: a channel's messages deleted in batches, with exact counts."""
+"""apps.retention.purge: a channel's messages deleted in batches, with exact counts."""
 
 from __future__ import annotations
 
@@ -14,19 +14,19 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.audit.actor import Actor
 from apps.audit.models import AuditEntry
-from apps.channels import services as channel_services
 from apps.channels.models import Channel
-from apps.channels.tasks import channel_purge
 from apps.members.models import Member
 from apps.messages.models import Message, MessageFile, MessageTag, Reaction
-from apps.messages.purge import (
+from apps.organizations.models import Organization
+from apps.reports.models import Report
+from apps.retention import services as retention
+from apps.retention.purge import (
     PurgeResult,
     purge_batch_size,
     purge_channel_batch,
     purge_channel_messages,
 )
-from apps.moderation.models import Report
-from apps.organizations.models import Organization
+from apps.retention.tasks import channel_purge
 from tests.factories import ChannelFactory, MemberFactory, MessageFactory
 
 
@@ -80,7 +80,7 @@ def build(org: Organization, channel_id: str, count: int, *, replies: int = 1) -
 
 
 def close(channel: Channel) -> Channel:
-    return channel_services.channel_close(channel=channel, actor=Actor.system())
+    return retention.channel_close(channel=channel, actor=Actor.system())
 
 
 def purge_audits(channel: Channel) -> Any:
@@ -209,14 +209,14 @@ def test_a_rerun_of_the_close_purge_adds_no_audit_entry(org: Organization) -> No
     assert channel_purge(channel.pk) == 3
 
     assert channel_purge(channel.pk) == 0
-    assert channel_services.channel_purge_messages(channel=channel) == 0
+    assert retention.channel_purge_messages(channel=channel) == 0
 
     assert purge_audits(channel).count() == 1
 
 
 def test_an_open_channel_is_not_purged_by_the_close_purge(org: Organization) -> None:
     scene = build(org, "general", 2)
-    assert channel_services.channel_purge_messages(channel=scene.channel) == 0
+    assert retention.channel_purge_messages(channel=scene.channel) == 0
     assert Message.objects.filter(channel=scene.channel).count() == 3
     assert not purge_audits(scene.channel).exists()
 

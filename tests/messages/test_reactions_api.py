@@ -13,7 +13,7 @@ from django.utils import timezone
 from apps.audit.models import AuditEntry
 from apps.members.models import Member
 from apps.messages.models import Message, MessageTag, Reaction
-from apps.moderation.models import Report
+from apps.reports.models import Report
 from tests.conftest import TokenClient
 from tests.factories import ChannelFactory, MemberFactory, MessageFactory
 

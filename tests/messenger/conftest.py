@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import Account
 from apps.audit.actor import Actor
-from apps.channels.chatrooms import chatroom_create_custom
 from apps.channels.models import Channel
+from apps.channels.services.chatrooms import chatroom_create_custom
 from apps.members.models import Member
 from apps.organizations.models import AccessToken, Organization
 from apps.organizations.services import token_issue

@@ -23,7 +23,7 @@ import pytest
 from apps.audit.actor import Actor
 from apps.core.errors import DomainError
 from apps.messages.models import Message
-from apps.messages.services import MAX_TEXT_LENGTH, message_text_update
+from apps.messages.services.messages import MAX_TEXT_LENGTH, message_text_update
 from apps.moderation import filtering
 from apps.moderation.filtering import (
     canonical_whitelist_pattern,

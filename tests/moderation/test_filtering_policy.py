@@ -12,10 +12,10 @@ from apps.channels.models import Channel
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.messages.models import Message
-from apps.messages.services import message_text_update
+from apps.messages.services.messages import message_text_update
 from apps.moderation.filtering import filter_message_texts
-from apps.moderation.models import Report
 from apps.organizations.models import Organization
+from apps.reports.models import Report
 from tests.factories import ChannelFactory, MemberFactory, MessageFactory
 
 from ..messages.conftest import image_bytes, upload

@@ -14,8 +14,8 @@ from apps.audit.models import AuditEntry
 from apps.events.models import Event
 from apps.members.models import Member
 from apps.messages.models import Message
-from apps.moderation.models import Report
 from apps.organizations.models import Organization
+from apps.reports.models import Report
 from tests.factories import ChannelFactory, MemberFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db

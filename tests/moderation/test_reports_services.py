@@ -13,10 +13,10 @@ from apps.events.models import Event
 from apps.members import services as member_services
 from apps.members.models import Member
 from apps.messages.models import Message
-from apps.moderation.models import Report
-from apps.moderation.report_selectors import report_get, report_list, report_open_count
-from apps.moderation.reports import report_create, report_resolve, reports_resolve_for_member
 from apps.organizations.models import Organization
+from apps.reports.models import Report
+from apps.reports.selectors import report_get, report_list, report_open_count
+from apps.reports.services import report_create, report_resolve, reports_resolve_for_member
 from tests.factories import ChannelFactory, MemberFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,9 @@ from django.core.management import CommandError, call_command
 from apps.accounts.models import Account
 from apps.audit.models import AuditEntry
 from apps.calendar_events.models import CalendarEvent
-from apps.channels.chatroom_selectors import chatroom_assigned_ids, chatroom_for_event
+from apps.channels.selectors.chatrooms import chatroom_assigned_ids, chatroom_for_event
+from apps.cli.management.commands.create_api_token import SYSTEM_ACCOUNT_EMAIL
 from apps.members.models import Member
-from apps.organizations.management.commands.create_api_token import SYSTEM_ACCOUNT_EMAIL
 from apps.organizations.models import AccessToken, StaffRole
 from apps.organizations.selectors import token_authenticate
 from tests.factories import AccountFactory, MemberFactory, StaffRoleFactory

@@ -35,7 +35,7 @@ from schemathesis.checks import (
 )
 
 from apps.audit.actor import Actor
-from apps.channels.chatrooms import chatroom_create_custom
+from apps.channels.services.chatrooms import chatroom_create_custom
 from apps.members.models import Member
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import AccessToken

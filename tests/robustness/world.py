@@ -24,9 +24,10 @@ from apps.calendar_events.services import calendar_event_create
 from apps.channels.models import Channel, Membership
 from apps.members.models import Member
 from apps.messages.models import Message, Reaction
-from apps.moderation.models import BlacklistRecord, Report, WhitelistRecord
+from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import AccessToken, Organization, StaffRole
 from apps.organizations.services import token_issue
+from apps.reports.models import Report
 from tests.conftest import TokenClient, make_admin_client
 from tests.factories import (
     AccountFactory,

@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from apps.channels.models import Channel
 from apps.core.fields import IntegerField, StringField, sent_in_json_body
-from apps.messages.services import MAX_TEXT_LENGTH
+from apps.messages.services.messages import MAX_TEXT_LENGTH
 from apps.messenger.permissions import MAX_ID
 
 #: The most Members one create/update may assign (documented in docs/api/messenger.md).

@@ -23,14 +23,16 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from apps.api_v2.messages.serializers import MessageEnvelopeSerializer, MessageSerializer
 from apps.audit.actor import Actor
-from apps.channels.chatroom_selectors import (
+from apps.channels.models import Channel
+from apps.channels.selectors.chatrooms import (
     chatroom_assigned_ids,
     chatroom_for_event,
     chatrooms_assigned_to,
     chatrooms_of_organization,
 )
-from apps.channels.chatrooms import (
+from apps.channels.services.chatrooms import (
     chatroom_avatar_set,
     chatroom_create_custom,
     chatroom_default_create,
@@ -38,13 +40,11 @@ from apps.channels.chatrooms import (
     chatroom_delete,
     chatroom_update,
 )
-from apps.channels.models import Channel
 from apps.core.errors import DomainError
 from apps.core.parsing import request_data
 from apps.members.models import Member
-from apps.messages.api.serializers import MessageEnvelopeSerializer, MessageSerializer
 from apps.messages.models import Message
-from apps.messages.services import message_create
+from apps.messages.services.messages import message_create
 from apps.messenger.api.serializers import (
     ChatroomCreateInputSerializer,
     ChatroomListQuerySerializer,

@@ -1,0 +1,359 @@
+"""Console pages: the channel list, a channel's page and every channel action.
+
+Each action is a POST to its own path under ``channels/<channelId>/`` that calls the same
+service as the Admin API (apps/channels/services.py), so the rule and the audit entry are
+the same; it redirects back to the channel with a success or error message (PRG).
+Closing is irreversible: its own page asks the moderator to type the channel's id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages as flash
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils import timezone
+
+from apps.channels.models import Channel, Membership
+from apps.channels.selectors.channels import channel_get, channel_query
+from apps.channels.services import channels as services
+from apps.console.access import ConsoleView
+from apps.console.channels.forms import (
+    ChannelCloseForm,
+    ChannelMuteForm,
+    ChannelSearchForm,
+    ChannelUnmuteForm,
+    MembersAddForm,
+    MembersBanForm,
+    MembersRemoveForm,
+    MembersUnbanForm,
+    ScheduledDeletionForm,
+    form_error_text,
+)
+from apps.console.messages.views import TEXT_SCAN_LIMIT, message_text, text_window
+from apps.console.paging import console_page
+from apps.core.errors import DomainError
+from apps.messages.selectors.messages import message_visible, with_details
+from apps.organizations.models import Organization
+from apps.retention import services as retention
+
+#: Rows of the smaller lists on a channel's page (bans, mutes, recent messages).
+SIDE_LIST_LIMIT = 50
+RECENT_MESSAGES = 25
+
+#: "newest" walks the primary key (which grows with creation time) so it needs no index.
+CHANNEL_SORTS = {
+    "newest": "-pk",
+    "name": "display_name",
+    "activity": "-activity",
+    "members": "-member_count",
+}
+SORT_LABELS = [
+    ("newest", "Newest"),
+    ("name", "Name"),
+    ("activity", "Last activity"),
+    ("members", "Most members"),
+]
+
+
+def active_q(since: str, until: str) -> Q:
+    """Time-based state that holds now: set, and open-ended or not yet over."""
+    now = timezone.now()
+    return Q(**{f"{since}__isnull": False}) & (
+        Q(**{f"{until}__isnull": True}) | Q(**{f"{until}__gt": now})
+    )
+
+
+def channel_or_404(organization: Organization, channel_id: str) -> Channel:
+    """The channel of this organization (closed ones included), or 404 like any unknown id."""
+    try:
+        return channel_get(organization=organization, channel_id=channel_id)
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+
+
+def channel_url(organization: Organization, channel: Channel) -> str:
+    return reverse(
+        "console:channel", kwargs={"org": organization.slug, "channel_id": channel.channel_id}
+    )
+
+
+class ChannelListView(ConsoleView):
+    section = "channels"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = ChannelSearchForm(request.GET or None)
+        data = form.cleaned_data if form.is_valid() else {}
+        tag = data.get("tag") or ""
+        queryset = channel_query(
+            organization=self.organization, filters={"tags": [tag]} if tag else {}
+        )
+        if q := data.get("q"):
+            queryset = queryset.filter(Q(channel_id__icontains=q) | Q(display_name__icontains=q))
+        muted = active_q("muted_at", "mute_expires_at")
+        if data.get("muted") == "yes":
+            queryset = queryset.filter(muted)
+        elif data.get("muted") == "no":
+            queryset = queryset.exclude(muted)
+        state = data.get("state") or "open"
+        if state == "open":
+            queryset = queryset.filter(closed_at__isnull=True)
+        elif state == "closed":
+            queryset = queryset.filter(closed_at__isnull=False)
+        queryset = queryset.annotate(activity=Coalesce("last_activity_at", "created_at"))
+        digest = hashlib.sha256(
+            json.dumps([data.get("q"), data.get("muted"), state, tag]).encode()
+        ).hexdigest()[:16]
+        page = console_page(
+            request,
+            queryset,
+            scope=f"channels:{self.organization.pk}:{digest}",
+            sorts=CHANNEL_SORTS,
+            default_sort="newest",
+        )
+        now = timezone.now()
+        rows = [(channel, channel.is_muted(now)) for channel in page.items]
+        return self.render(
+            "console/channels/list.html",
+            form=form,
+            page=page,
+            rows=rows,
+            sorts=SORT_LABELS,
+        )
+
+
+class ChannelDetailView(ConsoleView):
+    section = "channels"
+
+    def get(self, request: HttpRequest, channel_id: str) -> HttpResponse:
+        channel = channel_or_404(self.organization, channel_id)
+        now = timezone.now()
+        members = (
+            Membership.objects.filter(channel=channel, joined_at__isnull=False)
+            .select_related("member")
+            .annotate(uid=F("member__user_id"))
+        )
+        page = console_page(
+            request,
+            members,
+            scope=f"channel-members:{self.organization.pk}:{channel.pk}",
+            sorts={"joined": "-joined_at", "user": "uid"},
+            default_sort="joined",
+        )
+        member_rows = [(m, m.is_muted(now)) for m in page.items]
+        banned = list(
+            Membership.objects.filter(active_q("banned_at", "ban_expires_at"), channel=channel)
+            .select_related("member")
+            .order_by("-banned_at", "-pk")[:SIDE_LIST_LIMIT]
+        )
+        muted = list(
+            Membership.objects.filter(active_q("muted_at", "mute_expires_at"), channel=channel)
+            .select_related("member")
+            .order_by("-muted_at", "-pk")[:SIDE_LIST_LIMIT]
+        )
+        text = request.GET.get("mq", "").strip()[:200]
+        recent: QuerySet[Any] = message_visible(organization=self.organization).filter(
+            channel=channel, deleted_at__isnull=True
+        )
+        if text:
+            recent = text_window(recent, text=text)
+        recent_rows = [
+            (m, message_text(m)) for m in with_details(recent).order_by("-pk")[:RECENT_MESSAGES]
+        ]
+        return self.render(
+            "console/channels/detail.html",
+            channel=channel,
+            is_muted=channel.is_muted(now),
+            page=page,
+            member_rows=member_rows,
+            banned=banned,
+            muted=muted,
+            side_limit=SIDE_LIST_LIMIT,
+            recent_rows=recent_rows,
+            message_query=text,
+            scan_limit=TEXT_SCAN_LIMIT,
+            mute_form=ChannelMuteForm(auto_id="mute_%s"),
+            unmute_form=ChannelUnmuteForm(auto_id="unmute_%s"),
+            add_form=MembersAddForm(auto_id="add_%s"),
+            remove_form=MembersRemoveForm(auto_id="remove_%s"),
+            ban_form=MembersBanForm(auto_id="ban_%s"),
+            unban_form=MembersUnbanForm(auto_id="unban_%s"),
+            deletion_form=ScheduledDeletionForm(
+                auto_id="deletion_%s", initial={"at": channel.scheduled_deletion_at}
+            ),
+            member_sorts=[("joined", "Newest members"), ("user", "userId")],
+        )
+
+
+class ChannelActionView(ConsoleView):
+    """A POST on one channel: validate the form, call the service, redirect with a message.
+
+    Subclasses set ``form_class`` and implement ``perform`` (returns the success message).
+    """
+
+    section = "channels"
+    http_method_names = ["post"]
+    form_class: type[forms.Form] = forms.Form
+
+    def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, channel_id: str) -> HttpResponse:
+        channel = channel_or_404(self.organization, channel_id)
+        form = self.form_class(request.POST)
+        if not form.is_valid():
+            flash.error(request, form_error_text(form))
+        else:
+            try:
+                flash.success(request, self.perform(channel, form.cleaned_data, form))
+            except DomainError as exc:
+                flash.error(request, f"Nothing was changed. {exc.message}")
+        return redirect(channel_url(self.organization, channel))
+
+
+def _until(channel: Channel) -> str:
+    if channel.mute_expires_at is None:
+        return "until unmuted"
+    return f"until {channel.mute_expires_at:%Y-%m-%d %H:%M} UTC"
+
+
+def _names(user_ids: list[str]) -> str:
+    shown = ", ".join(user_ids[:10])
+    return shown + (f" and {len(user_ids) - 10} more" if len(user_ids) > 10 else "")
+
+
+class ChannelMuteView(ChannelActionView):
+    form_class = ChannelMuteForm
+
+    def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        channel = services.channel_mute(
+            channel=channel, actor=self.actor, mute_period=form.period_ms(), reason=data["reason"]
+        )
+        return f"Channel {channel.channel_id} muted {_until(channel)}."
+
+
+class ChannelUnmuteView(ChannelActionView):
+    form_class = ChannelUnmuteForm
+
+    def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        services.channel_mute(
+            channel=channel, actor=self.actor, mute_period=0, reason=data["reason"]
+        )
+        return f"Channel {channel.channel_id} unmuted."
+
+
+class MembersAddView(ChannelActionView):
+    form_class = MembersAddForm
+
+    def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        services.channel_users_add(channel=channel, actor=self.actor, user_ids=data["user_ids"])
+        return f"Added to {channel.channel_id}: {_names(data['user_ids'])}."
+
+
+class MembersRemoveView(ChannelActionView):
+    form_class = MembersRemoveForm
+
+    def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        services.channel_users_remove(channel=channel, actor=self.actor, user_ids=data["user_ids"])
+        return f"Removed from {channel.channel_id}: {_names(data['user_ids'])}."
+
+
+class MembersBanView(ChannelActionView):
+    form_class = MembersBanForm
+
+    def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        services.channel_users_ban(
+            channel=channel,
+            actor=self.actor,
+            user_ids=data["user_ids"],
+            reason=data["reason"],
+            ban_period=form.period_ms(),
+        )
+        return f"Banned from {channel.channel_id}: {_names(data['user_ids'])}."
+
+
+class MembersUnbanView(ChannelActionView):
+    form_class = MembersUnbanForm
+
+    def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        services.channel_users_unban(channel=channel, actor=self.actor, user_ids=data["user_ids"])
+        return f"Unbanned in {channel.channel_id}: {_names(data['user_ids'])}."
+
+
+class ScheduledDeletionSetView(ChannelActionView):
+    form_class = ScheduledDeletionForm
+
+    def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        channel = retention.channel_scheduled_deletion_set(
+            channel=channel, actor=self.actor, at=data["at"]
+        )
+        at = channel.scheduled_deletion_at
+        return f"Channel {channel.channel_id} will be deleted at {at:%Y-%m-%d %H:%M} UTC."
+
+
+class ScheduledDeletionClearView(ChannelActionView):
+    def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        retention.channel_scheduled_deletion_set(channel=channel, actor=self.actor, at=None)
+        return f"The scheduled deletion of {channel.channel_id} was cleared."
+
+
+class ChannelCloseView(ConsoleView):
+    """GET: the confirmation page; POST: close if the typed id is exactly the channel's."""
+
+    section = "channels"
+
+    def _page(self, channel: Channel, form: ChannelCloseForm, status: int = 200) -> HttpResponse:
+        return self.render("console/channels/close.html", status=status, channel=channel, form=form)
+
+    def get(self, request: HttpRequest, channel_id: str) -> HttpResponse:
+        channel = channel_or_404(self.organization, channel_id)
+        return self._page(channel, ChannelCloseForm(channel_id=channel.channel_id))
+
+    def post(self, request: HttpRequest, channel_id: str) -> HttpResponse:
+        channel = channel_or_404(self.organization, channel_id)
+        form = ChannelCloseForm(request.POST, channel_id=channel.channel_id)
+        if not form.is_valid():
+            flash.error(request, form_error_text(form))
+            return self._page(channel, form, status=400)
+        try:
+            closed = retention.channel_close(
+                channel=channel, actor=self.actor, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as exc:
+            flash.error(request, f"Nothing was changed. {exc.message}")
+            return redirect(channel_url(self.organization, channel))
+        flash.success(
+            request,
+            f"Channel {closed.channel_id} closed: its members were removed and its "
+            "messages will be purged.",
+        )
+        return redirect(channel_url(self.organization, closed))
+
+
+def _channel_path(suffix: str, view: Callable[..., HttpResponse], name: str) -> Any:
+    return path(f"channels/<str:channel_id>/{suffix}", view, name=name)
+
+
+urlpatterns = [
+    path("channels/", ChannelListView.as_view(), name="channels"),
+    _channel_path("", ChannelDetailView.as_view(), "channel"),
+    _channel_path("mute/", ChannelMuteView.as_view(), "channel_mute"),
+    _channel_path("unmute/", ChannelUnmuteView.as_view(), "channel_unmute"),
+    _channel_path("members/add/", MembersAddView.as_view(), "channel_members_add"),
+    _channel_path("members/remove/", MembersRemoveView.as_view(), "channel_members_remove"),
+    _channel_path("bans/add/", MembersBanView.as_view(), "channel_ban"),
+    _channel_path("bans/remove/", MembersUnbanView.as_view(), "channel_unban"),
+    _channel_path("deletion/", ScheduledDeletionSetView.as_view(), "channel_deletion_set"),
+    _channel_path(
+        "deletion/clear/", ScheduledDeletionClearView.as_view(), "channel_deletion_clear"
+    ),
+    _channel_path("close/", ChannelCloseView.as_view(), "channel_close"),
+]

@@ -1,0 +1,301 @@
+"""Console pages: the review queue (``review/``) and one reported target
+(``review/<report_id>/``) with its context and the moderation actions.
+
+The list is light (one row per reported target, one query for the page); the detail
+page fetches the context (messages around, the author's history, earlier actions) in a
+fixed number of queries. Every action is a POST that calls the same services as the API
+(so the same rules and audit entries), then resolves the target's open reports: dismissed
+for "dismiss", actioned for everything else. See docs/console/dashboard-and-review.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import URLPattern, path, reverse
+
+from apps.audit.actor import Actor
+from apps.channels.models import Channel
+from apps.channels.selectors.channels import channel_get
+from apps.channels.services.channels import channel_users_ban, channel_users_mute
+from apps.console.access import ConsoleView
+from apps.console.dashboard.views import console_link
+from apps.console.paging import console_page
+from apps.console.review.forms import (
+    BAN_PERIODS,
+    CHANNEL_BAN,
+    DELETE,
+    DISMISS,
+    GLOBAL_BAN,
+    MAX_MUTE_MINUTES,
+    MUTE,
+    ReviewActionForm,
+    ReviewFilterForm,
+    mute_label,
+)
+from apps.console.selectors import (
+    audit_on_user,
+    author_recent_messages,
+    group_reports,
+    member_channels,
+    member_standing,
+    message_context,
+    report_history,
+    review_groups,
+    review_next,
+    review_report_get,
+)
+from apps.core.errors import DomainError
+from apps.members.services import member_ban
+from apps.messages.models import Message
+from apps.messages.services.messages import message_delete
+from apps.reports.models import Report
+from apps.reports.services import report_resolve
+
+PER_PAGE = 25
+#: The reports of one target listed on its page (the rest are counted).
+MAX_REPORTS_SHOWN = 100
+CONTEXT_AROUND = 3
+AUTHOR_MESSAGES = 10
+AUTHOR_ACTIONS = 10
+
+
+def message_summary(message: Message | None, limit: int = 500) -> str:
+    """The text a moderator reads for a message: its text or caption, or what it holds."""
+    if message is None:
+        return ""
+    data = message.data if isinstance(message.data, dict) else {}
+    text = data.get("text") or data.get("caption") or ""
+    if not isinstance(text, str):
+        text = str(text)
+    if not text:
+        if message.type == Message.Type.FILE:
+            text = f"[file {data.get('name') or data.get('fileName') or ''}]".replace(" ]", "]")
+        elif message.type == Message.Type.IMAGE:
+            text = "[image]"
+        else:
+            text = f"[{message.type} message]"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ReviewQueueView(ConsoleView):
+    """Open reports grouped by target, oldest first, with filters and keyset pages."""
+
+    section = "review"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        org = self.organization
+        filter_form = ReviewFilterForm(request.GET)
+        filters = filter_form.filters()
+        queryset = review_groups(organization=org, **filters)
+        scope = "review:{}:{}".format(
+            org.pk, ":".join(f"{k}={v}" for k, v in sorted(filters.items()))
+        )
+        page = console_page(
+            request,
+            queryset,
+            scope=scope,
+            sorts={"oldest": "created_at", "newest": "-created_at"},
+            default_sort="oldest",
+            per_page=PER_PAGE,
+        )
+        for report in page.items:
+            report.summary = message_summary(report.target_message, limit=160)
+        return self.render(
+            "console/review/queue.html",
+            page=page,
+            filter_form=filter_form,
+            filtered=any(filters.values()),
+        )
+
+
+class ReviewItemView(ConsoleView):
+    """One reported target: its reports, the message in context, the author's history,
+    and the actions (POST)."""
+
+    section = "review"
+
+    def _report(self, report_id: int) -> Report:
+        try:
+            return review_report_get(organization=self.organization, report_id=report_id)
+        except DomainError as error:
+            raise Http404(error.message) from None
+
+    def get(self, request: HttpRequest, report_id: int) -> HttpResponse:
+        return self._page(self._report(report_id))
+
+    def _page(
+        self, report: Report, *, form: ReviewActionForm | None = None, status: int = 200
+    ) -> HttpResponse:
+        org = self.organization
+        rows = list(group_reports(report)[: MAX_REPORTS_SHOWN + 1])
+        total = len(rows)
+        if total > MAX_REPORTS_SHOWN:
+            rows = rows[:MAX_REPORTS_SHOWN]
+            total = group_reports(report).count()
+        position = rows[0] if rows else report
+        message = report.target_message
+        member = report.target_member
+        channel = message.channel if message is not None else None
+        before: list[Message] = []
+        after: list[Message] = []
+        if message is not None:
+            message.summary = message_summary(message)
+            before, after = message_context(
+                organization=org, message=message, around=CONTEXT_AROUND
+            )
+            for row in [*before, *after]:
+                row.summary = message_summary(row, limit=300)
+        recent = author_recent_messages(organization=org, member=member, limit=AUTHOR_MESSAGES)
+        for row in recent:
+            row.summary = message_summary(row, limit=200)
+        next_item = review_next(organization=org, after=position)
+        slug = org.slug
+        return self.render(
+            "console/review/item.html",
+            status=status,
+            report=report,
+            reports=rows,
+            report_total=total,
+            is_open=bool(rows),
+            message=message,
+            member=member,
+            channel=channel,
+            channel_closed=channel is not None and channel.is_closed,
+            before=before,
+            after=after,
+            recent_messages=recent,
+            user_actions=audit_on_user(organization=org, member=member, limit=AUTHOR_ACTIONS),
+            outcomes=report_history(organization=org, member=member),
+            standing=member_standing(member=member, channel=channel),
+            user_channels=member_channels(member=member) if message is None else [],
+            globally_banned=member.is_globally_banned(),
+            next_item=next_item,
+            form=form,
+            ban_periods=[(key, label) for key, (label, _) in BAN_PERIODS.items()],
+            max_mute_minutes=MAX_MUTE_MINUTES,
+            user_url=console_link("user", slug, member.user_id, fallback="users"),
+            channel_url=(
+                console_link("channel", slug, channel.channel_id, fallback="channels")
+                if channel is not None
+                else ""
+            ),
+        )
+
+    def post(self, request: HttpRequest, report_id: int) -> HttpResponse:
+        report = self._report(report_id)
+        form = ReviewActionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, form.first_error())
+            return self._page(report, form=form, status=400)
+        open_reports = list(group_reports(report))
+        if not open_reports:
+            messages.error(
+                request,
+                f"Nothing to do: report {report.pk} is already {report.state}"
+                + (f" by {report.resolved_by_label}." if report.resolved_by_label else "."),
+            )
+            return self._page(report, status=409)
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                done = self._act(report, data)
+                state = (
+                    Report.State.DISMISSED if data["action"] == DISMISS else Report.State.ACTIONED
+                )
+                resolved = _resolve(self.actor, open_reports, state=state, reason=data["reason"])
+                if data["action"] == DISMISS and resolved == 0:
+                    raise DomainError("conflict", "Someone else resolved these reports meanwhile.")
+        except DomainError as error:
+            messages.error(request, error.message)
+            return self._page(report, form=form, status=400)
+        noun = "report" if resolved == 1 else "reports"
+        messages.success(request, f"{done} {resolved} {noun} marked {state!s}.")
+        following = review_next(organization=self.organization, after=open_reports[0])
+        if following is not None:
+            return redirect(
+                reverse("console:review_item", args=[self.organization.slug, following.pk])
+            )
+        return redirect(reverse("console:review", args=[self.organization.slug]))
+
+    def _channel_for(self, report: Report, data: dict[str, Any]) -> Channel:
+        """The reported message's channel, or for a reported user the channel chosen."""
+        if report.target_message is not None:
+            return report.target_message.channel
+        channel_id = (data.get("channel") or "").strip()
+        if not channel_id:
+            raise DomainError("missing_parameter", "Choose the channel to act in.", field="channel")
+        return channel_get(organization=self.organization, channel_id=channel_id, field="channel")
+
+    def _act(self, report: Report, data: dict[str, Any]) -> str:
+        """Run the action through its service; returns the first half of the success
+        message. Raises DomainError (the services' rules) to show as an error."""
+        action, reason = data["action"], data["reason"]
+        member = report.target_member
+        message = report.target_message
+        if action == DISMISS:
+            return "Dismissed."
+        if action == DELETE:
+            if message is None:
+                raise DomainError(
+                    "invalid_parameter", "This report is on a user: there is no message to delete."
+                )
+            if message.deleted_at is not None:
+                return "The message was already deleted."
+            message_delete(
+                organization=self.organization,
+                actor=self.actor,
+                message_id=str(message.public_id),
+                reason=reason,
+            )
+            return "Message deleted."
+        if action == MUTE:
+            channel = self._channel_for(report, data)
+            channel_users_mute(
+                channel=channel,
+                actor=self.actor,
+                user_ids=[member.user_id],
+                mute_period=data["mute_period"],
+                reason=reason,
+            )
+            return (
+                f"{member.user_id} muted in {channel.channel_id} "
+                f"for {mute_label(data['mute_minutes'])}."
+            )
+        if action == CHANNEL_BAN:
+            channel = self._channel_for(report, data)
+            channel_users_ban(
+                channel=channel, actor=self.actor, user_ids=[member.user_id], reason=reason
+            )
+            return f"{member.user_id} banned from {channel.channel_id}."
+        if action == GLOBAL_BAN:
+            member_ban(
+                actor=self.actor, member=member, reason=reason, ban_period=data["ban_period_ms"]
+            )
+            label = BAN_PERIODS[data.get("ban_period") or "forever"][0]
+            return f"{member.user_id} banned everywhere ({label})."
+        raise DomainError("invalid_parameter", f"Unknown action {action!r}.")  # pragma: no cover
+
+
+def _resolve(actor: Actor, reports: list[Report], *, state: str, reason: str) -> int:
+    """Resolve each still-open report through the reports service (each audited as
+    ``report.resolve``); one resolved meanwhile by someone else is skipped. Returns how
+    many this call resolved."""
+    resolved = 0
+    for report in reports:
+        try:
+            report_resolve(actor=actor, report=report, state=state, reason=reason)
+        except DomainError:  # "conflict": already resolved (its savepoint rolled back)
+            continue
+        resolved += 1
+    return resolved
+
+
+urlpatterns: list[URLPattern] = [
+    path("review/", ReviewQueueView.as_view(), name="review"),
+    path("review/<int:report_id>/", ReviewItemView.as_view(), name="review_item"),
+]

@@ -1,0 +1,373 @@
+"""Console pages: the user list and a user's page with its actions.
+
+A userId may contain "/", so a user's page is ``users/<path:user_id>/`` and its actions
+are POSTs to that same URL naming an ``action`` (ban, unban, mute, unmute, clear_flags,
+edit): no suffix could be told apart from the end of a userId. Every action calls the
+same service as the Admin API and redirects back with a success or error message.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import operator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib import messages as flash
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils import timezone
+
+from apps.audit.models import AuditEntry
+from apps.channels.models import Membership
+from apps.channels.selectors.channels import channel_get, channel_live_q
+from apps.channels.services import channels as channel_services
+from apps.console.access import ConsoleView
+from apps.console.channels.forms import form_error_text
+from apps.console.channels.views import active_q
+from apps.console.messages.views import message_text
+from apps.console.paging import console_page
+from apps.console.users.forms import (
+    UserBanForm,
+    UserEditForm,
+    UserMuteForm,
+    UserSearchForm,
+    UserUnbanForm,
+    UserUnmuteForm,
+)
+from apps.core.errors import DomainError
+from apps.members import services as member_services
+from apps.members.models import Member
+from apps.members.selectors import member_get_detailed, member_list, role_list
+from apps.messages.selectors.messages import message_visible, with_details
+from apps.reports.models import Report
+
+#: Rows shown in each of the lists on a user's page.
+LIST_LIMIT = 50
+#: Channels offered in the "mute in a channel" picker.
+CHANNEL_CHOICES_LIMIT = 200
+#: Roles offered as checkboxes.
+ROLE_CHOICES_LIMIT = 500
+RECENT_MESSAGES = 20
+#: How long after a ban or mute began its audit entry may have been written.
+AUDIT_WINDOW = timedelta(minutes=5)
+
+#: "newest" walks the primary key; "name" uses the (organization, display_name) index.
+USER_SORTS = {"newest": "-pk", "name": "display_name", "userId": "user_id"}
+SORT_LABELS = [("newest", "Newest"), ("name", "Display name"), ("userId", "userId")]
+
+
+def user_url(slug: str, user_id: str) -> str:
+    return reverse("console:user", kwargs={"org": slug, "user_id": user_id})
+
+
+class UserListView(ConsoleView):
+    section = "users"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = UserSearchForm(request.GET or None)
+        data = form.cleaned_data if form.is_valid() else {}
+        filters = {"search": data.get("q") or "", "filter": data.get("filter") or "all"}
+        queryset = member_list(organization=self.organization, filters=filters)
+        digest = hashlib.sha256(json.dumps(filters, sort_keys=True).encode()).hexdigest()[:16]
+        page = console_page(
+            request,
+            queryset,
+            scope=f"users:{self.organization.pk}:{digest}",
+            sorts=USER_SORTS,
+            default_sort="newest",
+        )
+        now = timezone.now()
+        rows = [(m, m.is_globally_banned(now)) for m in page.items]
+        return self.render(
+            "console/users/list.html", form=form, page=page, rows=rows, sorts=SORT_LABELS
+        )
+
+
+@dataclass
+class Restriction:
+    """An active ban or mute, with the audit entry that set it (if found)."""
+
+    kind: str  # "ban" (global), "channel ban", "mute"
+    channel_id: str | None
+    since: datetime
+    until: datetime | None
+    reason: str
+    action: str
+    entry: AuditEntry | None = None
+
+    def matches(self, entry: AuditEntry, user_id: str) -> bool:
+        if entry.action != self.action:
+            return False
+        if not (self.since - timedelta(seconds=1) <= entry.created_at <= self.since + AUDIT_WINDOW):
+            return False
+        if self.channel_id is None:
+            return entry.target_type == "user" and entry.target_id == user_id
+        after = entry.after if isinstance(entry.after, dict) else {}
+        return (
+            entry.target_type == "channel"
+            and entry.target_id == self.channel_id
+            and user_id in (after.get("userIds") or [])
+        )
+
+    def audit_q(self, user_id: str) -> Q:
+        window = Q(
+            created_at__gte=self.since - timedelta(seconds=1),
+            created_at__lte=self.since + AUDIT_WINDOW,
+            action=self.action,
+        )
+        if self.channel_id is None:
+            return window & Q(target_type="user", target_id=user_id)
+        return window & Q(target_type="channel", target_id=self.channel_id)
+
+
+def attach_audit(organization: Any, member: Member, restrictions: list[Restriction]) -> None:
+    """Find, in ONE query, the latest audit entry that set each restriction: the entry
+    of the same action on the same target written just after the state began."""
+    if not restrictions:
+        return
+    condition = functools.reduce(operator.or_, (r.audit_q(member.user_id) for r in restrictions))
+    entries = list(
+        AuditEntry.objects.filter(condition, organization=organization).order_by(
+            "-created_at", "-pk"
+        )[: len(restrictions) * 20]
+    )
+    for restriction in restrictions:
+        restriction.entry = next(
+            (e for e in entries if restriction.matches(e, member.user_id)), None
+        )
+
+
+class UserDetailView(ConsoleView):
+    section = "users"
+
+    def member(self, user_id: str) -> Member:
+        try:
+            return member_get_detailed(organization=self.organization, user_id=user_id)
+        except DomainError as exc:
+            raise Http404(exc.message) from exc
+
+    def channel_ids(self, member: Member) -> list[str]:
+        return list(
+            Membership.objects.filter(
+                channel_live_q(prefix="channel__"),
+                member=member,
+                joined_at__isnull=False,
+                channel__closed_at__isnull=True,
+            )
+            .order_by("channel__channel_id")
+            .values_list("channel__channel_id", flat=True)[:CHANNEL_CHOICES_LIMIT]
+        )
+
+    def role_ids(self) -> list[str]:
+        return list(
+            role_list(organization=self.organization)
+            .order_by("role_id")
+            .values_list("role_id", flat=True)[:ROLE_CHOICES_LIMIT]
+        )
+
+    def get(self, request: HttpRequest, user_id: str) -> HttpResponse:
+        member = self.member(user_id)
+        now = timezone.now()
+        memberships = list(
+            Membership.objects.filter(
+                channel_live_q(prefix="channel__"),
+                member=member,
+                joined_at__isnull=False,
+                channel__closed_at__isnull=True,
+            )
+            .select_related("channel")
+            .order_by("channel__channel_id")[:CHANNEL_CHOICES_LIMIT]
+        )
+        channel_ids = [m.channel.channel_id for m in memberships]
+        restrictions: list[Restriction] = []
+        if member.is_globally_banned(now):
+            restrictions.append(
+                Restriction(
+                    kind="Global ban",
+                    channel_id=None,
+                    since=member.banned_at,  # type: ignore[arg-type]
+                    until=member.ban_expires_at,
+                    reason=member.ban_reason,
+                    action="user.ban",
+                )
+            )
+        live = channel_live_q(prefix="channel__")
+        for row in (
+            Membership.objects.filter(live, active_q("banned_at", "ban_expires_at"), member=member)
+            .select_related("channel")
+            .order_by("-banned_at")[:LIST_LIMIT]
+        ):
+            restrictions.append(
+                Restriction(
+                    kind="Channel ban",
+                    channel_id=row.channel.channel_id,
+                    since=row.banned_at,  # type: ignore[arg-type]
+                    until=row.ban_expires_at,
+                    reason=row.ban_reason,
+                    action="channel.users.ban",
+                )
+            )
+        for row in (
+            Membership.objects.filter(live, active_q("muted_at", "mute_expires_at"), member=member)
+            .select_related("channel")
+            .order_by("-muted_at")[:LIST_LIMIT]
+        ):
+            restrictions.append(
+                Restriction(
+                    kind="Mute",
+                    channel_id=row.channel.channel_id,
+                    since=row.muted_at,  # type: ignore[arg-type]
+                    until=row.mute_expires_at,
+                    reason="",
+                    action="channel.users.mute",
+                )
+            )
+        attach_audit(self.organization, member, restrictions)
+        for r in restrictions:
+            if not r.reason and r.entry is not None:
+                r.reason = r.entry.reason
+        flags = list(
+            Report.objects.filter(
+                organization=self.organization, target_member=member, state=Report.State.OPEN
+            )
+            .select_related("reporter", "target_message", "target_message__channel")
+            .order_by("-created_at", "-pk")[:LIST_LIMIT]
+        )
+        recent = [
+            (m, message_text(m))
+            for m in with_details(
+                message_visible(organization=self.organization).filter(author=member)
+            ).order_by("-pk")[:RECENT_MESSAGES]
+        ]
+        role_ids = self.role_ids()
+        return self.render(
+            "console/users/detail.html",
+            member=member,
+            is_banned=member.is_globally_banned(now),
+            memberships=memberships,
+            restrictions=restrictions,
+            flags=flags,
+            recent_rows=recent,
+            list_limit=LIST_LIMIT,
+            channel_limit=CHANNEL_CHOICES_LIMIT,
+            ban_form=UserBanForm(auto_id="ban_%s"),
+            unban_form=UserUnbanForm(auto_id="unban_%s"),
+            mute_form=UserMuteForm(auto_id="mute_%s", channel_ids=channel_ids),
+            edit_form=UserEditForm(
+                auto_id="edit_%s",
+                role_ids=role_ids,
+                initial={"display_name": member.display_name, "roles": list(member.roles or [])},
+            ),
+            has_roles=bool(role_ids),
+        )
+
+    # --- actions (POST with ``action``) ------------------------------------------------------
+
+    ACTIONS = ("ban", "unban", "mute", "unmute", "clear_flags", "edit")
+
+    def post(self, request: HttpRequest, user_id: str) -> HttpResponse:
+        member = self.member(user_id)
+        action = request.POST.get("action", "")
+        handler = getattr(self, f"do_{action}", None) if action in self.ACTIONS else None
+        if handler is None:
+            flash.error(request, "Nothing was changed: unknown action.")
+        else:
+            try:
+                result = handler(member, request.POST)
+            except DomainError as exc:
+                flash.error(request, f"Nothing was changed. {exc.message}")
+            else:
+                level, text = result
+                (flash.success if level == "ok" else flash.error)(request, text)
+        return redirect(user_url(self.organization.slug, member.user_id))
+
+    def do_ban(self, member: Member, data: Any) -> tuple[str, str]:
+        form = UserBanForm(data)
+        if not form.is_valid():
+            return "error", form_error_text(form)
+        member = member_services.member_ban(
+            actor=self.actor,
+            member=member,
+            reason=form.cleaned_data["reason"],
+            ban_period=form.period_ms(),
+        )
+        until = (
+            f"until {member.ban_expires_at:%Y-%m-%d %H:%M} UTC"
+            if member.ban_expires_at
+            else "until unbanned"
+        )
+        return "ok", f"{member.user_id} is banned from {self.organization.name} {until}."
+
+    def do_unban(self, member: Member, data: Any) -> tuple[str, str]:
+        form = UserUnbanForm(data)
+        if not form.is_valid():
+            return "error", form_error_text(form)
+        member_services.member_unban(
+            actor=self.actor, member=member, reason=form.cleaned_data["reason"]
+        )
+        return "ok", f"{member.user_id} is no longer banned."
+
+    def do_mute(self, member: Member, data: Any) -> tuple[str, str]:
+        form = UserMuteForm(data, channel_ids=self.channel_ids(member))
+        if not form.is_valid():
+            return "error", form_error_text(form)
+        channel = channel_get(
+            organization=self.organization, channel_id=form.cleaned_data["channel"]
+        )
+        period = form.period_ms()
+        channel_services.channel_users_mute(
+            channel=channel,
+            actor=self.actor,
+            user_ids=[member.user_id],
+            mute_period=period,
+            reason=form.cleaned_data["reason"],
+        )
+        if period == channel_services.MUTE_FOREVER:
+            until = "until unmuted"
+        else:
+            end = timezone.now() + timedelta(milliseconds=period)
+            until = f"until about {end:%Y-%m-%d %H:%M} UTC"
+        return "ok", f"{member.user_id} is muted in {channel.channel_id} {until}."
+
+    def do_unmute(self, member: Member, data: Any) -> tuple[str, str]:
+        form = UserUnmuteForm(data)
+        if not form.is_valid():
+            return "error", form_error_text(form)
+        channel = channel_get(
+            organization=self.organization, channel_id=form.cleaned_data["channel"]
+        )
+        channel_services.channel_users_mute(
+            channel=channel, actor=self.actor, user_ids=[member.user_id], mute_period=0
+        )
+        return "ok", f"{member.user_id} is no longer muted in {channel.channel_id}."
+
+    def do_clear_flags(self, member: Member, data: Any) -> tuple[str, str]:
+        cleared = member_services.member_flags_clear(actor=self.actor, member=member)
+        return (
+            "ok",
+            f"{cleared} open report{'s' if cleared != 1 else ''} on {member.user_id} dismissed.",
+        )
+
+    def do_edit(self, member: Member, data: Any) -> tuple[str, str]:
+        form = UserEditForm(data, role_ids=self.role_ids())
+        if not form.is_valid():
+            return "error", form_error_text(form)
+        member_services.member_update(
+            actor=self.actor,
+            member=member,
+            display_name=form.cleaned_data["display_name"],
+            roles=form.cleaned_data["roles"],
+        )
+        return "ok", f"{member.user_id} was updated."
+
+
+urlpatterns = [
+    path("users/", UserListView.as_view(), name="users"),
+    path("users/<path:user_id>/", UserDetailView.as_view(), name="user"),
+]

@@ -1,0 +1,282 @@
+"""Reads on messages, always scoped to an organization.
+
+Messages of a closed channel are invisible everywhere (closing deletes them at once; a
+task purges the rows later). Soft-deleted messages are hidden from queries but still
+answered by :func:`message_get` (the API renders them with ``isDeleted: true``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from apps.channels.models import Channel
+from apps.channels.selectors.channels import channel_live_q
+from apps.core.errors import DomainError
+from apps.core.pagination import decode_token, encode_token
+from apps.messages.filters import MessageFilterSet
+from apps.messages.models import Message, MessageFile, MessageTag, Reaction
+from apps.organizations.models import Organization
+from apps.reports.models import Report
+
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+
+
+def parse_message_id(value: Any) -> uuid.UUID | None:
+    """The UUID of a ``messageId``, or None when it cannot be one."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        return None
+
+
+def message_visible(*, organization: Organization) -> QuerySet[Message]:
+    """Every message of the organization that may be seen (deleted ones included): not in
+    a closed channel, nor in one whose scheduled deletion time has passed (gone at once,
+    before the sweep purges it)."""
+    return Message.objects.filter(
+        channel_live_q(prefix="channel__"),
+        organization=organization,
+        channel__closed_at__isnull=True,
+    )
+
+
+def message_get(
+    *,
+    organization: Organization,
+    message_id: Any,
+    channel: Channel | None = None,
+    include_deleted: bool = True,
+    for_update: bool = False,
+    code: str = "message_not_found",
+    field: str = "messageId",
+) -> Message:
+    """The message, or DomainError(code); another org's id looks exactly the same."""
+    public_id = parse_message_id(message_id)
+    qs = message_visible(organization=organization)
+    if channel is not None:
+        qs = qs.filter(channel=channel)
+    if not include_deleted:
+        qs = qs.filter(deleted_at__isnull=True)
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    message = qs.filter(public_id=public_id).first() if public_id else None
+    if message is None:
+        raise DomainError(code, f"No message with messageId {str(message_id)[:64]!r}.", field=field)
+    return message
+
+
+def with_details(queryset: QuerySet[Message]) -> QuerySet[Message]:
+    """What rendering a message needs, in a constant number of queries:
+    the channel and author (joins), the parent's messageId and the open-report count
+    (annotations) and the tags (one prefetch query)."""
+    open_reports = (
+        Report.objects.filter(target_message=OuterRef("pk"), state=Report.State.OPEN)
+        .order_by()
+        .values("target_message")
+        .annotate(c=Count("pk"))
+        .values("c")
+    )
+    return (
+        queryset.select_related("channel", "author")
+        .annotate(
+            parent_public_id=F("parent__public_id"),
+            flag_count=Coalesce(
+                Subquery(open_reports, output_field=IntegerField()),
+                Value(0),
+                output_field=IntegerField(),
+            ),
+        )
+        .prefetch_related(Prefetch("tag_rows", queryset=MessageTag.objects.order_by("pk")))
+    )
+
+
+def message_detail(*, organization: Organization, message_id: Any) -> Message:
+    """One message with everything needed to render it (deleted ones included)."""
+    public_id = parse_message_id(message_id)
+    message = (
+        with_details(message_visible(organization=organization)).filter(public_id=public_id).first()
+        if public_id
+        else None
+    )
+    if message is None:
+        raise DomainError(
+            "message_not_found",
+            f"No message with messageId {str(message_id)[:64]!r}.",
+            field="messageId",
+        )
+    return message
+
+
+def message_reaction_counts(*, message_ids: list[int]) -> dict[int, dict[str, int]]:
+    """``{message pk: {reaction name: count}}`` for a page, in ONE grouped query."""
+    if not message_ids:
+        return {}
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    rows = (
+        Reaction.objects.filter(message_id__in=message_ids)
+        .order_by()
+        .values("message_id", "name")
+        .annotate(n=Count("pk"))
+        .order_by("message_id", "name")
+    )
+    for row in rows:
+        counts[row["message_id"]][row["name"]] = row["n"]
+    return dict(counts)
+
+
+def message_file_get(*, message: Message, variant: str) -> MessageFile | None:
+    return MessageFile.objects.filter(message=message, variant=variant).first()
+
+
+@dataclass
+class MessagePage:
+    items: list[Message]
+    next: str | None = None
+    previous: str | None = None
+    reactions: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    def paging(self) -> dict[str, str | None]:
+        return {"next": self.next, "previous": self.previous}
+
+
+def _scope(
+    *,
+    organization: Organization,
+    channel: Channel,
+    parent: Message | None,
+    top_level: bool,
+    tags: list[str],
+    exclude_tags: list[str],
+) -> str:
+    """A token only works for the query that issued it: same endpoint, organization,
+    channel and filters (hashed, so the token stays short)."""
+    filters = json.dumps(
+        [parent.pk if parent else None, top_level, sorted(tags), sorted(exclude_tags)]
+    )
+    digest = hashlib.sha256(filters.encode()).hexdigest()[:16]
+    return f"v2.messages:{organization.pk}:{channel.pk}:{digest}"
+
+
+def message_query(
+    *,
+    organization: Organization,
+    channel: Channel,
+    parent_id: str | None = None,
+    top_level: bool = False,
+    tags: list[str] | None = None,
+    exclude_tags: list[str] | None = None,
+    first: int | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    after: str | None = None,
+    token: str | None = None,
+) -> MessagePage:
+    """One page of a channel's messages, always in chronological order.
+
+    Keyset on the primary key (which grows with time): ``first``/``last`` pick the
+    oldest/newest end of the window, ``before``/``after`` (messageIds) bound it, and
+    ``token`` continues from a previous page (``next`` = newer, ``previous`` = older).
+    Default: the last 25. Deleted messages are not listed; replies are listed with
+    their top-level messages unless ``top_level`` or ``parent_id`` narrows.
+    """
+    tags = tags or []
+    exclude_tags = exclude_tags or []
+    if channel.is_closed:
+        return MessagePage(items=[])
+    parent = None
+    if parent_id:
+        parent = message_get(
+            organization=organization, message_id=parent_id, channel=channel, field="parentId"
+        )
+    base = Message.objects.filter(
+        organization=organization, channel=channel, deleted_at__isnull=True
+    )
+    if parent is not None:
+        base = base.filter(parent=parent)
+    base = MessageFilterSet(
+        data={"tags": tags, "excludeTags": exclude_tags, "filterByParentId": top_level},
+        queryset=base,
+    ).qs
+    scope = _scope(
+        organization=organization,
+        channel=channel,
+        parent=parent,
+        top_level=top_level,
+        tags=tags,
+        exclude_tags=exclude_tags,
+    )
+    limit = first or last or DEFAULT_PAGE_SIZE
+    window = base
+    lower_bounded = upper_bounded = False
+    if token:
+        payload = decode_token(scope, token, field="options.token")
+        direction, pivot, size = payload.get("d"), payload.get("k"), payload.get("n")
+        if direction not in ("next", "prev") or not isinstance(pivot, int):
+            raise DomainError("invalid_page_token", field="options.token")
+        if not first and not last and isinstance(size, int):
+            limit = max(1, min(size, MAX_PAGE_SIZE))
+        if direction == "next":
+            window, ascending, lower_bounded = base.filter(pk__gt=pivot), True, True
+        else:
+            window, ascending, upper_bounded = base.filter(pk__lt=pivot), False, True
+    else:
+        if before:
+            pivot_msg = message_get(
+                organization=organization,
+                message_id=before,
+                channel=channel,
+                field="options.before",
+            )
+            window, upper_bounded = window.filter(pk__lt=pivot_msg.pk), True
+        if after:
+            pivot_msg = message_get(
+                organization=organization,
+                message_id=after,
+                channel=channel,
+                field="options.after",
+            )
+            window, lower_bounded = window.filter(pk__gt=pivot_msg.pk), True
+        if first:
+            ascending = True
+        elif last:
+            ascending = False
+        else:
+            ascending = bool(after) and not before
+
+    rows = list(with_details(window).order_by("pk" if ascending else "-pk")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if not ascending:
+        rows.reverse()
+    if not rows:
+        return MessagePage(items=[])
+    first_pk, last_pk = rows[0].pk, rows[-1].pk
+    # The side we walked towards is known from the extra row; the other side needs one
+    # EXISTS query, and only when the window was bounded on that side.
+    if ascending:
+        has_next = more
+        has_prev = lower_bounded and base.filter(pk__lt=first_pk).exists()
+    else:
+        has_prev = more
+        has_next = upper_bounded and base.filter(pk__gt=last_pk).exists()
+    return MessagePage(
+        items=rows,
+        next=encode_token(scope, {"d": "next", "k": last_pk, "n": limit}) if has_next else None,
+        previous=(
+            encode_token(scope, {"d": "prev", "k": first_pk, "n": limit}) if has_prev else None
+        ),
+        reactions=message_reaction_counts(message_ids=[m.pk for m in rows]),
+    )

@@ -1,0 +1,129 @@
+"""Reads on reactions, always scoped to an organization (docs/api/reactions.md)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from apps.accounts.models import Account
+from apps.core.errors import DomainError
+from apps.messages.models import Message, MessageTag, Reaction
+from apps.organizations.models import Organization
+from apps.reports.models import Report
+
+
+def reactable_message_get(
+    *, organization: Organization, message_id: str, field: str = "referenceId"
+) -> Message:
+    """A visible message of the organization (not deleted, channel not closed), or
+    DomainError(message_not_found): unknown, malformed, deleted and another
+    organization's messageIds all look the same."""
+    try:
+        public_id = uuid.UUID(str(message_id))
+    except (ValueError, TypeError, AttributeError):
+        public_id = None
+    message = None
+    if public_id is not None:
+        message = (
+            Message.objects.select_related("channel")
+            .filter(
+                organization=organization,
+                public_id=public_id,
+                deleted_at__isnull=True,
+                channel__closed_at__isnull=True,
+            )
+            .first()
+        )
+    if message is None:
+        raise DomainError("message_not_found", f"No message {message_id!r}.", field=field)
+    return message
+
+
+def reactor_list(*, message: Message, reaction_name: str | None = None) -> QuerySet[Reaction]:
+    """Reactions on ``message`` (optionally of one name), with the reacting member."""
+    queryset = Reaction.objects.filter(
+        organization_id=message.organization_id, message=message
+    ).select_related("member")
+    if reaction_name:
+        queryset = queryset.filter(name=reaction_name)
+    return queryset
+
+
+def admin_reaction_get(
+    *, organization: Organization, account: Account, message: Message, reaction_name: str
+) -> Reaction:
+    """The reaction the account's member made, or DomainError(reaction_not_found)."""
+    reaction = (
+        Reaction.objects.select_related("member")
+        .filter(
+            organization=organization,
+            message=message,
+            member__organization=organization,
+            member__account=account,
+            name=reaction_name,
+        )
+        .first()
+    )
+    if reaction is None:
+        raise DomainError(
+            "reaction_not_found", f"No reaction {reaction_name!r} by you on this message."
+        )
+    return reaction
+
+
+def messages_most_reacted(
+    *, organization: Organization, reaction_name: str, limit: int
+) -> list[Message]:
+    """Visible messages with the most reactions named ``reaction_name`` (at least one),
+    most first (ties: newest first). Each has ``reaction_total`` (of that name),
+    ``flag_count``, ``reaction_counts`` ({name: count}) and ``tag_names``.
+
+    Three queries whatever ``limit`` is: the ranked messages, their reaction counts,
+    their tags.
+    """
+    open_reports = (
+        Report.objects.filter(target_message=OuterRef("pk"), state=Report.State.OPEN)
+        .order_by()
+        .values("target_message")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    messages = list(
+        Message.objects.filter(
+            organization=organization,
+            deleted_at__isnull=True,
+            channel__closed_at__isnull=True,
+            reactions__name=reaction_name,
+        )
+        .select_related("channel", "author", "parent")
+        .annotate(
+            reaction_total=Count("reactions", filter=Q(reactions__name=reaction_name)),
+            flag_count=Coalesce(Subquery(open_reports, output_field=IntegerField()), Value(0)),
+        )
+        .order_by("-reaction_total", "-pk")[:limit]
+    )
+    if not messages:
+        return []
+    ids = [m.pk for m in messages]
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in (
+        Reaction.objects.filter(message_id__in=ids)
+        .order_by()
+        .values("message_id", "name")
+        .annotate(n=Count("pk"))
+    ):
+        counts[row["message_id"]][row["name"]] = row["n"]
+    tags: dict[int, list[str]] = defaultdict(list)
+    for message_id, name in (
+        MessageTag.objects.filter(message_id__in=ids)
+        .order_by("message_id", "name")
+        .values_list("message_id", "name")
+    ):
+        tags[message_id].append(name)
+    for message in messages:
+        message.reaction_counts = dict(sorted(counts[message.pk].items()))
+        message.tag_names = tags[message.pk]
+    return messages

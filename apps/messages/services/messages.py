@@ -1,0 +1,557 @@
+"""Writes on messages: create (text, custom, image, file) and delete.
+
+Every surface that creates a message comes here, so the posting rule
+(:func:`apps.channels.rules.check_can_post`) and the content filter
+(:func:`apps.moderation.filtering.filter_message_texts`, with the organization's
+policy: block, flag or mask) are applied once, in one place; so is the filter on edited
+text (:func:`message_text_update`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.audit.actor import Actor
+from apps.audit.services import audit_record
+from apps.channels.models import Channel
+from apps.channels.rules import check_can_post
+from apps.channels.selectors.channels import channel_get
+from apps.core.errors import DomainError
+from apps.core.images import process_image
+from apps.core.text import is_invisible
+from apps.events.models import EventType
+from apps.events.services import event_record
+from apps.members.models import Member
+from apps.members.services import member_for_account
+from apps.messages.models import Message, MessageFile, MessageTag
+from apps.messages.selectors.messages import message_detail, message_get
+from apps.moderation.filtering import FilterOutcome, filter_message_texts
+from apps.moderation.services import filter_refusal_count
+from apps.organizations.models import Organization
+from apps.reports.services import report_create
+
+MAX_TEXT_LENGTH = 10_000
+MAX_DATA_BYTES = 64 * 1024
+MAX_TAGS = 50
+MAX_TAG_LENGTH = 64
+
+#: Content types served as themselves by GET .../files; anything else is served as
+#: application/octet-stream (always as an attachment, with nosniff).
+SAFE_FILE_TYPES = frozenset(
+    {
+        "application/pdf",
+        "application/zip",
+        "application/json",
+        "text/plain",
+        "text/csv",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/wav",
+        "video/mp4",
+        "video/webm",
+    }
+)
+_MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$")
+
+
+@dataclass
+class _StoredFile:
+    variant: str
+    content: File
+    storage_name: str
+    name: str
+    content_type: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+
+
+def validate_message_data(*, type: str, data: Any) -> dict[str, Any]:
+    """``data`` of a text or custom message, or DomainError with the offending field."""
+    if not isinstance(data, dict):
+        raise DomainError("invalid_parameter", "data must be a JSON object.", field="data")
+    if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_DATA_BYTES:
+        raise DomainError(
+            "invalid_parameter", f"data must be at most {MAX_DATA_BYTES} bytes.", field="data"
+        )
+    if type == Message.Type.TEXT:
+        text = data.get("text")
+        if text is None:
+            raise DomainError(
+                "missing_parameter", "A text message needs data.text.", field="data.text"
+            )
+        # nothing visible (only whitespace, format characters such as U+200B, ...) is empty
+        if not isinstance(text, str) or is_invisible(text):
+            raise DomainError(
+                "invalid_parameter", "data.text must be a non-empty string.", field="data.text"
+            )
+        if len(text) > MAX_TEXT_LENGTH:
+            raise DomainError(
+                "invalid_parameter",
+                f"data.text must be at most {MAX_TEXT_LENGTH} characters.",
+                field="data.text",
+            )
+    elif type != Message.Type.CUSTOM:
+        raise DomainError("invalid_parameter", "type must be text or custom.", field="type")
+    return data
+
+
+def _clean_tags(tags: Sequence[str] | None) -> list[str]:
+    cleaned = list(dict.fromkeys(t.strip() for t in (tags or []) if t and t.strip()))
+    if len(cleaned) > MAX_TAGS:
+        raise DomainError("invalid_parameter", f"At most {MAX_TAGS} tags.", field="tags")
+    if any(len(t) > MAX_TAG_LENGTH for t in cleaned):
+        raise DomainError(
+            "invalid_parameter", f"A tag is at most {MAX_TAG_LENGTH} characters.", field="tags"
+        )
+    return cleaned
+
+
+@transaction.atomic  # a refusal here also undoes the author's provisioning
+def _prepare(
+    *,
+    organization: Organization,
+    actor: Actor,
+    channel_id: str,
+    parent_id: str | None,
+    author: Member | None = None,
+) -> tuple[Channel, Member, Message | None]:
+    """Channel, author and parent of a new message, with the posting rule applied.
+
+    ``author``: the member who posts (the chatroom service's user); else the acting
+    account's member."""
+    channel = channel_get(organization=organization, channel_id=channel_id)
+    if author is not None:
+        if author.organization_id != organization.pk:
+            raise DomainError("forbidden", "The author belongs to another organization.")
+    elif actor.account is None:
+        raise DomainError("forbidden", "Only an account's token can post messages.")
+    else:
+        author = member_for_account(organization=organization, account=actor.account)
+    check_can_post(channel=channel, member=author)
+    parent = None
+    if parent_id:
+        parent = message_get(
+            organization=organization,
+            message_id=parent_id,
+            channel=channel,
+            include_deleted=False,
+            code="parent_not_found",
+            field="parentId",
+        )
+        if parent.parent_id is not None:
+            raise DomainError("invalid_parent", field="parentId")
+    return channel, author, parent
+
+
+def _insert(
+    *,
+    organization: Organization,
+    channel: Channel,
+    author: Member,
+    type: str,
+    data: dict[str, Any],
+    tags: list[str],
+    parent: Message | None,
+    files: Sequence[_StoredFile] = (),
+    flag_reason: str | None = None,
+) -> Message:
+    """One transaction: counters (guarded, so a concurrent close or parent delete is
+    seen), the message, its tags and its stored files. Files written before a failure
+    are removed again. Returns the message as ``message_detail`` loads it, ready to render."""
+    saved: list[MessageFile] = []
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            bumped = Channel.objects.filter(pk=channel.pk, closed_at__isnull=True).update(
+                message_count=F("message_count") + 1, last_activity_at=now
+            )
+            if not bumped:
+                raise DomainError("channel_closed", f"Channel {channel.channel_id!r} is closed.")
+            if parent is not None:
+                bumped = Message.objects.filter(pk=parent.pk, deleted_at__isnull=True).update(
+                    children_count=F("children_count") + 1
+                )
+                if not bumped:
+                    raise DomainError("parent_not_found", field="parentId")
+            message = Message.objects.create(
+                organization=organization,
+                channel=channel,
+                author=author,
+                type=type,
+                data=data,
+                parent=parent,
+            )
+            MessageTag.objects.bulk_create([MessageTag(message=message, name=t) for t in tags])
+            if flag_reason is not None:  # the content filter's flag policy
+                _flag(organization=organization, message=message, reason=flag_reason)
+            event_record(
+                organization=organization,
+                type=EventType.MESSAGE_CREATED,
+                payload={
+                    "organization": organization.slug,
+                    "messageId": str(message.public_id),
+                    "channelId": channel.channel_id,
+                    "userId": author.user_id,
+                    "type": type,
+                    "data": data,
+                    "tags": tags,
+                    "parentId": str(parent.public_id) if parent is not None else None,
+                    "createdAt": message.created_at.isoformat(),
+                },
+            )
+            for item in files:
+                row = MessageFile(
+                    message=message,
+                    variant=item.variant,
+                    name=item.name,
+                    content_type=item.content_type,
+                    size=item.size,
+                    width=item.width,
+                    height=item.height,
+                )
+                row.file.save(item.storage_name, item.content, save=False)
+                saved.append(row)
+                row.save()
+            # Loaded for rendering inside the write's transaction: a connection lost after
+            # the commit cannot turn an accepted message into an error (and a retried post
+            # into a duplicate). A new message has no reactions to count.
+            message = message_detail(organization=organization, message_id=message.public_id)
+    except BaseException:
+        for row in saved:
+            row.file.delete(save=False)
+        raise
+    return message
+
+
+def message_create(
+    *,
+    organization: Organization,
+    actor: Actor,
+    channel_id: str,
+    type: str,
+    data: Any,
+    tags: Sequence[str] | None = None,
+    parent_id: str | None = None,
+    author: Member | None = None,
+) -> Message:
+    """A text or custom message by the acting account's member, or by ``author`` when
+    given (the chatroom service posts as the token's user); the same rules apply."""
+    data = validate_message_data(type=type, data=data)
+    tags = _clean_tags(tags)
+    channel, author, parent = _prepare(
+        organization=organization,
+        actor=actor,
+        channel_id=channel_id,
+        parent_id=parent_id,
+        author=author,
+    )
+    text = data.get("text")
+    outcome = _filter_posted(
+        organization=organization, texts={"data.text": text} if isinstance(text, str) else {}
+    )
+    if isinstance(text, str):
+        data = {**data, "text": outcome.texts["data.text"]}  # masked under the mask policy
+    return _insert(
+        organization=organization,
+        channel=channel,
+        author=author,
+        type=type,
+        data=data,
+        tags=tags,
+        parent=parent,
+        flag_reason=outcome.flag_reason,
+    )
+
+
+def _filter_posted(*, organization: Organization, texts: dict[str, str]) -> FilterOutcome:
+    """The content filter on a posting path (outside any transaction): a refused message
+    is counted for the console's dashboard, then the refusal goes on to the caller."""
+    try:
+        return filter_message_texts(organization=organization, texts=texts)
+    except DomainError as exc:
+        filter_refusal_count(organization=organization, code=exc.code)
+        raise
+
+
+def message_create_image(
+    *,
+    organization: Organization,
+    actor: Actor,
+    channel_id: str,
+    upload: File,
+    caption: str = "",
+    tags: Sequence[str] | None = None,
+    parent_id: str | None = None,
+    full_image: bool = False,
+) -> Message:
+    """An image message: renditions small/medium/large (and the original if asked)."""
+    max_bytes = int(settings.CHATADMIN["MAX_IMAGE_BYTES"])
+    if upload.size is not None and upload.size > max_bytes:
+        raise DomainError(
+            "payload_too_large", f"The image must be at most {max_bytes} bytes.", field="file"
+        )
+    if len(caption) > MAX_TEXT_LENGTH:
+        raise DomainError(
+            "invalid_parameter",
+            f"caption must be at most {MAX_TEXT_LENGTH} characters.",
+            field="caption",
+        )
+    tags = _clean_tags(tags)
+    channel, author, parent = _prepare(
+        organization=organization, actor=actor, channel_id=channel_id, parent_id=parent_id
+    )
+    outcome = _filter_posted(organization=organization, texts={"caption": caption})
+    caption = outcome.texts["caption"]  # masked under the mask policy
+    upload.seek(0)
+    content = upload.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise DomainError(
+            "payload_too_large", f"The image must be at most {max_bytes} bytes.", field="file"
+        )
+    image = process_image(content, keep_original=full_image)  # outside the transaction
+    files = [
+        _StoredFile(
+            variant=r.variant,
+            content=ContentFile(r.content),
+            storage_name=f"image.{r.extension}",
+            name=f"{r.variant}.{r.extension}",
+            content_type=r.content_type,
+            size=len(r.content),
+            width=r.width,
+            height=r.height,
+        )
+        for r in image.renditions
+    ]
+    if full_image:
+        files.append(
+            _StoredFile(
+                variant=MessageFile.Variant.FULL,
+                content=ContentFile(image.original),
+                storage_name=f"image.{image.original_extension}",
+                name=f"full.{image.original_extension}",
+                content_type=image.original_content_type,
+                size=len(image.original),
+                width=image.width,
+                height=image.height,
+            )
+        )
+    data = {
+        "caption": caption,
+        "image": {
+            "width": image.width,
+            "height": image.height,
+            "sizes": [f.variant for f in files],
+        },
+    }
+    return _insert(
+        organization=organization,
+        channel=channel,
+        author=author,
+        type=Message.Type.IMAGE,
+        data=data,
+        tags=tags,
+        parent=parent,
+        files=files,
+        flag_reason=outcome.flag_reason,
+    )
+
+
+def clean_file_name(name: str | None) -> str:
+    """A display name: the last path part, no control characters, at most 255 chars."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip().strip(".")
+    return base[:255] or "file"
+
+
+def clean_content_type(value: str | None) -> str:
+    value = (value or "").split(";", 1)[0].strip().lower()
+    return value if _MIME.match(value) else "application/octet-stream"
+
+
+def message_create_file(
+    *,
+    organization: Organization,
+    actor: Actor,
+    channel_id: str,
+    upload: File,
+    tags: Sequence[str] | None = None,
+    parent_id: str | None = None,
+) -> Message:
+    """A file message: the file is stored as it came (variant ``file``)."""
+    max_bytes = int(settings.CHATADMIN["MAX_FILE_BYTES"])
+    size = upload.size or 0
+    if size > max_bytes:
+        raise DomainError(
+            "payload_too_large", f"The file must be at most {max_bytes} bytes.", field="file"
+        )
+    if size == 0:
+        raise DomainError("invalid_file", "The file is empty.", field="file")
+    tags = _clean_tags(tags)
+    channel, author, parent = _prepare(
+        organization=organization, actor=actor, channel_id=channel_id, parent_id=parent_id
+    )
+    name = clean_file_name(getattr(upload, "name", None))
+    content_type = clean_content_type(getattr(upload, "content_type", None))
+    upload.seek(0)
+    files = [
+        _StoredFile(
+            variant=MessageFile.Variant.FILE,
+            content=upload,
+            storage_name="file",
+            name=name,
+            content_type=content_type,
+            size=size,
+        )
+    ]
+    data = {"name": name, "size": size, "contentType": content_type}
+    return _insert(
+        organization=organization,
+        channel=channel,
+        author=author,
+        type=Message.Type.FILE,
+        data=data,
+        tags=tags,
+        parent=parent,
+        files=files,
+    )
+
+
+@transaction.atomic
+def message_delete(
+    *, organization: Organization, actor: Actor, message_id: str, reason: str = ""
+) -> Message:
+    """Soft delete, audited as ``message.delete``. Deleting a deleted message is a
+    no-op (idempotent: no second audit entry, counters untouched)."""
+    message = message_get(organization=organization, message_id=message_id, for_update=True)
+    if message.deleted_at is not None:
+        return message
+    message.deleted_at = timezone.now()
+    message.save(update_fields=["deleted_at"])
+    Channel.objects.filter(pk=message.channel_id, message_count__gt=0).update(
+        message_count=F("message_count") - 1
+    )
+    if message.parent_id is not None:
+        Message.objects.filter(pk=message.parent_id, children_count__gt=0).update(
+            children_count=F("children_count") - 1
+        )
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="message.delete",
+        target_type="message",
+        target_id=str(message.public_id),
+        reason=reason,
+        before={
+            "channelId": message.channel.channel_id,
+            "type": message.type,
+            "userId": message.author.user_id if message.author else None,
+        },
+        after={"isDeleted": True},
+    )
+    event_record(
+        organization=organization,
+        type=EventType.MESSAGE_DELETED,
+        payload={
+            "organization": organization.slug,
+            "messageId": str(message.public_id),
+            "channelId": message.channel.channel_id,
+            "userId": message.author.user_id if message.author else None,
+            "type": message.type,
+            "actor": actor.label,
+            "reason": reason,
+            "deletedAt": message.deleted_at.isoformat(),
+        },
+    )
+    return message
+
+
+def _flag(*, organization: Organization, message: Message, reason: str) -> None:
+    """The content filter's ``flag`` policy: a report by the system on the message, in
+    the caller's transaction (idempotent while the message has an open system report)."""
+    if message.author is None:
+        return  # nobody to report (messages always have an author through the API)
+    report_create(
+        organization=organization,
+        actor=Actor.system(),
+        reporter=None,
+        target_member=message.author,
+        target_message=message,
+        reason=reason,
+    )
+
+
+#: Which ``data`` key holds the editable text of each message type.
+TEXT_KEYS = {Message.Type.TEXT: "text", Message.Type.CUSTOM: "text", Message.Type.IMAGE: "caption"}
+
+
+@transaction.atomic
+def message_text_update(
+    *, organization: Organization, actor: Actor, message: Message, text: str
+) -> Message:
+    """Replace the text of a message (``data.text``; an image's caption), with the
+    content filter and the organization's policy applied exactly as on create: block
+    raises ``blacklisted_content`` (field ``text``), flag stores the text and opens a
+    system report on the message, mask stores the masked text. Audited as
+    ``message.edit``; sets ``edited_at``. A deleted message is ``message_not_found``;
+    a file message has no text (``invalid_parameter``). An unchanged text writes
+    nothing."""
+    message = message_get(
+        organization=organization,
+        message_id=message.public_id,
+        include_deleted=False,
+        for_update=True,
+    )
+    key = TEXT_KEYS.get(message.type)
+    if key is None:
+        raise DomainError(
+            "invalid_parameter", f"A {message.type} message has no text.", field="text"
+        )
+    if not isinstance(text, str) or (
+        key == "text" and message.type == Message.Type.TEXT and is_invisible(text)
+    ):
+        raise DomainError("invalid_parameter", "text must be a non-empty string.", field="text")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise DomainError(
+            "invalid_parameter",
+            f"text must be at most {MAX_TEXT_LENGTH} characters.",
+            field="text",
+        )
+    outcome = filter_message_texts(organization=organization, texts={"text": text})
+    text = outcome.texts["text"]
+    data = dict(message.data or {})
+    before = data.get(key)
+    if before == text:
+        return message
+    data[key] = text
+    message.data = data
+    message.edited_at = timezone.now()
+    message.save(update_fields=["data", "edited_at"])
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="message.edit",
+        target_type="message",
+        target_id=str(message.public_id),
+        before={key: before},
+        after={key: text, "filter": outcome.policy if outcome.hits else None},
+    )
+    if outcome.flag_reason is not None:
+        _flag(organization=organization, message=message, reason=outcome.flag_reason)
+    return message

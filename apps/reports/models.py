@@ -1,0 +1,67 @@
+"""Reports (flags) by end users on users and on messages."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from apps.members.models import Member
+from apps.messages.models import Message
+from apps.organizations.models import Organization
+
+
+class Report(models.Model):
+    """A report (flag) by an end user on a user or on one of their messages.
+
+    ``target_member`` is the reported user, or the author of the reported message.
+    A user's ``flagCount`` counts its open reports; a message's counts those naming it.
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        DISMISSED = "dismissed", "Dismissed"
+        ACTIONED = "actioned", "Actioned"
+
+    # Reports go with their message in the database (DB_CASCADE); a model may not mix
+    # database- and Python-level on_delete, and members are never deleted under them.
+    organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, related_name="+")
+    reporter = models.ForeignKey(
+        Member, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="reports_made"
+    )
+    target_member = models.ForeignKey(Member, on_delete=models.DO_NOTHING, related_name="reports")
+    target_message = models.ForeignKey(
+        Message, on_delete=models.DB_CASCADE, null=True, blank=True, related_name="reports"
+    )
+    reason = models.TextField(blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    resolved_by_label = models.CharField(max_length=255, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "moderation_report"  # the table kept when the model left apps.moderation
+        constraints = [
+            # one open report per reporter and target
+            models.UniqueConstraint(
+                fields=["reporter", "target_member"],
+                condition=Q(state="open", target_message__isnull=True),
+                name="report_one_open_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["reporter", "target_message"],
+                condition=Q(state="open", target_message__isnull=False),
+                name="report_one_open_per_message",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["target_member"], condition=Q(state="open"), name="report_open_member"
+            ),
+            models.Index(
+                fields=["target_message"], condition=Q(state="open"), name="report_open_message"
+            ),
+            models.Index(fields=["organization", "state", "created_at"], name="report_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"report on {self.target_member} ({self.state})"

@@ -1,0 +1,55 @@
+"""Reads on reports (flags), always scoped to an organization."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from apps.core.errors import DomainError
+from apps.members.models import Member
+from apps.messages.models import Message
+from apps.organizations.models import Organization
+from apps.reports.models import Report
+
+
+def report_list(
+    *,
+    organization: Organization,
+    state: str | None = Report.State.OPEN,
+    target_member: Member | None = None,
+    target_message: Message | None = None,
+) -> QuerySet[Report]:
+    """The organization's reports, oldest first (the review queue: ``state="open"``;
+    ``state=None``: every state), with what rendering one needs joined in."""
+    queryset = Report.objects.filter(organization=organization)
+    if state is not None:
+        queryset = queryset.filter(state=state)
+    if target_member is not None:
+        queryset = queryset.filter(target_member=target_member)
+    if target_message is not None:
+        queryset = queryset.filter(target_message=target_message)
+    return queryset.select_related("reporter", "target_member", "target_message").order_by(
+        "created_at", "pk"
+    )
+
+
+def report_get(*, organization: Organization, report_id: int | str) -> Report:
+    """The report, or DomainError(not_found); another organization's id looks the same."""
+    try:
+        pk = int(report_id)
+    except (TypeError, ValueError):
+        pk = None
+    report = (
+        report_list(organization=organization, state=None).filter(pk=pk).first()
+        if pk is not None and 0 < pk < 2**63
+        else None
+    )
+    if report is None:
+        raise DomainError("not_found", f"No report with reportId {str(report_id)[:64]!r}.")
+    return report
+
+
+def report_open_count(*, organization: Organization, target_message: Message) -> int:
+    """How many open reports name the message (its ``flagCount``)."""
+    return Report.objects.filter(
+        organization=organization, target_message=target_message, state=Report.State.OPEN
+    ).count()
