@@ -763,28 +763,34 @@ _URL_HINT = re.compile(
     r"|:(?://|(?<=[sS\u017f][cC][rR][iI\u0131\u0130][pP][tT]:)(?=[^\s<>\"'])"
     r"|(?<=[dD][aA][tT][aA]:)(?=[^\s<>\"']))"
 )
+# Whole words, each with the whitespace after it, possessive (no backtracking): matched
+# from outside a word up to ``at``, it ends where the word holding ``at`` starts.
+# Python's ``\s`` is ``str.isspace``, what ``str.split`` cuts on.
+_GAP = re.compile(r"(?:\S*+\s++)*+")
 _NONSPACE_RUN = re.compile(r"\S*")
+
+
+def _word_start(text: str, low: int, at: int) -> int:
+    """Where the word holding ``text[at]`` starts, given that no word starts before
+    ``low``: after the last " " before ``at`` (found backwards, in C) or, if other
+    whitespace follows it (every whitespace but " " is unprintable), after that."""
+    start = text.rfind(" ", low, at) + 1 or low
+    if not text[start:at].isprintable():
+        start = _GAP.match(text, start, at).end()  # type: ignore[union-attr]
+    return start
 
 
 def _words_with(pattern: re.Pattern[str], text: str) -> Iterator[str]:
     """The words of ``text`` (as ``text.split()`` cuts them) in which ``pattern`` has a
     match starting at a non-space character, in order: one C-level search per such
-    word instead of a Python test per word. Each character is read once: the search
-    for a word's start stops at the end of the previous word."""
+    word instead of a Python test per word. Each character is read a bounded number of
+    times: the search for a word's start stops at the end of the previous word."""
     end = 0
-    found = pattern.search(text)
-    while found is not None:
+    while (found := pattern.search(text, end)) is not None:
         at = found.start()
-        start = text.rfind(" ", end, at) + 1 or end
-        head = text[start:at]
-        if not head.isprintable():  # every whitespace but " " is unprintable
-            for i in range(len(head) - 1, -1, -1):
-                if head[i].isspace():
-                    start += i + 1
-                    break
+        start = _word_start(text, end, at)
         end = _NONSPACE_RUN.match(text, at).end()  # type: ignore[union-attr]
         yield text[start:end]
-        found = pattern.search(text, end)
 
 
 @lru_cache(maxsize=4096)
@@ -799,6 +805,44 @@ def extract_urls(text: str) -> list[tuple[str, str]]:
     ``vbscript:``, ``data:``, in any case) is (its scheme and colon, lowercase; the rest
     as written): no whitelist record can allow it (:meth:`Matcher.url_allowed`)."""
     return list(_iter_urls(text))
+
+
+# The common case, read by C-level matches: plain ASCII hosts (letters, digits and
+# hyphens; no "www." label first), each followed by the end of the text, whitespace or
+# punctuation that can neither continue nor start a URL. _URL reads each of them as
+# one whole bare-domain match: no other branch can start there (no ":", no "/", no
+# "www."); the greedy labels take every label (each ends in "." and the last is
+# followed by no "."), the top-level label every letter of the last one (2-24), and
+# no port, path or "@" follows. So each yields (host, "") as _iter_urls would (the
+# host lowercase, ASCII already), unless its top-level label is a file extension
+# (``_NOT_TLDS``); no URL can start in the punctuation or whitespace, and the text
+# after it reads the same on its own. Possessive (no backtracking); at most 126 labels
+# before the top-level one (a domain name has at most 127), so a long chain of labels
+# is soon left to the general path; at most 64 hosts a match, so that a refused host
+# ends the check early.
+_PLAIN_HOST = (
+    r"(?![wW]{3}\.)"  # not the www. branch
+    r"(?:[A-Za-z0-9][A-Za-z0-9-]{0,62}+(?<!-)\.){1,126}+"  # labels: 1-63 characters
+    r"[A-Za-z]{2,24}+"  # the top-level label
+)
+_PLAIN_SEPARATOR = r"[,;!)\]}\s]"
+_PLAIN_HOSTS = re.compile(rf"(?:{_PLAIN_HOST}(?:{_PLAIN_SEPARATOR}++|\Z)){{0,64}}+")
+_PLAIN_SEPARATORS = re.compile(rf"{_PLAIN_SEPARATOR}+")
+#: Words with a URL hint that ``Matcher.first_disallowed_url`` reads one at a time,
+#: through the per-process word cache (quickest for the usual one or two links), before
+#: it reads the rest as a text of many links (``Matcher._first_disallowed_of_many``); a
+#: word over 256 characters goes there at once.
+_FEW_URL_WORDS = 4
+
+
+def _plain_hosts(plain: str) -> list[str]:
+    """The URL hosts of a text that ``_PLAIN_HOSTS`` matches whole, each once, in order
+    of first appearance: lowercase, file names left out."""
+    return [
+        host
+        for host in dict.fromkeys(_PLAIN_SEPARATORS.split(plain.lower()))
+        if host and host[host.rfind(".") + 1 :] not in _NOT_TLDS
+    ]
 
 
 def _iter_urls(text: str) -> Iterator[tuple[str, str]]:
@@ -1131,13 +1175,59 @@ class Matcher:
             if not words:
                 return None
             text = normalize_text(" ".join(words))
-        for word in _words_with(_URL_HINT, text):
-            # a long word (one hostile text) is read only up to its first refused URL
-            urls = _word_urls(word) if len(word) <= 256 else _iter_urls(word)
-            for host, path in urls:
+        # The words of ``_words_with(_URL_HINT, text)``, the first few one at a time.
+        words = end = 0
+        while (found := _URL_HINT.search(text, end)) is not None:
+            at = found.start()
+            start = _word_start(text, end, at)
+            stop = _NONSPACE_RUN.match(text, at).end()  # type: ignore[union-attr]
+            words += 1
+            if words > _FEW_URL_WORDS or stop - start > 256:  # many links, or a long word
+                return self._first_disallowed_of_many(text, start, stop)
+            end = stop
+            for host, path in _word_urls(text[start:end]):
                 if not self.url_allowed(host, path):
                     return host + path
         return None
+
+    def _first_disallowed_of_many(self, text: str, start: int, end: int) -> str | None:
+        """:meth:`first_disallowed_url` from the word ``text[start:end]`` on, for a text
+        of many links: plain hosts (_PLAIN_HOSTS, each with a hint: its top-level dot)
+        from a word's start on are read at once, across words, and the rest of the word
+        where they stop is read as a word; a host or word already allowed in this text
+        is not looked at again (a text of a thousand links repeats them)."""
+        allowed_hosts: set[str] = set()
+        allowed_words: set[str] = set()
+        url_allowed = self.url_allowed
+        plain_hosts = _PLAIN_HOSTS.match
+        while True:
+            first = start
+            while (plain := plain_hosts(text, start).end()) > start:  # type: ignore[union-attr]
+                for host in _plain_hosts(text[start:plain]):
+                    if host not in allowed_hosts:
+                        if not url_allowed(host, ""):
+                            return host
+                        allowed_hosts.add(host)
+                start = plain
+            if start > first and (start == len(text) or text[start - 1].isspace()):
+                end = start  # at the start of a word: the next word with a hint
+            else:
+                if start > first:  # the rest of the word
+                    end = _NONSPACE_RUN.match(text, start).end()  # type: ignore[union-attr]
+                word = text[start:end]
+                if word not in allowed_words:
+                    # a long word (a hostile text) is read only up to its first refused URL
+                    urls = _word_urls(word) if len(word) <= 256 else _iter_urls(word)
+                    for host, path in urls:
+                        if not url_allowed(host, path):
+                            return host + path
+                    allowed_words.add(word)
+            found = _URL_HINT.search(text, end)
+            if found is None:
+                return None
+            at = found.start()
+            start = _word_start(text, end, at)
+            end = _NONSPACE_RUN.match(text, at).end()  # type: ignore[union-attr]
 
 
 def _fold_with_map(text: str) -> tuple[str, list[int], list[int]]:

@@ -8,6 +8,8 @@
   whitespace) is empty, on every surface that posts or edits text.
 - ``javascript:``, ``vbscript:`` and ``data:`` links are URLs: a whitelist refuses them
   (no record can allow them), and a host longer than a domain name is never allowed.
+- A text of many links: the whitelist check reads its plain hosts in runs, and finds the
+  same URLs, and the same first refused one, as the definition.
 """
 
 from __future__ import annotations
@@ -69,6 +71,9 @@ def hostile_texts(size: int) -> dict[str, str]:
         "one long host": fit("ab.", size - 2) + "ab",
         "allowed urls in one word": fit("good.com,", size),
         "allowed urls on lines": fit("good.com\n", size),
+        "distinct allowed urls": fit(
+            " ".join(f"u{i}.good.com" for i in range(size // 10)) + " ", size
+        ),
         "hostless links": fit("javascript:", size),
     }
 
@@ -214,6 +219,26 @@ def test_url_extraction_reads_each_character_a_bounded_number_of_times(
     assert len(log) <= len(text)
 
 
+@pytest.mark.parametrize("name", list(hostile_texts(10)))
+def test_the_whitelist_check_reads_each_character_a_bounded_number_of_times(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same count for the whole whitelist check: its word scan and its runs of plain
+    hosts (``_PLAIN_HOSTS``) as well as the URL scanner."""
+    log: list[tuple[str, int]] = []
+    for regex_name in (*_SCANNER_REGEXES, "_URL_HINT", "_PLAIN_HOSTS", "_NONSPACE_RUN", "_GAP"):
+        regex = getattr(filtering, regex_name)
+        monkeypatch.setattr(filtering, regex_name, _Counting(regex_name, regex, log))
+    filtering._word_urls.cache_clear()
+    text = hostile_texts(MAX_TEXT_LENGTH)[name]
+
+    compile_matcher((), ["good.com"]).first_disallowed_url(text)
+
+    read = sum(span for _, span in log)
+    assert read <= 8 * len(text), (read, len(log))
+    assert len(log) <= len(text)
+
+
 def test_words_are_cut_where_split_cuts_them_whatever_the_whitespace() -> None:
     text = "x" * 5000 + "\n" + "a.bc\n" * 900 + "z\u00a0good.com\u3000b.cd \t e.fg"
     words = list(filtering._words_with(filtering._URL_HINT, text))
@@ -224,6 +249,92 @@ def test_a_long_hostile_word_is_read_only_up_to_its_first_refused_url() -> None:
     matcher = compile_matcher((), ["good.com"])
     assert matcher.first_disallowed_url(fit("a.www.bc!", MAX_TEXT_LENGTH)) == "a.www.bc"
     assert matcher.first_disallowed_url(fit("good.com,", 9000) + "evil.io") == "evil.io"
+
+
+# --- plain hosts, read at once ----------------------------------------------------------------
+
+# Hosts the plain-host path reads (and near misses it must leave to the general path),
+# and what can stand between them.
+_HOST_PIECES = [
+    *("good.com", "GOOD.Com", "a.good.com", "b-c.good.com", "x1.good.com", "1.2.good.com"),
+    *("ok.org", "acme.io", "acme.io/docs/a", "evil.com", "good.com.evil.io", "evil.good"),
+    *("report.pdf", "notes.TXT", "a.good.pdf", "www.good.com", "WWW.evil.com", "wwwx.good.com"),
+    *("a_b.good.com", "-a.good.com", "a-.good.com", "good.co", "good.c", "good.com1"),
+    *("a_.evil.com", "x_y.evil.com", "-a.evil.com", "a-.evil.com", "a.-b.evil.com"),
+    *("x" * 63 + ".good.com", "x" * 64 + ".good.com", "good." + "c" * 24, "good." + "c" * 25),
+    *("a." * 126 + "good.com", "a." * 127 + "good.com", "münchen.de", "evil\u3002com"),
+    *("https://good.com/docs", "http://evil.com", "good.com/x", "good.com:80", "ok.org?q"),
+    *("good.com:8evil.com", "ok.org#a.evil.com", "good.com/a,evil.com", "good.com@evil.com"),
+    *("user@evil.com", "javascript:alert(1)", "www.", "a.b", "3.14", "end."),
+]
+_SEPARATOR_PIECES = [
+    *(",", ";", "!", ")", "]", "}", ",,", "!)", " ", "\n", "\t", "\u00a0", "\u3000", ", "),
+    *("(", ".", ":", "@", "/", "-", "_", "'", '"', "<", "#", "?", "\u3002", ""),
+]
+
+
+def _plain_text(rng: random.Random, tokens: int) -> str:
+    """Hosts (mostly allowed ones, so runs are long) and separators, at random."""
+    parts = []
+    for _ in range(tokens):
+        if rng.random() < 0.7:
+            parts.append(rng.choice(("good.com", "a.good.com", "ok.org", "B.GOOD.COM")))
+        else:
+            parts.append(rng.choice(_HOST_PIECES))
+        # mostly what the plain-host path reads between hosts
+        separators = _SEPARATOR_PIECES[:14] if rng.random() < 0.85 else _SEPARATOR_PIECES
+        parts.append(rng.choice(separators))
+    return "".join(parts)
+
+
+def test_plain_hosts_read_at_once_are_the_urls_the_definition_finds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What first_disallowed_url relies on: the hosts of a _PLAIN_HOSTS match, then the
+    URLs of the rest of the text on its own, are the URLs of the text (by _URL itself)."""
+    monkeypatch.setattr(filtering, "_url_matches", filtering._URL.finditer)  # the definition
+    rng = random.Random(20260302)
+    for _ in range(1500):
+        text = _plain_text(rng, rng.randint(1, 90))
+        expected = extract_urls(text)
+        pos, read = 0, []
+        while (end := filtering._PLAIN_HOSTS.match(text, pos).end()) > pos:
+            hosts = filtering._PLAIN_SEPARATORS.split(text[pos:end].lower())
+            hosts = [h for h in hosts if h and h.rsplit(".", 1)[1] not in filtering._NOT_TLDS]
+            assert filtering._plain_hosts(text[pos:end]) == list(dict.fromkeys(hosts)), text
+            read += [(host, "") for host in hosts]
+            pos = end
+        assert read + extract_urls(text[pos:]) == expected, text
+
+
+def _first_disallowed_reference(matcher: Any, text: str) -> str | None:
+    for host, path in extract_urls(filtering.normalize_text(text)):
+        if not matcher.url_allowed(host, path):
+            return host + path
+    return None
+
+
+def test_texts_of_many_hosts_find_the_same_refused_url_as_the_definition() -> None:
+    matcher = compile_matcher((), ["good.com", "ok.org", "acme.io/docs", "good." + "c" * 24])
+    rng = random.Random(20260303)
+    for _ in range(1500):
+        text = _plain_text(rng, rng.choice((3, 30, 200)))
+        expected = _first_disallowed_reference(matcher, text)
+        assert matcher.first_disallowed_url(text) == expected, text
+
+
+@pytest.mark.parametrize("separator", [",", " ", "\n", ");", ", "])
+@pytest.mark.parametrize("allowed", [0, 1, 63, 64, 65, 500])
+def test_a_refused_host_after_many_allowed_ones_is_found(separator: str, allowed: int) -> None:
+    matcher = compile_matcher((), ["good.com", "acme.io/docs"])
+    for refused in ["evil.io", "acme.io", "EVIL.io", "evil.io/x"]:
+        text = separator.join(["a.good.com", "good.com"] * allowed + [refused, "ok.org"])
+        found = matcher.first_disallowed_url(text)
+        assert found == _first_disallowed_reference(matcher, text), text[-60:]
+        assert found is not None and found.startswith(refused.lower()), found
+    assert matcher.first_disallowed_url(separator.join(["x.good.com"] * allowed)) is None
+    text = separator.join(["good.com"] * allowed + ["report.pdf", "acme.io/docs/a"])
+    assert matcher.first_disallowed_url(text) is None
 
 
 def test_a_host_longer_than_a_domain_name_is_never_whitelisted() -> None:
