@@ -58,6 +58,7 @@ import django
 django.setup()
 
 from apps.messages.services.messages import MAX_TEXT_LENGTH
+
 from apps.moderation import filtering
 from apps.moderation.filtering import Matcher, compile_matcher
 

@@ -21,11 +21,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from apps.messages.services.messages import MAX_TEXT_LENGTH, message_text_update
 
 from apps.audit.actor import Actor
 from apps.core.errors import DomainError
 from apps.messages.models import Message
-from apps.messages.services.messages import MAX_TEXT_LENGTH, message_text_update
 from apps.moderation import filtering
 from apps.moderation.filtering import (
     canonical_whitelist_pattern,
