@@ -1,4 +1,4 @@
-"""Personas and API clients shared by every test.
+"""The fixtures every test may use (thin wrappers over ``tests/personas.py``):
 
 - ``org``: the organization under test ("acme"), with an admin access token
   (``api`` is a client that sends it);
@@ -11,29 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
 
-from apps.organizations.models import AccessToken, Organization
-from apps.organizations.services import token_issue
+from apps.organizations.models import Organization
 
-from .factories import AccountFactory, OrganizationFactory
-
-
-class TokenClient(APIClient):
-    """An APIClient that sends one Bearer token and JSON by default."""
-
-    def __init__(self, raw_token: str | None, organization: Organization | None, **kw: Any):
-        super().__init__(**kw)
-        self.raw_token = raw_token
-        self.organization = organization
-        if raw_token:
-            self.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_token}")
-
-
-def make_admin_client(organization: Organization, email: str = "admin@acme.test") -> TokenClient:
-    account = AccountFactory(email=email)
-    issued = token_issue(kind=AccessToken.Kind.ADMIN, account=account, organization=organization)
-    return TokenClient(issued.raw, organization)
+from .factories import OrganizationFactory
+from .personas import TokenClient, make_admin_client
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ from apps.core.admin import LargeTableAdmin
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(LargeTableAdmin):
+    """The audit log, append-only: read-only here like every ``LargeTableAdmin``."""
+
     list_display = [
         "created_at",
         "organization",
@@ -19,12 +21,3 @@ class AuditEntryAdmin(LargeTableAdmin):
     search_prefix = ["actor_label"]
     raw_id_fields = ["organization", "actor_account", "actor_token"]
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False

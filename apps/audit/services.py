@@ -6,7 +6,27 @@ from typing import Any
 
 from apps.audit.actor import Actor
 from apps.audit.models import AuditEntry
+from apps.core.errors import DomainError
 from apps.organizations.models import Organization
+
+#: The longest reason a moderation action (a ban, a mute, a close, a delete, a report
+#: and its resolution) keeps, in characters: every surface refuses a longer one with its
+#: own validation error, and every service that takes a reason checks it
+#: (:func:`check_reason`).
+MAX_REASON_LENGTH = 1000
+
+
+def check_reason(reason: str | None, *, field: str = "reason") -> str:
+    """The reason, or 400 ``invalid_parameter`` when it is longer than
+    :data:`MAX_REASON_LENGTH`."""
+    reason = reason or ""
+    if len(reason) > MAX_REASON_LENGTH:
+        raise DomainError(
+            "invalid_parameter",
+            f"{field}: at most {MAX_REASON_LENGTH} characters.",
+            field=field,
+        )
+    return reason
 
 
 def audit_record(

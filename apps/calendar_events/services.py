@@ -32,6 +32,7 @@ from apps.core.sweeps import iso
 from apps.events.models import EventType
 from apps.members.models import Member
 from apps.organizations.models import Organization
+from apps.retention.services import channel_scheduled_deletion_write
 
 _TARGET = "calendar_event"
 MAX_TITLE_LENGTH = 200
@@ -148,10 +149,11 @@ def calendar_event_create(
         user_ids=[m.user_id for m in people],
     )
     channel.calendar_event = event
-    channel.scheduled_deletion_at = event_chatroom_deletion_at(
-        organization=organization, ends_at=ends_at
+    channel_scheduled_deletion_write(
+        channel,
+        at=event_chatroom_deletion_at(organization=organization, ends_at=ends_at),
+        update_fields=["calendar_event"],
     )
-    channel.save(update_fields=["calendar_event", "scheduled_deletion_at", "updated_at"])
     audit_record(
         organization=organization,
         actor=actor,
@@ -213,13 +215,15 @@ def calendar_event_update(
         if "title" in fields:
             channel.display_name = event.title
             channel_fields.append("display_name")
-        if "ends_at" in fields:
-            channel.scheduled_deletion_at = event_chatroom_deletion_at(
-                organization=organization, ends_at=event.ends_at
+        if "ends_at" in fields:  # the deletion moves; its writer saves a rename with it
+            channel_scheduled_deletion_write(
+                channel,
+                at=event_chatroom_deletion_at(organization=organization, ends_at=event.ends_at),
+                update_fields=channel_fields,
             )
-            channel_fields.append("scheduled_deletion_at")
-        if channel_fields:
+        elif channel_fields:
             channel.save(update_fields=[*channel_fields, "updated_at"])
+        if channel_fields or "ends_at" in fields:
             chatroom_event_record(
                 channel,
                 EventType.CHANNEL_UPDATED,

@@ -10,7 +10,7 @@ from typing import Any
 import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
 
-from apps.channels.models import Channel, ChannelTag, Membership
+from apps.channels.models import Channel, ChannelTag, Membership, membership_current_q
 from apps.core.filters import StringListFilter
 from apps.members.models import Member
 
@@ -48,7 +48,7 @@ class ChannelFilterSet(django_filters.FilterSet):
             return queryset.none() if value == "member" else queryset
         joined = Exists(
             Membership.objects.filter(
-                channel=OuterRef("pk"), member=self.admin_member, joined_at__isnull=False
+                membership_current_q(), channel=OuterRef("pk"), member=self.admin_member
             )
         )
         return queryset.filter(joined) if value == "member" else queryset.exclude(joined)
@@ -57,10 +57,10 @@ class ChannelFilterSet(django_filters.FilterSet):
         return queryset.filter(
             Exists(
                 Membership.objects.filter(
+                    membership_current_q(),
                     channel=OuterRef("pk"),
                     member__organization_id=OuterRef("organization_id"),
                     member__user_id=value,
-                    joined_at__isnull=False,
                 )
             )
         )

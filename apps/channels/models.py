@@ -6,17 +6,17 @@ from datetime import datetime
 
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
+from apps.core.sweeps import timed_active
 from apps.members.models import Member
 from apps.organizations.models import Organization
 
 
-def _active(since: datetime | None, until: datetime | None, now: datetime | None) -> bool:
-    """Time-based state: set, and either open-ended or not yet over."""
-    if since is None:
-        return False
-    return until is None or until > (now or timezone.now())
+def membership_current_q(prefix: str = "") -> Q:
+    """Memberships that make their member a current member of the channel (``joined_at``
+    set); a row without it only keeps a mute or a channel ban. ``prefix`` is e.g.
+    ``"memberships__"`` to filter channels through their memberships."""
+    return Q(**{f"{prefix}joined_at__isnull": False})
 
 
 def channel_avatar_path(instance: Channel, filename: str) -> str:
@@ -109,7 +109,7 @@ class Channel(models.Model):
         return self.channel_id
 
     def is_muted(self, now: datetime | None = None) -> bool:
-        return _active(self.muted_at, self.mute_expires_at, now)
+        return timed_active(self.muted_at, self.mute_expires_at, now)
 
     @property
     def is_closed(self) -> bool:
@@ -156,12 +156,12 @@ class Membership(models.Model):
         indexes = [
             models.Index(
                 fields=["channel", "joined_at"],
-                condition=Q(joined_at__isnull=False),
+                condition=membership_current_q(),
                 name="membership_current",
             ),
             models.Index(
                 fields=["member", "channel"],
-                condition=Q(joined_at__isnull=False),
+                condition=membership_current_q(),
                 name="membership_by_member",
             ),
             models.Index(
@@ -184,7 +184,7 @@ class Membership(models.Model):
         return self.joined_at is not None
 
     def is_muted(self, now: datetime | None = None) -> bool:
-        return _active(self.muted_at, self.mute_expires_at, now)
+        return timed_active(self.muted_at, self.mute_expires_at, now)
 
     def is_banned(self, now: datetime | None = None) -> bool:
-        return _active(self.banned_at, self.ban_expires_at, now)
+        return timed_active(self.banned_at, self.ban_expires_at, now)

@@ -37,7 +37,7 @@ def check_can_post(*, channel: Channel, member: Member, now: datetime | None = N
         raise DomainError(
             "user_banned", f"User {member.user_id!r} is banned from {channel.channel_id!r}."
         )
-    if member.org_role == Member.OrgRole.ADMIN:
+    if member.is_org_admin:
         return
     if membership is None or not membership.is_member:
         raise DomainError(

@@ -14,44 +14,24 @@ from urllib.parse import quote, unquote, urlsplit
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
-from apps.accounts.models import Account
 from apps.audit.actor import Actor
 from apps.core.throttling import WINDOW, address_retry_after, client_ip
 from apps.organizations.models import Organization, StaffRole
-from apps.organizations.selectors import token_issue_account_retry_after
+from apps.organizations.selectors import (
+    staff_organizations,
+    staff_role_of,
+    token_issue_account_retry_after,
+)
 
 Role = StaffRole.Role
-#: A role may do everything the roles below it may do.
-ROLE_RANK = {Role.MODERATOR: 1, Role.ADMIN: 2, Role.OWNER: 3}
-
-
-def console_organizations(account: Account) -> QuerySet[Organization]:
-    """The organizations this account may open in the console."""
-    if account.is_superuser:
-        return Organization.objects.order_by("name")
-    return Organization.objects.filter(staff__account=account).order_by("name")
-
-
-def console_role(account: Account, organization: Organization) -> str | None:
-    """The account's role in the organization (owner for superusers), or None."""
-    if account.is_superuser:
-        return Role.OWNER
-    return (
-        StaffRole.objects.filter(account=account, organization=organization)
-        .values_list("role", flat=True)
-        .first()
-    )
-
-
-def has_role(role: str | None, minimum: str) -> bool:
-    return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role(minimum)]
+#: Whether a role may do what another may (the ranks of ``StaffRole.Role``).
+has_role = StaffRole.role_at_least
 
 
 #: Characters a resolved path keeps unencoded when it is rebuilt (RFC 3986 pchar and "/").
@@ -133,7 +113,9 @@ class ConsoleView(LoginRequiredMixin, View):
             return self.handle_no_permission()
         slug = kwargs.pop("org", None)
         organization = Organization.objects.filter(slug=slug).first() if slug else None
-        role = console_role(request.user, organization) if organization else None
+        role = (
+            staff_role_of(account=request.user, organization=organization) if organization else None
+        )
         if organization is None or role is None:
             raise Http404("No such organization.")
         if not has_role(role, self.min_role):
@@ -148,7 +130,7 @@ class ConsoleView(LoginRequiredMixin, View):
             "role": self.role,
             "is_org_admin": has_role(self.role, Role.ADMIN),
             "is_org_owner": has_role(self.role, Role.OWNER),
-            "console_organizations": console_organizations(self.request.user),
+            "console_organizations": staff_organizations(account=self.request.user),
             "section": self.section,
             **extra,
         }

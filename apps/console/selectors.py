@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from apps.audit.models import AuditEntry
-from apps.channels.models import Channel, Membership
+from apps.channels.models import Channel, Membership, membership_current_q
 from apps.channels.selectors.channels import channel_live_q
 from apps.core.errors import DomainError
 from apps.members.models import Member
@@ -34,7 +34,7 @@ from apps.messages.models import Message
 from apps.messages.selectors.messages import message_visible
 from apps.moderation.models import FilterRefusalDay
 from apps.organizations.models import Organization
-from apps.reports.models import Report
+from apps.reports.models import Report, report_open_q
 from apps.reports.selectors import report_list
 
 SYSTEM_LABEL = "system"  # apps.audit.actor.Actor.system().label
@@ -53,9 +53,7 @@ def dashboard_counts(*, organization: Organization) -> dict[str, int]:
         messages=Coalesce(Sum("message_count"), 0),
     )
     return {
-        "open_reports": Report.objects.filter(
-            organization=organization, state=Report.State.OPEN
-        ).count(),
+        "open_reports": Report.objects.filter(report_open_q(), organization=organization).count(),
         "channels": totals["channels"],
         "messages": totals["messages"],
         "users": Member.objects.filter(organization=organization).count(),
@@ -200,7 +198,7 @@ def _same_target(*, open_only: bool = True) -> QuerySet[Report]:
     ``report_open_member`` on the target user."""
     qs = Report.objects.filter(target_member=OuterRef("target_member"))
     if open_only:
-        qs = qs.filter(state=Report.State.OPEN)
+        qs = qs.filter(report_open_q())
     return qs.alias(key=Coalesce("target_message_id", Value(0))).filter(
         key=Coalesce(OuterRef("target_message_id"), Value(0))
     )
@@ -281,9 +279,9 @@ def review_report_get(*, organization: Organization, report_id: Any) -> Report:
 def group_reports(report: Report) -> QuerySet[Report]:
     """The open reports with the same target as ``report``, oldest first."""
     qs = Report.objects.filter(
+        report_open_q(),
         organization_id=report.organization_id,
         target_member_id=report.target_member_id,
-        state=Report.State.OPEN,
     )
     if report.target_message_id is not None:
         qs = qs.filter(target_message_id=report.target_message_id)
@@ -375,10 +373,10 @@ def member_channels(*, member: Member, limit: int = 50) -> list[Channel]:
     return list(
         Channel.objects.filter(
             channel_live_q(),
+            membership_current_q(prefix="memberships__"),
             organization_id=member.organization_id,
             closed_at__isnull=True,
             memberships__member=member,
-            memberships__joined_at__isnull=False,
         )
         .only("channel_id", "display_name")
         .order_by("channel_id")[:limit]

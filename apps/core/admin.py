@@ -1,5 +1,18 @@
-"""Django admin building blocks for large tables (messages, reactions, memberships,
-members, audit entries, events, reports).
+"""Django admin building blocks: read-only by default, and large tables.
+
+**Read-only.** The admin site reads; the services write (DESIGN.md, "Layers": admin.py is
+read-only, actions call services). ``ReadOnlyAdmin`` refuses add, change and delete to
+everyone, superusers included, whatever Django's model permissions say: the change view
+shows the fields read-only, a POST to it (or to a delete confirmation) is 403, and the
+"delete selected" action is gone. A write that matters is a ``service_action``: an action,
+on the change list and on the object's page, that calls the audited service with the
+admin user as the actor. A subclass opts in to a form write only deliberately, by naming
+it in ``allowed_writes`` and making it a service call (``OrganizationAdmin``: settings)
+or Django's own account management (``AccountAdmin``); tests/test_admin_site.py lists
+every admin that does.
+
+**Large tables** (messages, reactions, memberships, members, audit entries, events,
+reports): ``LargeTableAdmin``, a ``ReadOnlyAdmin``.
 
 The default changelist counts twice (``COUNT(*)`` of the filtered and of the whole
 table) and a ``list_filter`` on a foreign key runs ``SELECT DISTINCT`` over the table.
@@ -20,16 +33,20 @@ three:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import ActionLocation
+from django.contrib.auth import get_permission_codename
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connections
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
+
+from apps.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +114,108 @@ def capped_count(queryset: QuerySet, cap: int) -> int:
     return min(queryset.order_by()[: cap + 1].count(), cap)
 
 
-class LargeTableAdmin(admin.ModelAdmin):
-    """Base ModelAdmin for tables that grow to millions of rows (see the module doc).
+#: The reason the audited services record for a write asked for on the admin site.
+ADMIN_REASON = "via the Django admin site"
+
+#: A service action is offered on the change list (selected rows) and on an object's page.
+SERVICE_ACTION_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
+
+_WRITES = frozenset({"add", "change", "delete"})
+
+
+def service_action(*, description: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``@admin.action`` for an action that calls an audited service: offered to whoever
+    holds the model's Django "change" permission (``ReadOnlyAdmin.has_service_permission``),
+    on the change list and on the object's (read-only) page."""
+    return admin.action(
+        description=description, permissions=["service"], location=SERVICE_ACTION_LOCATIONS
+    )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A ModelAdmin that never writes by itself (see the module doc).
+
+    ``allowed_writes``: the form writes ("add", "change", "delete") a subclass deliberately
+    opts in to, each one a service call (``save_model``) or Django's own account
+    management; still subject to Django's model permissions. Empty: read-only.
+    """
+
+    allowed_writes: frozenset[str] = frozenset()
+
+    def __init__(self, model: type[Model], admin_site: admin.AdminSite) -> None:
+        super().__init__(model, admin_site)
+        unknown = set(self.allowed_writes) - _WRITES
+        if unknown:
+            raise ValueError(f"{type(self).__name__}.allowed_writes: unknown {sorted(unknown)}")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return "add" in self.allowed_writes and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return "change" in self.allowed_writes and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return "delete" in self.allowed_writes and super().has_delete_permission(request, obj)
+
+    def has_service_permission(self, request: HttpRequest) -> bool:
+        """May this user run the ``service_action``s? The model's Django "change"
+        permission (superusers have it): the services then apply their own rules."""
+        opts = self.opts
+        codename = get_permission_codename("change", opts)
+        return request.user.has_perm(f"{opts.app_label}.{codename}")
+
+    def get_actions(
+        self, request: HttpRequest, action_location: ActionLocation = ActionLocation.CHANGE_LIST
+    ) -> dict[str, Any]:
+        actions = super().get_actions(request, action_location=action_location)
+        if "delete" not in self.allowed_writes:
+            actions.pop("delete_selected", None)  # a hard delete, past every service
+        return actions
+
+    def call_service_for_each(
+        self,
+        request: HttpRequest,
+        rows: Iterable[Any],
+        call: Callable[[Any], object],
+        *,
+        done: str,
+    ) -> int:
+        """``call(row)`` for each row: one audited service call, its own transaction. A
+        ``DomainError`` refuses that row only; the admin says which row and why. ``done``
+        is the success message, with ``{count}`` (e.g. "Closed {count} channel(s)").
+        Returns how many calls succeeded."""
+        count = 0
+        for row in rows:
+            try:
+                call(row)
+            except DomainError as exc:
+                self.message_user(request, f"{row}: {exc.message}", messages.ERROR)
+            else:
+                count += 1
+        if count:
+            self.message_user(request, done.format(count=count), messages.SUCCESS)
+        return count
+
+
+class ReadOnlyTabularInline(admin.TabularInline):
+    """An inline that shows rows and never adds, changes nor deletes one."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class LargeTableAdmin(ReadOnlyAdmin):
+    """Base ModelAdmin for tables that grow to millions of rows (see the module doc);
+    read-only like every ``ReadOnlyAdmin``.
     Subclasses still set ``list_select_related`` (every FK shown in ``list_display``)
     and ``raw_id_fields`` (every FK in the form).
 

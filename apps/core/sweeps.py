@@ -46,6 +46,25 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def timed_active(
+    since: datetime | None, until: datetime | None, now: datetime | None = None
+) -> bool:
+    """Time-based state (a mute, a ban) that holds at ``now``: set, and either open-ended
+    or not yet over. An expired one no longer counts, whether or not a sweep ran."""
+    if since is None:
+        return False
+    return until is None or until > (now or timezone.now())
+
+
+def timed_active_q(since: str, until: str, *, now: datetime | None = None, prefix: str = "") -> Q:
+    """The SQL twin of :func:`timed_active` on the columns ``since`` and ``until``
+    (``prefix`` e.g. ``"memberships__"`` to reach them through a relation)."""
+    now = now or timezone.now()
+    return Q(**{f"{prefix}{since}__isnull": False}) & (
+        Q(**{f"{prefix}{until}__isnull": True}) | Q(**{f"{prefix}{until}__gt": now})
+    )
+
+
 def sweep_batch_size(batch_size: int | None = None) -> int:
     """The argument, else CHATADMIN["SWEEP_BATCH_SIZE"], else the default."""
     size = batch_size or settings.CHATADMIN.get("SWEEP_BATCH_SIZE") or DEFAULT_SWEEP_BATCH_SIZE

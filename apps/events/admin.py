@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.core.admin import LargeTableAdmin
+from apps.core.admin import LargeTableAdmin, service_action
 from apps.events.models import Event
 from apps.events.services import events_retry_now
 
@@ -54,16 +54,7 @@ class EventAdmin(LargeTableAdmin):
     show_full_result_count = False
     actions = ["retry_now"]
 
-    @admin.action(description="Retry the selected failing events now")
+    @service_action(description="Retry the selected failing events now")
     def retry_now(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = events_retry_now(event_pks=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} event(s) will be retried now.", messages.SUCCESS)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

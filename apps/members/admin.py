@@ -1,14 +1,15 @@
-"""Django admin for members and roles. Moderation state is read-only here: bans go
-through the actions, which call the same services (and audit) as the API."""
+"""Django admin for members and roles: read-only. Global bans and the dismissal of a
+user's open reports are actions that call the same audited services as the API and the
+console; profile fields (display name, roles, metadata) change through the API."""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.audit.actor import Actor
-from apps.core.admin import LargeTableAdmin
+from apps.core.admin import ADMIN_REASON, LargeTableAdmin, ReadOnlyAdmin, service_action
 from apps.members import services
 from apps.members.models import Member, Role
 
@@ -28,27 +29,42 @@ class MemberAdmin(LargeTableAdmin):
     search_exact = ["user_id"]
     search_prefix = ["display_name"]
     raw_id_fields = ["organization", "account"]
-    readonly_fields = ["banned_at", "ban_expires_at", "ban_reason", "created_at", "updated_at"]
     show_full_result_count = False
-    actions = ["ban_globally", "unban_globally"]
+    actions = ["ban_globally", "unban_globally", "dismiss_reports"]
 
-    @admin.action(description="Ban the selected users from their organization")
+    @service_action(description="Ban the selected users from their organization (audited)")
     def ban_globally(self, request: HttpRequest, queryset: QuerySet[Member]) -> None:
         actor = Actor(account=request.user)  # type: ignore[arg-type]
-        for member in queryset:
-            services.member_ban(actor=actor, member=member, reason="Django admin")
-        self.message_user(request, f"Banned {queryset.count()} user(s).", messages.SUCCESS)
+        self.call_service_for_each(
+            request,
+            queryset.select_related("organization"),
+            lambda member: services.member_ban(actor=actor, member=member, reason=ADMIN_REASON),
+            done="Banned {count} user(s).",
+        )
 
-    @admin.action(description="Lift the global ban of the selected users")
+    @service_action(description="Lift the global ban of the selected users (audited)")
     def unban_globally(self, request: HttpRequest, queryset: QuerySet[Member]) -> None:
         actor = Actor(account=request.user)  # type: ignore[arg-type]
-        for member in queryset:
-            services.member_unban(actor=actor, member=member)
-        self.message_user(request, f"Unbanned {queryset.count()} user(s).", messages.SUCCESS)
+        self.call_service_for_each(
+            request,
+            queryset.select_related("organization"),
+            lambda member: services.member_unban(actor=actor, member=member, reason=ADMIN_REASON),
+            done="Unbanned {count} user(s).",
+        )
+
+    @service_action(description="Dismiss every open report on the selected users (audited)")
+    def dismiss_reports(self, request: HttpRequest, queryset: QuerySet[Member]) -> None:
+        actor = Actor(account=request.user)  # type: ignore[arg-type]
+        self.call_service_for_each(
+            request,
+            queryset.select_related("organization"),
+            lambda member: services.member_flags_clear(actor=actor, member=member),
+            done="Dismissed the open reports on {count} user(s).",
+        )
 
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(ReadOnlyAdmin):
     list_display = ["role_id", "organization", "created_at"]
     list_select_related = ["organization"]
     search_fields = ["role_id"]

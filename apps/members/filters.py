@@ -7,7 +7,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from apps.members.models import Member, Role
-from apps.reports.models import Report
+from apps.reports.models import Report, report_open_q
 
 
 class MemberFilter(django_filters.FilterSet):
@@ -31,7 +31,7 @@ class MemberFilter(django_filters.FilterSet):
     def filter_flagged(self, queryset: QuerySet[Member], name: str, value: str) -> QuerySet[Member]:
         if value != "flagged":
             return queryset
-        open_reports = Report.objects.filter(target_member=OuterRef("pk"), state=Report.State.OPEN)
+        open_reports = Report.objects.filter(report_open_q(), target_member=OuterRef("pk"))
         return queryset.filter(Exists(open_reports))
 
 

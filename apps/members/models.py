@@ -7,8 +7,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
+from apps.core.sweeps import timed_active
 from apps.organizations.models import Organization
 
 
@@ -70,9 +70,13 @@ class Member(models.Model):
         return self.user_id
 
     def is_globally_banned(self, now: datetime | None = None) -> bool:
-        if self.banned_at is None:
-            return False
-        return self.ban_expires_at is None or self.ban_expires_at > (now or timezone.now())
+        return timed_active(self.banned_at, self.ban_expires_at, now)
+
+    @property
+    def is_org_admin(self) -> bool:
+        """An organization admin: manages the organization's chatrooms, sees all of them,
+        and posts without being a member of a channel, even while it is muted."""
+        return self.org_role == self.OrgRole.ADMIN
 
 
 class Role(models.Model):

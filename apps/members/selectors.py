@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 
 from apps.core.errors import DomainError
 from apps.members.filters import MemberFilter, RoleFilter
 from apps.members.models import Member, Role
 from apps.organizations.models import Organization
-from apps.reports.models import Report
+from apps.reports.selectors import open_report_count
 
 
 def member_get(*, organization: Organization, user_id: str, field: str = "userId") -> Member:
@@ -24,16 +23,7 @@ def member_get(*, organization: Organization, user_id: str, field: str = "userId
 
 def _with_flag_count(queryset: QuerySet[Member]) -> QuerySet[Member]:
     """Annotate ``flag_count``: the member's open reports, as one correlated subquery."""
-    open_reports = (
-        Report.objects.filter(target_member=OuterRef("pk"), state=Report.State.OPEN)
-        .order_by()
-        .values("target_member")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return queryset.annotate(
-        flag_count=Coalesce(Subquery(open_reports, output_field=IntegerField()), Value(0))
-    )
+    return queryset.annotate(flag_count=open_report_count("target_member"))
 
 
 def member_list(

@@ -6,14 +6,14 @@ import copy
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.audit.actor import Actor
-from apps.audit.services import audit_record
+from apps.audit.services import audit_record, check_reason
 from apps.core.errors import DomainError
 from apps.core.sweeps import iso, sweep_expired
 from apps.events.models import EventType
@@ -133,19 +133,61 @@ def members_resolve(
     return [existing[uid] for uid in wanted]
 
 
-def member_for_account(*, organization: Organization, account: Account) -> Member:
-    """The account's member in the organization (created as an org admin if needed, with
-    a ``user.created`` event by the system; userId the email, or ``email#1``... when
-    another user has it).
+class AccountMember(NamedTuple):
+    """An account's Member in an organization, and whether this call created it."""
 
-    Used when an admin token acts as a chat participant (admin messages, reactions).
+    member: Member
+    created: bool
+
+
+#: How many userIds an account's new Member may try: the email, then ``email#1``...
+_ACCOUNT_USER_ID_ATTEMPTS = 5
+
+
+def member_get_or_create_for_account(
+    *,
+    organization: Organization,
+    account: Account,
+    actor: Actor,
+    role: str,
+    set_role: bool = False,
+    claim_user_id: bool = False,
+) -> AccountMember:
+    """The account's Member in the organization (the one account -> member link of every
+    surface: a token acting as a chat participant, the management commands).
+
+    - The Member linked to the account, if any. With ``set_role``, its org role becomes
+      ``role`` (audited as ``user.org_role``, before/after); else it is left as it is.
+    - Else, with ``claim_user_id`` (an operator naming the account by email), the user
+      whose userId is the email is linked to the account (audited as ``user.link``; with
+      ``set_role`` it gets ``role`` too); one linked to another account is 409
+      ``conflict``.
+    - Else a new Member with org role ``role`` (each caller says which), userId the email,
+      or ``email#1``... while another user has it (without ``claim_user_id``); its
+      ``user.created`` event names ``actor`` (``members_provision``). A concurrent
+      provisioning of the same account is found, not duplicated.
+
+    ``role``: one of ``Member.OrgRole`` (else 400 ``invalid_parameter``). Finding the
+    linked member is one query and no transaction (it runs on reads, e.g. a channel
+    query filtered by the admin's membership); each write is atomic with its audit entry.
     """
-    member = Member.objects.filter(organization=organization, account=account).first()
-    if member is not None:
-        return member
+    if role not in Member.OrgRole.values:
+        raise DomainError(
+            "invalid_parameter",
+            f"role: must be one of {', '.join(Member.OrgRole.values)}.",
+            field="role",
+        )
     base = account.email
-    for attempt in range(5):
-        user_id = base if attempt == 0 else f"{base}#{attempt}"
+    for attempt in range(_ACCOUNT_USER_ID_ATTEMPTS):
+        member = Member.objects.filter(organization=organization, account=account).first()
+        if member is None and claim_user_id:
+            member = _member_claim(organization=organization, account=account, actor=actor)
+        if member is not None:  # linked before, or by a concurrent provisioning
+            if set_role and member.org_role != role:
+                member = _member_org_role_set(member=member, actor=actor, role=role)
+            return AccountMember(member, False)
+        # With claim_user_id a userId taken meanwhile is claimed on the next turn.
+        user_id = base if attempt == 0 or claim_user_id else f"{base}#{attempt}"
         created = members_provision(
             organization=organization,
             rows=[
@@ -154,17 +196,67 @@ def member_for_account(*, organization: Organization, account: Account) -> Membe
                     account=account,
                     user_id=user_id,
                     display_name=account.get_full_name() or account.email,
-                    org_role=Member.OrgRole.ADMIN,
+                    org_role=role,
                 )
             ],
+            actor=actor,
         )
         if created:
-            return created[0]
-        member = Member.objects.filter(organization=organization, account=account).first()
-        if member is not None:  # a concurrent request provisioned it after our read
-            return member
-        # else the userId is another user's: try the next one
-    raise RuntimeError(f"could not provision a member for {account.email}")
+            return AccountMember(created[0], True)
+    raise DomainError("conflict", f"Could not create a user for {account.email!r}; retry.")
+
+
+@transaction.atomic
+def _member_claim(*, organization: Organization, account: Account, actor: Actor) -> Member | None:
+    """The user whose userId is the account's email, linked to the account now (audited
+    as ``user.link``); None when there is none."""
+    member = (
+        Member.objects.select_for_update()
+        .filter(organization=organization, user_id=account.email)
+        .first()
+    )
+    if member is None or member.account_id == account.pk:
+        return member
+    if member.account_id is not None:
+        raise DomainError(
+            "conflict",
+            f"The user {account.email!r} of {organization.slug} belongs to another account.",
+            field="userId",
+        )
+    member.account = account
+    member.save(update_fields=["account", "updated_at"])
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="user.link",
+        target_type="user",
+        target_id=member.user_id,
+        before={"account": None},
+        after={"account": account.email},
+    )
+    return member
+
+
+@transaction.atomic
+def _member_org_role_set(*, member: Member, actor: Actor, role: str) -> Member:
+    """Change the member's org role (admin, member, guest, external); audited as
+    ``user.org_role``."""
+    member = _locked(member)
+    if member.org_role == role:
+        return member
+    before = {"orgRole": member.org_role}
+    member.org_role = role
+    member.save(update_fields=["org_role", "updated_at"])
+    audit_record(
+        organization=member.organization,
+        actor=actor,
+        action="user.org_role",
+        target_type="user",
+        target_id=member.user_id,
+        before=before,
+        after={"orgRole": role},
+    )
+    return member
 
 
 def _user_snapshot(member: Member) -> dict[str, Any]:
@@ -241,6 +333,7 @@ def member_ban(
     everywhere): until unbanned (``ban_period`` None or -1) or for ``ban_period`` ms; an
     expired ban no longer counts at once and the sweep clears it. Banning a banned user
     renews the ban (and the audit)."""
+    reason = check_reason(reason)
     banned_at, expires_at = ban_window(ban_period=ban_period, now=timezone.now())
     member = _locked(member)
     before = _user_snapshot(member)
@@ -273,6 +366,7 @@ def member_ban(
 def member_unban(*, actor: Actor, member: Member, reason: str = "") -> Member:
     """Lift a global ban. Unbanning a user who is not banned is a no-op that is still
     audited (the caller asked for it)."""
+    reason = check_reason(reason)
     member = _locked(member)
     before = _user_snapshot(member)
     member.banned_at = None

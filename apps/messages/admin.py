@@ -1,13 +1,16 @@
-"""Django admin for messages and reactions; deleting goes through the service (audited)."""
+"""Django admin for messages and reactions: read-only. Deleting a message is an action
+that calls the audited service (a soft delete, with its counters and event); text is
+edited through the API (``message_text_update``: the content filter applies). Nothing
+is ever hard-deleted from here."""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.audit.actor import Actor
-from apps.core.admin import LargeTableAdmin
+from apps.core.admin import ADMIN_REASON, LargeTableAdmin, service_action
 from apps.messages.models import Message, Reaction
 from apps.messages.services import messages as services
 
@@ -19,25 +22,23 @@ class MessageAdmin(LargeTableAdmin):
     # One exact id (a UUID, or the numeric primary key), answered from the unique index.
     search_exact = ["public_id", "id"]
     raw_id_fields = ["organization", "channel", "author", "parent"]
-    readonly_fields = ["public_id", "children_count", "created_at", "edited_at", "deleted_at"]
     show_full_result_count = False
     actions = ["delete_messages"]
 
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False  # hard deletes would skip the audit log and the counters
-
-    @admin.action(description="Delete the selected messages (audited)")
+    @service_action(description="Delete the selected messages (audited)")
     def delete_messages(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         actor = Actor(account=request.user)  # type: ignore[arg-type]
-        rows = list(queryset.select_related("organization"))
-        for message in rows:
-            services.message_delete(
+        self.call_service_for_each(
+            request,
+            queryset.filter(deleted_at__isnull=True).select_related("organization"),
+            lambda message: services.message_delete(
                 organization=message.organization,
                 actor=actor,
-                message_id=str(message.public_id),
-                reason="Django admin",
-            )
-        self.message_user(request, f"Deleted {len(rows)} message(s).", messages.SUCCESS)
+                message=message,
+                reason=ADMIN_REASON,
+            ),
+            done="Deleted {count} message(s).",
+        )
 
 
 @admin.register(Reaction)

@@ -10,7 +10,8 @@
   globally banned Member is refused there (403 ``user_globally_banned``). Members with
   ``org_role`` admin manage the organization's chatrooms and see all of them; every
   other role sees (and posts in) only the chatrooms it is assigned to, and a chatroom
-  it cannot see is 404 like an unknown one.
+  it cannot see is 404 like an unknown one (decided in SQL by the chatroom selectors,
+  :mod:`apps.channels.selectors.chatrooms`, given the scope's member).
 """
 
 from __future__ import annotations
@@ -20,13 +21,10 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from apps.channels.models import Channel
-from apps.channels.selectors.chatrooms import chatroom_get
+from apps.channels.selectors.chatrooms import MAX_ID, chatroom_get, chatroom_member_of_account
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.organizations.models import AccessToken, Organization
-
-#: Ids are 64-bit: larger numbers are unknown ids, never a database error.
-MAX_ID = 2**63 - 1
 
 
 def _organization_not_found(organization_id: int, field: str) -> DomainError:
@@ -46,30 +44,13 @@ class Scope:
     @property
     def can_manage(self) -> bool:
         """Create, update, delete chatrooms; default chatroom; avatars."""
-        return self.member is None or self.member.org_role == Member.OrgRole.ADMIN
-
-    @property
-    def sees_all(self) -> bool:
-        """Every chatroom of the organization (else only the assigned ones)."""
-        return self.can_manage
+        return self.member is None or self.member.is_org_admin
 
     def require_manage(self) -> None:
         if not self.can_manage:
             raise DomainError(
                 "forbidden", "Only organization admins can manage chatrooms in this organization."
             )
-
-    def require_visible(
-        self, channel: Channel, assigned: list[int], *, field: str = "roomID"
-    ) -> None:
-        """404 for a chatroom this caller may not see, exactly like an unknown id: ``field``
-        is the parameter the chatroom was looked up by (``event_id`` for the chatroom of
-        an event), so the answer cannot tell "not yours" from "does not exist"."""
-        if self.sees_all:
-            return
-        assert self.member is not None
-        if self.member.pk not in assigned:
-            raise DomainError("chatroom_not_found", "Chatroom not found.", field=field)
 
 
 class Caller:
@@ -139,21 +120,24 @@ class Caller:
     def chatroom(
         self, room_id: int, *, organization_id: int | None = None
     ) -> tuple[Scope, Channel]:
-        """The chatroom ``room_id`` and the scope to act on it in.
+        """The chatroom ``room_id``, if this caller may see it, and the scope to act on it
+        in; else 404 ``chatroom_not_found`` (field ``roomID``), whether it does not exist,
+        is another organization's or is not visible to the caller.
 
         An API-TOKEN finds only its organization's chatrooms; a personal token those of
         the organizations where its Account has a Member (then checked for a global
         ban). ``organization_id`` (from a body) narrows the search to that organization.
-        Visibility for non-admins is checked by the caller with the assigned ids.
         """
         if not 1 <= room_id <= MAX_ID:
             raise DomainError("chatroom_not_found", "Chatroom not found.", field="roomID")
         if organization_id is not None or not self.is_personal:
             scope = self.scope(organization_id, field="organizationID")
-            return scope, chatroom_get(organization=scope.organization, room_id=room_id)
-        organizations = Organization.objects.filter(members__account=self.token.account)
-        channel = chatroom_get(organization=None, room_id=room_id, organizations=organizations)
-        member = self._member_in(channel.organization_id)
-        if member is None:  # the membership went away between the two reads
-            raise DomainError("chatroom_not_found", "Chatroom not found.", field="roomID")
-        return self._checked(member), channel
+        else:
+            member = chatroom_member_of_account(account=self.token.account, room_id=room_id)
+            if member is None:
+                raise DomainError("chatroom_not_found", "Chatroom not found.", field="roomID")
+            scope = self._checked(member)
+        channel = chatroom_get(
+            organization=scope.organization, room_id=room_id, member=scope.member
+        )
+        return scope, channel

@@ -10,7 +10,8 @@ import django_filters
 from django.db.models import Model, QuerySet
 
 from apps.core.errors import DomainError
-from apps.moderation.filtering import canonical_whitelist_pattern, normalize_text
+from apps.moderation.filter.patterns import canonical_whitelist_pattern
+from apps.moderation.filter.text import normalize_text
 from apps.moderation.filters import BlacklistRecordFilterSet, WhitelistRecordFilterSet
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import Organization

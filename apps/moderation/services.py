@@ -24,18 +24,10 @@ from django.utils import timezone
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.core.errors import DomainError
-from apps.moderation.filtering import (
-    canonical_whitelist_pattern,
-    forget_version,
-    validate_blacklist_pattern,
-)
+from apps.moderation.filter.cache import forget_version
+from apps.moderation.filter.patterns import canonical_whitelist_pattern, validate_blacklist_pattern
 from apps.moderation.models import BlacklistRecord, FilterRefusalDay, WhitelistRecord
-from apps.moderation.selectors import (
-    blacklist_record_get,
-    blacklist_records_find,
-    whitelist_record_get,
-    whitelist_records_find,
-)
+from apps.moderation.selectors import blacklist_records_find, whitelist_records_find
 from apps.organizations.models import Organization
 
 #: Most patterns (or ruleIds) one request may carry.
@@ -72,6 +64,11 @@ def _check_count(values: Sequence[Any], field: str) -> None:
         )
     if not values:
         raise DomainError("missing_parameter", f"{field}: give at least one.", field=field)
+
+
+def _check_same_organization(organization: Organization, record: Model) -> None:
+    if record.organization_id != organization.pk:
+        raise ValueError(f"{record!r} belongs to another organization")
 
 
 def _audit_target(patterns: Sequence[str]) -> str:
@@ -194,23 +191,36 @@ def blacklist_records_delete(
     )
 
 
+def _locked_record[T: Model](record: T) -> T:
+    """The record (as the surface loaded it) re-read under a lock, after the organization
+    row's: 404 ``rule_not_found`` if a concurrent request deleted it meanwhile."""
+    locked = type(record).objects.select_for_update().filter(pk=record.pk).first()
+    if locked is None:
+        raise DomainError(
+            "rule_not_found", f"No record with ruleId {record.pattern!r}.", field="ruleId"
+        )
+    return locked
+
+
 @transaction.atomic
 def blacklist_records_update(
     *,
     organization: Organization,
     actor: Actor,
-    rule_id: str,
+    record: BlacklistRecord,
     new_pattern: str | None = None,
     is_match_exact_word: bool | None = None,
 ) -> BlacklistRecord:
-    """Change a record's pattern and/or ``isMatchExactWord`` (None: keep)."""
+    """Change a record's pattern and/or ``isMatchExactWord`` (None: keep); ``record`` as
+    the surface loaded it (``blacklist_record_get``)."""
+    _check_same_organization(organization, record)
     pattern = (
         validate_blacklist_pattern(new_pattern, field_name="ruleId")
         if new_pattern is not None
         else None
     )
     _lock_and_bump(organization)
-    record = blacklist_record_get(organization=organization, rule_id=rule_id, for_update=True)
+    record = _locked_record(record)
     before = _describe(record)
     changed: list[str] = []
     if pattern is not None and pattern != record.pattern:
@@ -274,12 +284,14 @@ def whitelist_records_delete(
 
 @transaction.atomic
 def whitelist_records_update(
-    *, organization: Organization, actor: Actor, rule_id: str, new_pattern: str
+    *, organization: Organization, actor: Actor, record: WhitelistRecord, new_pattern: str
 ) -> WhitelistRecord:
-    """Change a record's URL."""
+    """Change a record's URL; ``record`` as the surface loaded it
+    (``whitelist_record_get``)."""
+    _check_same_organization(organization, record)
     pattern = canonical_whitelist_pattern(new_pattern, field_name="ruleId")
     _lock_and_bump(organization)
-    record = whitelist_record_get(organization=organization, rule_id=rule_id, for_update=True)
+    record = _locked_record(record)
     if pattern == record.pattern:
         transaction.set_rollback(True)  # nothing changed: undo the version bump
         return record

@@ -15,7 +15,7 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     #: Bumped whenever a blacklist or whitelist record changes, so every process
-    #: rebuilds its cached matcher (see apps.moderation.filtering).
+    #: rebuilds its cached matcher (see apps.moderation.filter.cache).
     filter_version = models.PositiveBigIntegerField(default=0)
 
     class FilterPolicy(models.TextChoices):
@@ -43,12 +43,18 @@ class Organization(models.Model):
 
 
 class StaffRole(models.Model):
-    """An Account's console role in an organization."""
+    """An Account's console role in an organization (a superuser acts as an owner in
+    every organization: ``apps.organizations.selectors.staff_role_of``)."""
 
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
         ADMIN = "admin", "Admin"
         MODERATOR = "moderator", "Moderator"
+
+        @property
+        def rank(self) -> int:
+            """A role may do everything the roles of a lower rank may do."""
+            return _STAFF_ROLE_RANKS[self.value]
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="staff")
     account = models.ForeignKey(
@@ -64,6 +70,15 @@ class StaffRole(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.role} of {self.organization}"
+
+    @staticmethod
+    def role_at_least(role: str | None, minimum: str) -> bool:
+        """Whether ``role`` (None: no role) may do what ``minimum`` may."""
+        return role is not None and StaffRole.Role(role).rank >= StaffRole.Role(minimum).rank
+
+
+#: The staff roles' ranks (:attr:`StaffRole.Role.rank`), lowest first.
+_STAFF_ROLE_RANKS = {"moderator": 1, "admin": 2, "owner": 3}
 
 
 def hash_token(raw: str) -> str:

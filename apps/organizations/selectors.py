@@ -1,4 +1,4 @@
-"""Reads on organizations and tokens."""
+"""Reads on organizations, their staff and tokens."""
 
 from __future__ import annotations
 
@@ -8,9 +8,30 @@ from datetime import timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.organizations.models import AccessToken, hash_token
+from apps.accounts.models import Account
+from apps.organizations.models import AccessToken, Organization, StaffRole, hash_token
 
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def staff_role_of(*, account: Account, organization: Organization) -> str | None:
+    """The account's staff role in the organization, or None. A superuser acts as an
+    owner in every organization."""
+    if account.is_superuser:
+        return StaffRole.Role.OWNER
+    return (
+        StaffRole.objects.filter(account=account, organization=organization)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def staff_organizations(*, account: Account) -> QuerySet[Organization]:
+    """The organizations where the account has a staff role (every one for a
+    superuser), by name."""
+    if account.is_superuser:
+        return Organization.objects.order_by("name")
+    return Organization.objects.filter(staff__account=account).order_by("name")
 
 
 def token_authenticate(*, raw: str, kind: str) -> AccessToken | None:

@@ -17,6 +17,7 @@ from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.core.errors import DomainError
 from apps.organizations.models import AccessToken, Organization, StaffRole, hash_token
+from apps.organizations.selectors import staff_role_of
 
 TOKEN_PREFIXES = {
     AccessToken.Kind.ADMIN: "ca_adm_",
@@ -54,21 +55,16 @@ def organization_create(*, slug: str, name: str) -> Organization:
     return Organization.objects.create(slug=slug, name=name)
 
 
-def staff_role_set(*, organization: Organization, account: Account, role: str) -> StaffRole:
-    staff, _ = StaffRole.objects.update_or_create(
-        organization=organization, account=account, defaults={"role": role}
-    )
-    return staff
-
-
-def token_issue(
+def _token_issue(
     *,
     kind: str,
     account: Account,
     organization: Organization | None = None,
     name: str = "",
 ) -> IssuedToken:
-    """Create a token of 256 random bits; only its hash is kept."""
+    """Create a token of 256 random bits; only its hash is kept. Private: every caller
+    outside this module issues through ``organization_token_issue`` (audited) or
+    ``personal_token_issue``."""
     raw = TOKEN_PREFIXES[AccessToken.Kind(kind)] + secrets.token_urlsafe(32)
     token = AccessToken.objects.create(
         kind=kind,
@@ -82,7 +78,9 @@ def token_issue(
 
 
 @transaction.atomic
-def token_revoke(*, token: AccessToken) -> AccessToken:
+def _token_revoke(*, token: AccessToken) -> AccessToken:
+    """Private: callers outside this module revoke through ``organization_token_revoke``
+    (audited), ``personal_token_revoke`` or ``access_token_revoke``."""
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -187,8 +185,6 @@ def organization_settings_update(
 
 # --- Console staff and admin access tokens (audited) ------------------------------------
 
-_ROLE_RANK = {StaffRole.Role.MODERATOR: 1, StaffRole.Role.ADMIN: 2, StaffRole.Role.OWNER: 3}
-
 
 @dataclass(frozen=True)
 class StaffAdded:
@@ -202,20 +198,13 @@ def _acting_role(organization: Organization, actor: Actor) -> str | None:
     if actor.is_system:
         return StaffRole.Role.OWNER
     account = actor.account if actor.account is not None else actor.token.account
-    if account.is_superuser:
-        return StaffRole.Role.OWNER
-    return (
-        StaffRole.objects.filter(organization=organization, account=account)
-        .values_list("role", flat=True)
-        .first()
-    )
+    return staff_role_of(account=account, organization=organization)
 
 
 def _check_staff_manager(organization: Organization, actor: Actor, *, owner_role: bool) -> None:
     """Admins and owners manage staff; only owners grant, change or remove the owner role."""
     role = _acting_role(organization, actor)
-    rank = _ROLE_RANK.get(role, 0) if role else 0
-    if rank < _ROLE_RANK[StaffRole.Role.ADMIN]:
+    if not StaffRole.role_at_least(role, StaffRole.Role.ADMIN):
         raise DomainError("forbidden", "Only owners and admins manage the staff.")
     if owner_role and role != StaffRole.Role.OWNER:
         raise DomainError("forbidden", "Only owners may grant or remove the owner role.")
@@ -368,11 +357,20 @@ def _token_name(name: str) -> str:
 
 @transaction.atomic
 def organization_token_issue(
-    *, organization: Organization, actor: Actor, name: str, kind: str = AccessToken.Kind.ADMIN
+    *,
+    organization: Organization,
+    actor: Actor,
+    name: str,
+    kind: str = AccessToken.Kind.ADMIN,
+    account: Account | None = None,
 ) -> IssuedToken:
-    """Issue a token of the organization held by the acting account: an Admin API access
-    token (``kind`` admin) or an API-TOKEN of the chatroom service (``kind`` api);
-    audited as ``token.issue``. The raw token is in the result only (never stored)."""
+    """Issue a token of the organization: an Admin API access token (``kind`` admin) or
+    an API-TOKEN of the chatroom service (``kind`` api); audited as ``token.issue``. The
+    raw token is in the result only (never stored).
+
+    The token is held by the acting account (the console); the system (the management
+    commands) issues it for the ``account`` it names instead. Any other actor naming
+    another account than its own: 403 ``forbidden``."""
     if kind not in ORGANIZATION_TOKEN_KINDS:
         raise DomainError(
             "invalid_parameter",
@@ -380,9 +378,13 @@ def organization_token_issue(
             field="kind",
         )
     name = _token_name(name)
-    if actor.account is None:
+    if account is None:
+        account = actor.account
+    elif not actor.is_system and account != actor.account:
+        raise DomainError("forbidden", "Only the system issues a token held by another account.")
+    if account is None:
         raise DomainError("forbidden", "Only a console account can issue access tokens.")
-    issued = token_issue(kind=kind, account=actor.account, organization=organization, name=name)
+    issued = _token_issue(kind=kind, account=account, organization=organization, name=name)
     audit_record(
         organization=organization,
         actor=actor,
@@ -407,7 +409,7 @@ def organization_token_revoke(
         raise DomainError("token_not_found", "No such access token.", field="tokenId")
     if token.revoked_at is not None:
         return token
-    token_revoke(token=token)
+    _token_revoke(token=token)
     audit_record(
         organization=organization,
         actor=actor,
@@ -429,7 +431,7 @@ def organization_token_revoke(
 def personal_token_issue(*, account: Account, name: str) -> IssuedToken:
     """Issue a Personal-Access-Token of ``account`` for itself (organization NULL). The raw
     token is in the result only (never stored)."""
-    return token_issue(
+    return _token_issue(
         kind=AccessToken.Kind.PERSONAL, account=account, organization=None, name=_token_name(name)
     )
 
@@ -445,4 +447,17 @@ def personal_token_revoke(*, account: Account, token_id: int) -> AccessToken:
     )
     if token is None:
         raise DomainError("token_not_found", "No such access token.", field="tokenId")
-    return token_revoke(token=token)
+    return _token_revoke(token=token)
+
+
+@transaction.atomic
+def access_token_revoke(*, actor: Actor, token: AccessToken) -> AccessToken:
+    """Revoke any token, of whatever kind (the management commands, the admin site):
+    an organization's token through ``organization_token_revoke`` (audited as
+    ``token.revoke`` in its organization), a personal token through
+    ``personal_token_revoke`` (unaudited, like every personal token). Idempotent."""
+    if token.organization_id is not None:
+        return organization_token_revoke(
+            organization=token.organization, actor=actor, token_id=token.pk
+        )
+    return personal_token_revoke(account=token.account, token_id=token.pk)

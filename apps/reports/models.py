@@ -10,6 +10,13 @@ from apps.messages.models import Message
 from apps.organizations.models import Organization
 
 
+def report_open_q(prefix: str = "") -> Q:
+    """Reports still open (not dismissed nor actioned): the review queue, a user's and a
+    message's ``flagCount``. ``prefix`` is e.g. ``"reports__"`` to filter through a
+    relation."""
+    return Q(**{f"{prefix}state": "open"})
+
+
 class Report(models.Model):
     """A report (flag) by an end user on a user or on one of their messages.
 
@@ -44,24 +51,28 @@ class Report(models.Model):
             # one open report per reporter and target
             models.UniqueConstraint(
                 fields=["reporter", "target_member"],
-                condition=Q(state="open", target_message__isnull=True),
+                condition=report_open_q() & Q(target_message__isnull=True),
                 name="report_one_open_per_user",
             ),
             models.UniqueConstraint(
                 fields=["reporter", "target_message"],
-                condition=Q(state="open", target_message__isnull=False),
+                condition=report_open_q() & Q(target_message__isnull=False),
                 name="report_one_open_per_message",
             ),
         ]
         indexes = [
             models.Index(
-                fields=["target_member"], condition=Q(state="open"), name="report_open_member"
+                fields=["target_member"], condition=report_open_q(), name="report_open_member"
             ),
             models.Index(
-                fields=["target_message"], condition=Q(state="open"), name="report_open_message"
+                fields=["target_message"], condition=report_open_q(), name="report_open_message"
             ),
             models.Index(fields=["organization", "state", "created_at"], name="report_queue"),
         ]
 
     def __str__(self) -> str:
         return f"report on {self.target_member} ({self.state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.OPEN

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.messages.models import Message
 from apps.organizations.models import Organization
-from apps.reports.models import Report
+from apps.reports.models import Report, report_open_q
+
+
+def open_report_count(target: str) -> Coalesce:
+    """An annotation: the open reports naming the outer row, as one correlated subquery
+    (0 when none). ``target`` is ``"target_member"`` on members (a user's ``flagCount``:
+    the reports on them and on their messages) or ``"target_message"`` on messages."""
+    reports = (
+        Report.objects.filter(report_open_q(), **{target: OuterRef("pk")})
+        .order_by()
+        .values(target)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(
+        Subquery(reports, output_field=IntegerField()), Value(0), output_field=IntegerField()
+    )
 
 
 def report_list(
@@ -51,5 +68,5 @@ def report_get(*, organization: Organization, report_id: int | str) -> Report:
 def report_open_count(*, organization: Organization, target_message: Message) -> int:
     """How many open reports name the message (its ``flagCount``)."""
     return Report.objects.filter(
-        organization=organization, target_message=target_message, state=Report.State.OPEN
+        report_open_q(), organization=organization, target_message=target_message
     ).count()

@@ -15,16 +15,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.audit.actor import Actor
-from apps.audit.services import audit_record
+from apps.audit.services import MAX_REASON_LENGTH, audit_record, check_reason
 from apps.core.errors import DomainError
 from apps.events.models import EventType
 from apps.events.services import event_record
 from apps.members.models import Member
 from apps.messages.models import Message
 from apps.organizations.models import Organization
-from apps.reports.models import Report
-
-MAX_REASON_LENGTH = 1000
+from apps.reports.models import Report, report_open_q
 
 
 def report_snapshot(report: Report) -> dict[str, Any]:
@@ -78,6 +76,7 @@ def report_create(
         raise DomainError(
             "invalid_parameter", "reporterId: a user cannot report themself.", field="reporterId"
         )
+    # cut, not refused: a system report's reason is made by the content filter
     reason = (reason or "")[:MAX_REASON_LENGTH]
 
     # Lock the target: concurrent reports on one message count and hide it in turn, and
@@ -101,11 +100,11 @@ def report_create(
     if reporter is None:
         existing = (
             Report.objects.filter(
+                report_open_q(),
                 organization=organization,
                 reporter__isnull=True,
                 target_member=target_member,
                 target_message=target_message,
-                state=Report.State.OPEN,
             )
             .select_related("target_member", "target_message")
             .first()
@@ -157,7 +156,7 @@ def _hide_at_threshold(*, organization: Organization, message: Message) -> None:
     threshold = organization.auto_hide_threshold
     if not threshold or message.hidden_at is not None:
         return
-    open_count = Report.objects.filter(target_message=message, state=Report.State.OPEN).count()
+    open_count = Report.objects.filter(report_open_q(), target_message=message).count()
     if open_count < threshold:
         return
     message.hidden_at = timezone.now()
@@ -197,10 +196,9 @@ def reports_resolve_for_member(
     """
     if state not in (Report.State.DISMISSED, Report.State.ACTIONED):
         raise ValueError(f"cannot resolve a report as {state!r}")
+    reason = check_reason(reason)
     resolved = Report.objects.filter(
-        organization_id=member.organization_id,
-        target_member=member,
-        state=Report.State.OPEN,
+        report_open_q(), organization_id=member.organization_id, target_member=member
     ).update(state=state, resolved_at=timezone.now(), resolved_by_label=actor.label[:255])
     audit_record(
         organization=member.organization,
@@ -227,12 +225,13 @@ def report_resolve(
     is 409 ``conflict`` (someone else got there first); nothing is written."""
     if state not in (Report.State.DISMISSED, Report.State.ACTIONED):
         raise ValueError(f"cannot resolve a report as {state!r}")
+    reason = check_reason(reason)
     report = (
         Report.objects.select_for_update(of=("self",))
         .select_related("organization", "reporter", "target_member", "target_message")
         .get(pk=report.pk)
     )
-    if report.state != Report.State.OPEN:
+    if not report.is_open:
         raise DomainError(
             "conflict",
             f"Report {report.pk} is already {report.state} by {report.resolved_by_label}.",

@@ -6,11 +6,17 @@ once; the ``channels.channel_purge`` task then deletes the rows and files in bat
 scheduled deletion is a timestamp: once due, the channel is gone for every read and
 write, and the sweep claims and purges it. Every step is idempotent, audited, and emits
 its event in the same transaction. Tasks are queued by name (apps.core.publishing).
+
+``Channel.scheduled_deletion_at`` is written here only
+(:func:`channel_scheduled_deletion_write`): by an admin's schedule
+(:func:`channel_scheduled_deletion_set`), by the chatroom service's delete (now + the
+organization's grace) and by a calendar event (its end + the retention).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -18,8 +24,8 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from apps.audit.actor import Actor
-from apps.audit.services import audit_record
-from apps.channels.models import Channel, ChannelTag, Membership
+from apps.audit.services import audit_record, check_reason
+from apps.channels.models import Channel, ChannelTag, Membership, membership_current_q
 from apps.channels.selectors.channels import channel_is_gone
 from apps.channels.services.channels import (
     AUDIT_TARGET,
@@ -47,7 +53,7 @@ def channel_close(*, channel: Channel, actor: Actor, reason: str = "") -> Channe
 
     Closing a closed channel is refused with 409 ``conflict`` (nothing is written).
     """
-
+    reason = check_reason(reason)
     locked = Channel.objects.select_for_update().filter(pk=channel.pk).first()
     if locked is None or channel_is_gone(locked):
         raise channel_not_found_error(channel)
@@ -55,7 +61,7 @@ def channel_close(*, channel: Channel, actor: Actor, reason: str = "") -> Channe
         raise DomainError("conflict", f"Channel {locked.channel_id!r} is already closed.")
     channel = locked
     now = timezone.now()
-    members = Membership.objects.filter(channel=channel, joined_at__isnull=False)
+    members = Membership.objects.filter(membership_current_q(), channel=channel)
     members_removed = members.update(joined_at=None)
     # The services keep message_count exact; counting rows would grow with the channel.
     messages_removed = channel.message_count
@@ -165,6 +171,17 @@ MAX_SCHEDULED_DELETION = timedelta(days=10 * 365)
 DELETION_LEASE = timedelta(minutes=10)
 
 
+def channel_scheduled_deletion_write(
+    channel: Channel, *, at: datetime | None, update_fields: Sequence[str] = ()
+) -> None:
+    """The one writer of ``Channel.scheduled_deletion_at``: set it to ``at`` (None
+    clears it) on ``channel``, a row the caller has locked in its transaction, and save
+    it in one UPDATE with the other ``update_fields`` the caller changed on the row.
+    The caller validates ``at`` and records its own audit entry and event."""
+    channel.scheduled_deletion_at = at
+    channel.save(update_fields=[*update_fields, "scheduled_deletion_at", "updated_at"])
+
+
 @transaction.atomic
 def channel_scheduled_deletion_set(
     *, channel: Channel, actor: Actor, at: datetime | None
@@ -191,8 +208,7 @@ def channel_scheduled_deletion_set(
             )
         at = max(at, now)
     before = _iso(channel.scheduled_deletion_at)
-    channel.scheduled_deletion_at = at
-    channel.save(update_fields=["scheduled_deletion_at", "updated_at"])
+    channel_scheduled_deletion_write(channel, at=at)
     audit_record(
         organization=channel.organization,
         actor=actor,
@@ -225,7 +241,7 @@ def _deletion_counts(channel: Channel) -> dict[str, int]:
         "reactions": Reaction.objects.filter(message__channel=channel).count(),
         "files": MessageFile.objects.filter(message__channel=channel).count(),
         "reports": Report.objects.filter(target_message__channel=channel).count(),
-        "members": Membership.objects.filter(channel=channel, joined_at__isnull=False).count(),
+        "members": Membership.objects.filter(membership_current_q(), channel=channel).count(),
     }
 
 
@@ -258,7 +274,7 @@ def channel_scheduled_deletions_claim(*, batch_size: int | None = None) -> list[
             Channel.objects.filter(pk=channel.pk).update(
                 closed_at=now, member_count=0, message_count=0, updated_at=now
             )
-            Membership.objects.filter(channel=channel, joined_at__isnull=False).update(
+            Membership.objects.filter(membership_current_q(), channel=channel).update(
                 joined_at=None
             )
             audit_record(

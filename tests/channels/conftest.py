@@ -1,27 +1,22 @@
-"""Helpers for the channels tests: a bad-token client, scenes built through the services,
-form-encoded requests and a snapshot of everything a channel endpoint may write."""
+"""Fixtures of the channels tests: a bad-token client and scenes built through the
+services (form-encoded requests and the snapshot of everything a channel endpoint may
+write are in ``tests/builders.py``)."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from apps.audit.actor import Actor
-from apps.audit.models import AuditEntry
-from apps.channels.models import Channel, ChannelTag, Membership
+from apps.channels.models import Channel
 from apps.channels.services import channels as services
 from apps.channels.services.chatrooms import chatroom_avatar_set, chatroom_create_custom
-from apps.members.models import Member
 from apps.organizations.models import Organization
-from tests.conftest import TokenClient
-
-SYSTEM = Actor.system()
+from tests.personas import SYSTEM, TokenClient
 
 
 @pytest.fixture(autouse=True)
@@ -70,51 +65,3 @@ def avatar_room(org: Organization) -> Channel:
     room = chatroom_avatar_set(channel=room, actor=SYSTEM, content=buffer.getvalue())
     assert room.avatar and default_storage.exists(room.avatar.name)
     return room
-
-
-def form(client: TokenClient, method: str, url: str, data: dict[str, Any]) -> Any:
-    """Send ``data`` form-encoded (lists as repeated ``key[]=``), as curl -d would."""
-    pairs: list[tuple[str, Any]] = []
-    for key, value in data.items():
-        if isinstance(value, (list, tuple)):
-            pairs.extend((f"{key}[]", item) for item in value)
-        elif isinstance(value, dict):
-            pairs.extend((f"{key}[{k}]", v) for k, v in value.items())
-        else:
-            pairs.append((key, value))
-    return getattr(client, method)(
-        url, urlencode(pairs, doseq=True), content_type="application/x-www-form-urlencoded"
-    )
-
-
-def snapshot(organization: Organization) -> dict[str, Any]:
-    """Every row a channel endpoint may write in ``organization``."""
-    return {
-        "channels": list(Channel.objects.filter(organization=organization).order_by("pk").values()),
-        "tags": list(
-            ChannelTag.objects.filter(channel__organization=organization).order_by("pk").values()
-        ),
-        "memberships": list(
-            Membership.objects.filter(organization=organization).order_by("pk").values()
-        ),
-        "members": list(Member.objects.filter(organization=organization).order_by("pk").values()),
-        "audit": AuditEntry.objects.filter(organization=organization).count(),
-    }
-
-
-def membership(channel: Channel, user_id: str) -> Membership:
-    return Membership.objects.get(channel=channel, member__user_id=user_id)
-
-
-def joined_user_ids(channel: Channel) -> list[str]:
-    return sorted(
-        Membership.objects.filter(channel=channel, joined_at__isnull=False).values_list(
-            "member__user_id", flat=True
-        )
-    )
-
-
-def last_audit(organization: Organization) -> AuditEntry:
-    entry = AuditEntry.objects.filter(organization=organization).order_by("-pk").first()
-    assert entry is not None
-    return entry

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TokenClient
-
-from .conftest import snapshot
+from tests.builders import snapshot
+from tests.personas import TokenClient
 
 # (method, path, a valid body)
 ENDPOINTS: list[tuple[str, str, dict[str, Any]]] = [

@@ -9,9 +9,8 @@ import pytest
 from apps.channels.rules import check_can_post
 from apps.core.errors import DomainError
 from apps.members.models import Member
-from tests.conftest import TokenClient
-
-from .conftest import form, joined_user_ids, last_audit, membership, snapshot
+from tests.builders import form, joined_user_ids, last_audit, membership, snapshot
+from tests.personas import TokenClient
 
 BAN = "/api/v2/channel/general/users/ban"
 UNBAN = "/api/v2/channel/general/users/unban"

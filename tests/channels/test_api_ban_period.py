@@ -13,9 +13,8 @@ from apps.channels.rules import check_can_post
 from apps.channels.services.channels import MAX_MUTE_PERIOD_MS
 from apps.events.models import Event
 from apps.members.models import Member
-from tests.conftest import TokenClient
-
-from .conftest import form, last_audit, membership, snapshot
+from tests.builders import form, last_audit, membership, snapshot
+from tests.personas import TokenClient
 
 BAN = "/api/v2/channel/general/users/ban"
 

@@ -15,10 +15,9 @@ from apps.channels.models import Channel, Membership
 from apps.messages.models import Message, MessageFile
 from apps.retention import services as retention
 from apps.retention.tasks import channel_purge, channel_purge_sweep
-from tests.conftest import TokenClient
+from tests.builders import form, last_audit, snapshot
 from tests.factories import MessageFactory
-
-from .conftest import SYSTEM, form, last_audit, snapshot
+from tests.personas import SYSTEM, TokenClient
 
 URL = "/api/v2/channel/general/close"
 

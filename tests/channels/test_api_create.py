@@ -9,9 +9,8 @@ import pytest
 from apps.audit.models import AuditEntry
 from apps.channels.models import Channel
 from apps.members.models import Member
-from tests.conftest import TokenClient
-
-from .conftest import form, joined_user_ids, last_audit, snapshot
+from tests.builders import form, joined_user_ids, last_audit, snapshot
+from tests.personas import TokenClient
 
 URL = "/api/v2/channel"
 

@@ -12,10 +12,8 @@ from apps.accounts.models import Account
 from apps.channels.models import Channel
 from apps.channels.services import channels as services
 from apps.members.models import Member
-from apps.members.services import member_for_account
-from tests.conftest import TokenClient
-
-from .conftest import SYSTEM, form
+from tests.builders import form
+from tests.personas import SYSTEM, TokenClient, token_member
 
 URL = "/api/v2/channels"
 
@@ -66,7 +64,7 @@ def test_it_filters_by_the_admins_own_membership(
     org: Any, api: TokenClient, make_channel: Any
 ) -> None:
     account = Account.objects.get(email="admin@acme.test")
-    admin = member_for_account(organization=org, account=account)
+    admin = token_member(org, account)
     make_channel("mine", user_ids=[admin.user_id])
     make_channel("theirs", user_ids=["bob"])
     assert ids(api.post(URL, {"filter": "member"}, format="json")) == ["mine"]
@@ -212,7 +210,7 @@ def test_the_query_count_does_not_grow_with_the_number_of_channels(
     # filter=member|notMember, the page of channels (filters are EXISTS subqueries), and
     # one prefetch of the page's tags. Nothing per channel.
     account = Account.objects.get(email="admin@acme.test")
-    admin = member_for_account(organization=org, account=account).user_id
+    admin = token_member(org, account).user_id
     make_channel("c0", tags=["t0", "t1"], user_ids=["u", admin])
     _count_queries(api, body)  # warm-up: refreshes last_used_at
     one = _count_queries(api, body)

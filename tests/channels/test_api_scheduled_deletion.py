@@ -16,9 +16,9 @@ from apps.channels.models import Channel
 from apps.events.models import Event
 from apps.retention import services as retention
 from apps.retention.tasks import channel_scheduled_deletion_finish, channel_scheduled_deletion_sweep
-from tests.conftest import TokenClient
+from tests.builders import form, last_audit, snapshot
+from tests.personas import TokenClient
 
-from .conftest import form, last_audit, snapshot
 from .test_api_auth_and_tenancy import ENDPOINTS
 
 URL = "/api/v2/channel/general/scheduledDeletion"

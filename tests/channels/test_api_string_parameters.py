@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from apps.channels.models import Channel
-from tests.conftest import TokenClient
+from tests.personas import TokenClient
 from tests.string_parameters import StringCase, assert_type_refused, string_cases
 
 NEW = {"channelId": "new", "type": "standard"}

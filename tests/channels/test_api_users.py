@@ -9,9 +9,8 @@ import pytest
 
 from apps.channels.models import Channel
 from apps.members.models import Member
-from tests.conftest import TokenClient
-
-from .conftest import form, joined_user_ids, last_audit, membership, snapshot
+from tests.builders import form, joined_user_ids, last_audit, membership, snapshot
+from tests.personas import TokenClient
 
 URL = "/api/v2/channel/general/users"
 

@@ -23,6 +23,7 @@ from apps.channels.selectors.chatrooms import (
     chatroom_assigned_ids,
     chatroom_for_event,
     chatroom_get,
+    chatroom_member_of_account,
     chatrooms_assigned_to,
     chatrooms_of_organization,
 )
@@ -301,7 +302,7 @@ def test_messages_cannot_be_posted_in_a_deleted_chatroom(org, room, alice):
         message_create(
             organization=org,
             actor=SYSTEM,
-            channel_id=room.channel_id,
+            channel=Channel.objects.get(pk=room.pk),
             type="text",
             data={"text": "hi"},
             author=alice,
@@ -468,20 +469,23 @@ def test_chatroom_get_scopes_to_the_organization_and_hides_standard_channels(org
         with pytest.raises(DomainError) as caught:
             chatroom_get(organization=organization, room_id=room_id)
         assert caught.value.code == "chatroom_not_found"
-    from apps.organizations.models import Organization
+    # a personal token that names no organization reaches it through its Member there
+    insider = MemberFactory(organization=org, account=AccountFactory())
+    outsider = MemberFactory(organization=other_org, account=AccountFactory())
+    assert chatroom_member_of_account(account=insider.account, room_id=room.pk) == insider
+    assert chatroom_member_of_account(account=outsider.account, room_id=room.pk) is None
 
-    assert (
-        chatroom_get(
-            organization=None, room_id=room.pk, organizations=Organization.objects.filter(pk=org.pk)
-        )
-        == room
+
+def test_chatroom_get_shows_a_member_only_the_chatrooms_it_is_assigned_to(org, room, alice, bob):
+    admin = MemberFactory(organization=org, org_role=Member.OrgRole.ADMIN)
+    assert chatroom_get(organization=org, room_id=room.pk, member=alice) == room
+    assert chatroom_get(organization=org, room_id=room.pk, member=admin) == room
+    assert _code(lambda: chatroom_get(organization=org, room_id=room.pk, member=bob)) == (
+        "chatroom_not_found",
+        "roomID",
     )
-    with pytest.raises(DomainError):
-        chatroom_get(
-            organization=None,
-            room_id=room.pk,
-            organizations=Organization.objects.filter(pk=other_org.pk),
-        )
+    assert list(chatrooms_of_organization(organization=org, member=bob)) == []
+    assert list(chatrooms_of_organization(organization=org, member=alice)) == [room]
 
 
 def test_chatroom_get_hides_due_and_closed_chatrooms(org, room):
@@ -546,7 +550,7 @@ def test_message_create_with_an_author_posts_as_that_member(org, room, alice):
     message = message_create(
         organization=org,
         actor=SYSTEM,
-        channel_id=room.channel_id,
+        channel=room,
         type="text",
         data={"text": "hello"},
         author=alice,
@@ -561,7 +565,7 @@ def test_message_create_with_an_author_applies_the_posting_rules_and_the_blackli
         return lambda: message_create(
             organization=org,
             actor=SYSTEM,
-            channel_id=room.channel_id,
+            channel=room,
             type="text",
             data={"text": text},
             author=author,
@@ -579,7 +583,7 @@ def test_message_create_refuses_an_author_of_another_organization(org, other_org
             lambda: message_create(
                 organization=org,
                 actor=SYSTEM,
-                channel_id=room.channel_id,
+                channel=room,
                 type="text",
                 data={"text": "x"},
                 author=stranger,

@@ -13,9 +13,7 @@ from apps.events.models import Event
 from apps.members import services as member_services
 from apps.members.models import Member
 from apps.retention import services as retention
-from tests.conftest import TokenClient
-
-from .conftest import SYSTEM
+from tests.personas import SYSTEM, TokenClient
 
 
 def _types() -> list[str]:

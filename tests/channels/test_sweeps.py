@@ -27,9 +27,9 @@ from apps.messages.models import Message, MessageFile, MessageTag, Reaction
 from apps.reports.models import Report
 from apps.retention import services as retention
 from apps.retention.tasks import channel_scheduled_deletion_finish, channel_scheduled_deletion_sweep
+from tests.builders import membership
 from tests.factories import MemberFactory, MessageFactory
-
-from .conftest import SYSTEM, membership
+from tests.personas import SYSTEM
 
 
 def _past(**kwargs: Any) -> Any:

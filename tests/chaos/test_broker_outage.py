@@ -32,9 +32,9 @@ from apps.audit.models import AuditEntry
 from apps.channels.models import Membership
 from apps.channels.services.channels import channel_create
 from apps.events.models import Event
-from tests.conftest import TokenClient, make_admin_client
 from tests.integration.harness import Cluster, Process, RedisServer, wait_for
 from tests.integration.scenes import channel_with_messages, moderator
+from tests.personas import TokenClient, make_admin_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

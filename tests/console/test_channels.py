@@ -17,6 +17,7 @@ from apps.audit.actor import Actor
 from apps.audit.models import AuditEntry
 from apps.channels.models import Channel, Membership
 from apps.channels.services import channels as services
+from apps.channels.services.channels import MAX_USER_IDS
 from apps.organizations.models import Organization
 from apps.retention import services as retention
 
@@ -355,7 +356,7 @@ def test_a_moderator_adds_members_one_per_line_or_comma_separated(
 
 @pytest.mark.parametrize(
     "user_ids",
-    ["", " , \n ", ",".join(f"u{i}" for i in range(101)), "x" * 129, "bad\x01id"],
+    ["", " , \n ", ",".join(f"u{i}" for i in range(MAX_USER_IDS + 1)), "x" * 129, "bad\x01id"],
 )
 def test_bad_user_ids_are_refused_and_change_nothing(
     moderator_client: Client, org: Organization, channel: Channel, user_ids: str

@@ -12,9 +12,10 @@ from apps.accounts.models import Account
 from apps.audit.models import AuditEntry
 from apps.organizations.models import AccessToken, hash_token
 from apps.organizations.selectors import token_authenticate
-from apps.organizations.services import personal_token_issue, token_issue
+from apps.organizations.services import personal_token_issue
 
 from ..factories import AccountFactory, MemberFactory
+from ..personas import issue_token
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +111,7 @@ def test_it_lists_only_the_accounts_own_personal_tokens(plain_client, org, owner
     client, account = plain_client
     issue(account, "mine")
     issue(owner, "the owner's")
-    token_issue(kind="api", account=account, organization=org, name="an api token")
+    issue_token(kind="api", account=account, organization=org, name="an api token")
     body = client.get(PROFILE).content.decode()
     assert "mine" in body
     assert "the owner" not in body and "an api token" not in body
@@ -152,7 +153,7 @@ def test_it_revokes_a_token_keeping_it_listed_as_revoked(plain_client) -> None:
 def test_another_accounts_token_is_a_404_and_stays_active(plain_client, owner, org) -> None:
     client, _ = plain_client
     theirs = issue(owner, "theirs")
-    org_token = token_issue(kind="api", account=owner, organization=org, name="api").token
+    org_token = issue_token(kind="api", account=owner, organization=org, name="api").token
     for token in (theirs, org_token):
         response = client.post(reverse("console:personal_token_revoke", args=[token.pk]))
         assert response.status_code == 404

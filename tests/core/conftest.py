@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from apps.organizations.models import AccessToken, Organization
-from apps.organizations.services import token_issue
-from tests.conftest import TokenClient
 from tests.factories import AccountFactory
+from tests.personas import TokenClient, given_token
 
 ECHO = "/api/test/echo"  # see tests/core/urls.py
 
@@ -16,5 +15,5 @@ ECHO = "/api/test/echo"  # see tests/core/urls.py
 def api_token_client(org: Organization) -> TokenClient:
     """A client with a valid token of another kind (an org API-TOKEN, not an admin token)."""
     account = AccountFactory(email="api-token@acme.test")
-    issued = token_issue(kind=AccessToken.Kind.API, account=account, organization=org)
+    issued = given_token(kind=AccessToken.Kind.API, account=account, organization=org)
     return TokenClient(issued.raw, org)

@@ -30,9 +30,9 @@ from apps.core.bodies import ChunkedBodyMiddleware, max_body_bytes, transfer_cod
 from apps.messages.models import Message
 from apps.moderation.models import BlacklistRecord
 from apps.organizations.models import Organization
-from tests.conftest import TokenClient
+from tests.builders import image_bytes, make_chatroom
 from tests.factories import ChannelFactory
-from tests.messenger.conftest import MessengerClient, api_token_client, image_bytes, make_chatroom
+from tests.personas import MessengerClient, TokenClient, api_token_client
 
 RECORDS = "/api/v2/blacklist/records"
 FILES = "/api/v2/messages/files"

@@ -36,10 +36,10 @@ from apps.messages.models import Message
 from apps.moderation.models import BlacklistRecord
 from apps.moderation.services import blacklist_records_add
 from apps.organizations.models import AccessToken, Organization
-from apps.organizations.services import token_issue
+from tests.builders import image_bytes, make_chatroom
 from tests.chaos.servers import Gunicorn, product_env
 from tests.factories import AccountFactory, ChannelFactory, OrganizationFactory
-from tests.messenger.conftest import image_bytes, make_chatroom
+from tests.personas import issue_token
 from tests.processes import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -99,7 +99,7 @@ def org(db: None) -> Organization:
 
 def token(org: Organization, kind: str) -> str:
     account = AccountFactory(email=f"{kind.lower()}-{uuid.uuid4().hex[:8]}@acme.test")
-    return token_issue(kind=kind, account=account, organization=org).raw
+    return issue_token(kind=kind, account=account, organization=org).raw
 
 
 @pytest.fixture

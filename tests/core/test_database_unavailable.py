@@ -26,7 +26,7 @@ from django.test import Client
 from django.urls import path
 
 from apps.core.database import RETRY_AFTER_SECONDS, is_database_unavailable
-from tests.conftest import TokenClient
+from tests.personas import TokenClient
 from tests.processes import free_port
 
 PG_ONLY = pytest.mark.skipif(

@@ -8,8 +8,7 @@ import pytest
 
 from apps.core.errors import CATALOG, DomainError, error_body
 from apps.organizations.models import AccessToken
-from apps.organizations.services import token_revoke
-from tests.conftest import TokenClient
+from tests.personas import TokenClient, revoke_token
 
 from .conftest import ECHO
 
@@ -56,7 +55,7 @@ def test_it_answers_401_with_a_malformed_authorization_header(
 def test_it_answers_401_with_a_revoked_token(api: TokenClient) -> None:
     assert api.get(ECHO).status_code == 200
     token = AccessToken.objects.get(prefix=api.raw_token[:12])
-    token_revoke(token=token)
+    revoke_token(token=token)
     assert_unauthorized(api.get(ECHO))
 
 

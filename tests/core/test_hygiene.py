@@ -12,8 +12,8 @@ from django.test import Client
 from apps.channels.models import Channel
 from apps.members.models import Member
 from apps.organizations.models import Organization, StaffRole
-from tests.conftest import TokenClient
 from tests.factories import ChannelFactory, StaffRoleFactory
+from tests.personas import TokenClient
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -11,8 +11,8 @@ from apps.core.errors import DomainError
 from apps.core.pagination import decode_token, encode_token, keyset_page
 from apps.members.models import Member
 from apps.organizations.models import Organization
-from tests.conftest import TokenClient
 from tests.factories import MemberFactory
+from tests.personas import TokenClient
 
 URL = "/api/test/members"  # see tests/core/urls.py
 

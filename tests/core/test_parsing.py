@@ -11,7 +11,7 @@ from django.http import QueryDict
 
 from apps.core.errors import DomainError
 from apps.core.parsing import querydict_to_data
-from tests.conftest import TokenClient
+from tests.personas import TokenClient
 
 
 def test_it_expands_bracketed_form_keys_into_lists_and_objects() -> None:

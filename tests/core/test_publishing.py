@@ -21,8 +21,8 @@ from apps.core import publishing
 from apps.core.publishing import PUBLISH_OPTIONS, publish, publish_on_commit
 from apps.events.tasks import dispatch_pending
 from apps.retention.tasks import channel_purge, channel_purge_sweep
-from tests.conftest import TokenClient
 from tests.factories import MessageFactory
+from tests.personas import TokenClient
 
 BROKER_DOWN = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 

@@ -91,7 +91,7 @@ def test_a_message_created_in_a_rolled_back_transaction_leaves_no_event(
     actor = Actor(account=_admin_account(org))
     with pytest.raises(RuntimeError), transaction.atomic():
         message_create(
-            organization=org, actor=actor, channel_id="general", type="text", data={"text": "x"}
+            organization=org, actor=actor, channel=channel, type="text", data={"text": "x"}
         )
         assert Event.objects.filter(type="message.created").count() == 1  # inside: written
         raise RuntimeError("rolled back")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from apps.organizations.models import Organization
-from tests.conftest import TokenClient
 from tests.factories import MemberFactory, RoleFactory
+from tests.personas import TokenClient
 from tests.string_parameters import StringCase, assert_type_refused, string_cases
 
 # (method, url, valid JSON body, path of the string to send as a number, field named)

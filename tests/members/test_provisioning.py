@@ -21,16 +21,33 @@ from django.core.management import call_command
 from django.db import connection, connections, transaction
 
 from apps.accounts.models import Account
-from apps.cli.identities import member_of_account
 from apps.events.models import Event
 from apps.members.models import Member
-from apps.members.services import member_for_account, members_provision, members_resolve
+from apps.members.services import (
+    AccountMember,
+    member_get_or_create_for_account,
+    members_provision,
+    members_resolve,
+)
 from apps.organizations.models import Organization
 from tests.factories import AccountFactory, MemberFactory
+from tests.personas import SYSTEM, token_member
 
 on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="two open transactions need PostgreSQL"
 )
+
+
+def command_member(organization: Organization, account: Account, role: str) -> AccountMember:
+    """The account's member as ``create_personal_token --org --role`` asks for it."""
+    return member_get_or_create_for_account(
+        organization=organization,
+        account=account,
+        actor=SYSTEM,
+        role=role,
+        set_role=True,
+        claim_user_id=True,
+    )
 
 
 def _created_user_ids() -> list[str]:
@@ -118,11 +135,11 @@ def test_an_accounts_member_skips_a_user_id_taken_by_another_user(org: Organizat
     account = AccountFactory(email="ann@acme.test")
     MemberFactory(organization=org, user_id="ann@acme.test")
 
-    member = member_for_account(organization=org, account=account)
+    member = token_member(org, account)
 
     assert member.user_id == "ann@acme.test#1"
     assert member.account == account
-    assert member_for_account(organization=org, account=account).pk == member.pk
+    assert token_member(org, account).pk == member.pk
     assert _created_user_ids() == ["ann@acme.test#1"]
 
 
@@ -214,8 +231,8 @@ def test_two_requests_provisioning_one_accounts_member_make_one_row_and_one_even
     account = AccountFactory(email="ann@acme.test")
 
     first, second = _race(
-        lambda: member_for_account(organization=org, account=account),
-        lambda: member_for_account(organization=org, account=account),
+        lambda: token_member(org, account),
+        lambda: token_member(org, account),
     )
 
     assert second.pk == first.pk
@@ -232,8 +249,8 @@ def test_a_personal_token_command_racing_the_api_reuses_the_accounts_member(
     account = AccountFactory(email="ann@acme.test")
 
     first, (second, created) = _race(
-        lambda: member_for_account(organization=org, account=account),
-        lambda: member_of_account(organization=org, account=account, role="member"),
+        lambda: token_member(org, account),
+        lambda: command_member(org, account, "member"),
     )
 
     assert not created

@@ -11,9 +11,8 @@ from apps.audit.actor import Actor
 from apps.channels.rules import check_can_post
 from apps.core.errors import DomainError
 from apps.members import selectors, services
+from tests.builders import open_reports
 from tests.factories import ChannelFactory, MemberFactory
-
-from .conftest import open_reports
 
 pytestmark = pytest.mark.django_db
 

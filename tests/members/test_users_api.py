@@ -13,9 +13,8 @@ from django.utils import timezone
 from apps.audit.models import AuditEntry
 from apps.members.models import Member
 from apps.reports.models import Report
+from tests.builders import open_reports
 from tests.factories import MemberFactory, RoleFactory
-
-from .conftest import open_reports
 
 pytestmark = pytest.mark.django_db
 FORM = "application/x-www-form-urlencoded"

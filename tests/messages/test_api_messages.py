@@ -14,10 +14,9 @@ from apps.members.models import Member
 from apps.messages.models import Message, MessageTag, Reaction
 from apps.reports.models import Report
 from tests.after_commit import queries_after_commit
-from tests.conftest import make_admin_client
+from tests.builders import blacklist
 from tests.factories import ChannelFactory, MemberFactory, MessageFactory
-
-from .conftest import blacklist
+from tests.personas import make_admin_client
 
 CREATE = "/api/v2/message"
 
@@ -399,8 +398,7 @@ def test_a_refused_post_provisions_no_author_and_records_no_event(org) -> None:
     from apps.channels.models import Channel
     from apps.events.models import Event
     from apps.members.models import Member
-
-    from ..conftest import make_admin_client
+    from tests.personas import make_admin_client
 
     setup = make_admin_client(org, email="setup@acme.test")
     setup.post("/api/v2/channel", {"channelId": "shut", "type": "standard"}, format="json")

@@ -11,9 +11,8 @@ from django.utils import timezone
 
 from apps.messages.models import Message, Reaction
 from apps.reports.models import Report
+from tests.builders import make_messages, tag
 from tests.factories import ChannelFactory, MemberFactory, MessageFactory
-
-from .conftest import make_messages, tag
 
 URL = "/api/v2/messages"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from apps.channels.models import Channel
-from tests.conftest import TokenClient
 from tests.factories import MessageFactory
+from tests.personas import TokenClient
 from tests.string_parameters import StringCase, assert_type_refused, string_cases
 
 MESSAGE = {"channelId": "general", "type": "text", "data": {"text": "hello"}}

@@ -11,9 +11,9 @@ from PIL import Image
 
 from apps.channels.models import Channel
 from apps.messages.models import Message, MessageFile
+from tests.builders import blacklist, upload
+from tests.builders import photo_bytes as image_bytes
 from tests.factories import MessageFactory
-
-from .conftest import blacklist, image_bytes, upload
 
 IMAGES = "/api/v2/messages/images"
 FILES = "/api/v2/messages/files"

@@ -14,8 +14,8 @@ from apps.audit.models import AuditEntry
 from apps.members.models import Member
 from apps.messages.models import Message, MessageTag, Reaction
 from apps.reports.models import Report
-from tests.conftest import TokenClient
 from tests.factories import ChannelFactory, MemberFactory, MessageFactory
+from tests.personas import TokenClient
 
 pytestmark = pytest.mark.django_db
 FORM = "application/x-www-form-urlencoded"

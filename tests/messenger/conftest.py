@@ -1,4 +1,5 @@
-"""Personas and clients for the chatroom service (/api/messenger/).
+"""Fixtures of the chatroom service (/api/messenger/), thin wrappers over
+``tests/personas.py`` and ``tests/builders.py``:
 
 - ``api_token``: a client with acme's ``API-TOKEN`` (organization scope, no user);
   ``other_api_token``: globex's.
@@ -9,72 +10,13 @@
 
 from __future__ import annotations
 
-import io
-from typing import Any
-
 import pytest
-from PIL import Image
-from rest_framework.test import APIClient
 
-from apps.accounts.models import Account
-from apps.audit.actor import Actor
 from apps.channels.models import Channel
-from apps.channels.services.chatrooms import chatroom_create_custom
 from apps.members.models import Member
-from apps.organizations.models import AccessToken, Organization
-from apps.organizations.services import token_issue
-from tests.factories import AccountFactory, MemberFactory
-
-BASE = "/api/messenger"
-
-
-class MessengerClient(APIClient):
-    """Sends one of the two token headers (or, for tests of that case, both)."""
-
-    def __init__(
-        self, *, api_token: str | None = None, personal_token: str | None = None, **kw: Any
-    ):
-        super().__init__(**kw)
-        headers = {}
-        if api_token is not None:
-            headers["HTTP_API_TOKEN"] = api_token
-        if personal_token is not None:
-            headers["HTTP_PERSONAL_ACCESS_TOKEN"] = personal_token
-        self.credentials(**headers)
-        self.raw_token = api_token or personal_token
-
-
-def api_token_client(organization: Organization, email: str = "api@acme.test") -> MessengerClient:
-    account = AccountFactory(email=email)
-    issued = token_issue(kind=AccessToken.Kind.API, account=account, organization=organization)
-    return MessengerClient(api_token=issued.raw)
-
-
-def personal_client(member: Member) -> MessengerClient:
-    """A personal token of the member's Account (made and linked if the member has none)."""
-    if member.account is None:
-        member.account = AccountFactory(email=f"{member.user_id}@people.test")
-        member.save(update_fields=["account"])
-    issued = token_issue(kind=AccessToken.Kind.PERSONAL, account=member.account)
-    return MessengerClient(personal_token=issued.raw)
-
-
-def make_member(organization: Organization, role: str = Member.OrgRole.MEMBER, **kw: Any) -> Member:
-    return MemberFactory(organization=organization, org_role=role, **kw)
-
-
-def make_chatroom(
-    organization: Organization, name: str = "Room", members: list[Member] | None = None
-) -> Channel:
-    return chatroom_create_custom(
-        organization=organization, actor=Actor.system(), name=name, members=members or []
-    )
-
-
-def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (64, 64)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (10, 120, 200)).save(buffer, format=fmt)
-    return buffer.getvalue()
+from apps.organizations.models import Organization
+from tests.builders import make_chatroom
+from tests.personas import MessengerClient, api_token_client, make_member, personal_client
 
 
 @pytest.fixture
@@ -126,8 +68,3 @@ def anon(db: None) -> MessengerClient:
 def room(org: Organization, member: Member) -> Channel:
     """A custom chatroom of acme with ``member`` assigned."""
     return make_chatroom(org, "Team", [member])
-
-
-def account_of(member: Member) -> Account:
-    assert member.account is not None
-    return member.account

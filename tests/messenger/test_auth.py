@@ -10,10 +10,16 @@ from django.utils import timezone
 from apps.audit.actor import Actor
 from apps.members.services import member_ban
 from apps.organizations.models import AccessToken
-from apps.organizations.services import token_issue, token_revoke
 from tests.factories import AccountFactory
-
-from .conftest import BASE, MessengerClient, api_token_client, make_member, personal_client
+from tests.personas import (
+    BASE,
+    MessengerClient,
+    api_token_client,
+    issue_token,
+    make_member,
+    personal_client,
+    revoke_token,
+)
 
 ROUTES = [
     ("get", f"{BASE}/chatrooms"),
@@ -54,7 +60,7 @@ def test_every_route_refuses_unknown_tokens_of_both_kinds(db, method, url) -> No
 def test_a_revoked_api_token_is_refused(org, api_token) -> None:
     url = f"{BASE}/chatrooms?organization_id={org.pk}"
     assert api_token.get(url).status_code == 200
-    token_revoke(token=AccessToken.objects.get(kind=AccessToken.Kind.API))
+    revoke_token(token=AccessToken.objects.get(kind=AccessToken.Kind.API))
 
     response = api_token.get(url)
 
@@ -65,7 +71,7 @@ def test_a_revoked_api_token_is_refused(org, api_token) -> None:
 def test_a_revoked_personal_token_is_refused(org, member, member_pat) -> None:
     url = f"{BASE}/chatrooms?organization_id={org.pk}"
     assert member_pat.get(url).status_code == 200
-    token_revoke(token=AccessToken.objects.get(kind=AccessToken.Kind.PERSONAL))
+    revoke_token(token=AccessToken.objects.get(kind=AccessToken.Kind.PERSONAL))
 
     response = member_pat.get(url)
 
@@ -75,8 +81,8 @@ def test_a_revoked_personal_token_is_refused(org, member, member_pat) -> None:
 
 def test_a_token_of_another_kind_is_refused_in_each_header(org, member) -> None:
     account = AccountFactory()
-    admin_raw = token_issue(kind=AccessToken.Kind.ADMIN, account=account, organization=org).raw
-    api_raw = token_issue(kind=AccessToken.Kind.API, account=account, organization=org).raw
+    admin_raw = issue_token(kind=AccessToken.Kind.ADMIN, account=account, organization=org).raw
+    api_raw = issue_token(kind=AccessToken.Kind.API, account=account, organization=org).raw
     personal_raw = personal_client(member).raw_token
 
     for client in (

@@ -8,8 +8,8 @@ from PIL import Image
 
 from apps.audit.models import AuditEntry
 from apps.channels.models import Channel
-
-from .conftest import BASE, image_bytes
+from tests.builders import image_bytes
+from tests.personas import BASE
 
 
 def put_avatar(client, room_id: int, body: bytes, content_type: str = "image/png"):

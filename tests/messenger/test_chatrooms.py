@@ -18,8 +18,8 @@ from apps.channels.models import Channel, Membership
 from apps.members.models import Member
 from apps.messages.models import Message
 from tests.after_commit import queries_after_commit
-
-from .conftest import BASE, make_chatroom, make_member, personal_client
+from tests.builders import make_chatroom
+from tests.personas import BASE, make_member, personal_client
 
 FIELDS = {
     "assignedUsers",
@@ -668,7 +668,7 @@ def test_the_event_chatroom_follows_the_event(org, api_token, event, member, adm
 
 
 def test_a_member_not_participating_does_not_see_the_event_chatroom(org, event) -> None:
-    from .conftest import personal_client
+    from tests.personas import personal_client
 
     stranger = personal_client(make_member(org, user_id="carol"))
 

@@ -12,8 +12,8 @@ from apps.channels.models import Membership
 from apps.messages.models import Message
 from apps.moderation.services import blacklist_records_add
 from apps.organizations.models import Organization
-
-from .conftest import BASE, make_chatroom
+from tests.builders import make_chatroom
+from tests.personas import BASE
 
 
 def post(client, room_id: int, text: str = "hello"):

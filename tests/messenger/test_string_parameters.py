@@ -7,7 +7,7 @@ from typing import Any
 
 from apps.channels.models import Channel
 from apps.members.models import Member
-from tests.messenger.conftest import BASE, MessengerClient
+from tests.personas import BASE, MessengerClient
 from tests.string_parameters import StringCase, assert_type_refused, string_cases
 
 

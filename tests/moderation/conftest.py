@@ -7,18 +7,18 @@ from collections.abc import Iterator
 import pytest
 
 from apps.audit.actor import Actor
-from apps.moderation import filtering
+from apps.moderation.filter import cache as filter_cache
 
-from ..conftest import TokenClient
 from ..factories import AccountFactory
+from ..personas import TokenClient
 
 
 @pytest.fixture(autouse=True)
 def _fresh_matcher_cache() -> Iterator[None]:
     # Test databases reuse organization pks: never let one test see another's matcher.
-    filtering._cache.clear()
+    filter_cache._cache.clear()
     yield
-    filtering._cache.clear()
+    filter_cache._cache.clear()
 
 
 @pytest.fixture

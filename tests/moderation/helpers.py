@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import F
 
-from apps.moderation.filtering import forget_version
+from apps.moderation.filter.cache import forget_version
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import Organization
 

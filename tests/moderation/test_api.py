@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from apps.audit.models import AuditEntry
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import Organization
+from tests.personas import TokenClient
 
-from ..conftest import TokenClient
 from .helpers import blacklist, snapshot, version, whitelist
 
 pytestmark = pytest.mark.django_db
@@ -192,7 +192,7 @@ def test_adding_existing_words_returns_them_with_200(api: TokenClient, org: Orga
 
 def test_added_words_block_messages_at_once(api: TokenClient, org: Organization) -> None:
     from apps.core.errors import DomainError
-    from apps.moderation.filtering import check_message_text
+    from apps.moderation.filter.policy import check_message_text
 
     check_message_text(organization=org, texts=["a bad day"])  # cached, empty
     api.post(BL, {"regexs": ["bad"], "isMatchExactWord": True}, format="json")

@@ -7,8 +7,8 @@ from typing import Any
 
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import Organization
-from tests.conftest import TokenClient
 from tests.factories import MemberFactory
+from tests.personas import TokenClient
 from tests.string_parameters import StringCase, assert_type_refused, string_cases
 
 BL = "/api/v2/blacklist/records"

@@ -10,16 +10,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.core.errors import DomainError
-from apps.moderation import filtering
-from apps.moderation.filtering import (
-    Matcher,
-    canonical_whitelist_pattern,
-    check_message_text,
-    compile_matcher,
-    extract_urls,
-    matcher_for,
-    validate_blacklist_pattern,
-)
+from apps.moderation.filter import cache as filter_cache
+from apps.moderation.filter import matcher as filter_matcher
+from apps.moderation.filter import text as filter_text
+from apps.moderation.filter.cache import matcher_for
+from apps.moderation.filter.matcher import Matcher, compile_matcher
+from apps.moderation.filter.patterns import canonical_whitelist_pattern, validate_blacklist_pattern
+from apps.moderation.filter.policy import check_message_text
+from apps.moderation.filter.urls import extract_urls
 from apps.organizations.models import Organization
 
 from .helpers import blacklist, whitelist
@@ -144,9 +142,9 @@ def test_too_long_and_too_complex_patterns_are_refused() -> None:
 def test_many_records_compile_into_one_set_and_split_when_too_large(monkeypatch) -> None:
     # hex strings share few prefixes, so the compiled program is large
     patterns = [hashlib.sha1(str(i).encode()).hexdigest()[:12] for i in range(3000)]
-    assert len(filtering._compile_sets(patterns)) == 1
-    monkeypatch.setattr(filtering, "_MAX_MEM", 1 << 20)
-    sets = filtering._compile_sets(patterns)
+    assert len(filter_matcher._compile_sets(patterns)) == 1
+    monkeypatch.setattr(filter_text, "_MAX_MEM", 1 << 20)
+    sets = filter_matcher._compile_sets(patterns)
     assert len(sets) > 1
     matcher = compile_matcher([(p, True) for p in patterns])
     assert len(matcher.sets) > 1
@@ -253,13 +251,13 @@ def test_the_matcher_is_built_once_and_rebuilt_only_after_a_change(
     org: Organization, monkeypatch
 ) -> None:
     builds: list[int] = []
-    real_build = filtering.build_matcher
+    real_build = filter_cache.build_matcher
 
     def counting_build(organization_id: int) -> Matcher:
         builds.append(organization_id)
         return real_build(organization_id)
 
-    monkeypatch.setattr(filtering, "build_matcher", counting_build)
+    monkeypatch.setattr(filter_cache, "build_matcher", counting_build)
     blacklist(org, "bad")
 
     assert blocked(org, "bad") == "blacklisted_content"
@@ -292,8 +290,8 @@ def test_a_rebuild_costs_three_queries(org: Organization) -> None:
 
 @pytest.mark.django_db
 def test_the_cache_holds_a_bounded_number_of_organizations(org: Organization, monkeypatch) -> None:
-    monkeypatch.setattr(filtering, "CACHE_SIZE", 2)
+    monkeypatch.setattr(filter_cache, "CACHE_SIZE", 2)
     orgs = [Organization.objects.create(slug=f"o{i}", name="O") for i in range(4)]
     for each in orgs:
         matcher_for(each)
-    assert list(filtering._cache) == [orgs[2].pk, orgs[3].pk]
+    assert list(filter_cache._cache) == [orgs[2].pk, orgs[3].pk]

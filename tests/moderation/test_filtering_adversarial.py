@@ -1,7 +1,7 @@
 """Hostile texts at the content filter ("Hostile input, closed at the door").
 
 - URL extraction is linear in the text's length: the hostile texts that took 1.4 s
-  (``"a." * 4999``) find the same URLs as the definition (``filtering._URL``), and the
+  (``"a." * 4999``) find the same URLs as the definition (``filter_urls._URL``), and the
   characters the scanner's regexes read are counted (a few times the text's length,
   never its square). The timings are in ``benchmarks/filter.py --adversarial``.
 - A message with nothing visible (zero-width spaces, word joiners, BOMs, fillers,
@@ -21,22 +21,24 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from apps.messages.services.messages import MAX_TEXT_LENGTH, message_text_update
 
 from apps.audit.actor import Actor
 from apps.core.errors import DomainError
 from apps.messages.models import Message
-from apps.moderation import filtering
-from apps.moderation.filtering import (
-    canonical_whitelist_pattern,
-    check_message_text,
-    compile_matcher,
-    extract_urls,
-)
+from apps.messages.services.messages import MAX_TEXT_LENGTH, message_text_update
+from apps.moderation.filter import text as filter_text
+from apps.moderation.filter import urlparts as filter_urlparts
+from apps.moderation.filter import urls as filter_urls
+from apps.moderation.filter import whitelist as filter_whitelist
+from apps.moderation.filter.matcher import compile_matcher
+from apps.moderation.filter.patterns import canonical_whitelist_pattern
+from apps.moderation.filter.policy import check_message_text
+from apps.moderation.filter.urls import extract_urls
 from apps.organizations.models import Organization
+from tests.builders import make_chatroom
 from tests.factories import ChannelFactory, MemberFactory, MessageFactory
+from tests.personas import BASE, make_member, personal_client
 
-from ..messenger.conftest import BASE, make_chatroom, make_member, personal_client
 from .helpers import blacklist, whitelist
 
 CREATE = "/api/v2/message"
@@ -99,9 +101,9 @@ def test_a_text_of_many_short_words_finds_the_same_urls_as_before(
 ) -> None:
     # 600 characters: the definition's own scan (quadratic) is still quick there
     text = hostile_texts(600)[name]
-    assert spans(filtering._url_matches(text)) == spans(filtering._URL.finditer(text))
+    assert spans(filter_urls._url_matches(text)) == spans(filter_urls._URL.finditer(text))
     urls = extract_urls(text)
-    monkeypatch.setattr(filtering, "_url_matches", filtering._URL.finditer)  # as before
+    monkeypatch.setattr(filter_urls, "_url_matches", filter_urls._URL.finditer)  # as before
     assert urls == extract_urls(text)
 
 
@@ -122,7 +124,7 @@ def test_random_texts_find_the_same_urls_as_the_definition() -> None:
             else:
                 parts.append(rng.choice(pieces))
         text = "".join(parts)
-        assert spans(filtering._url_matches(text)) == spans(filtering._URL.finditer(text)), text
+        assert spans(filter_urls._url_matches(text)) == spans(filter_urls._URL.finditer(text)), text
 
 
 @pytest.mark.parametrize(
@@ -181,7 +183,7 @@ class _Counting:
         return iter(found)
 
 
-_LABEL_CHAIN = filtering._LABEL_CHAIN
+_LABEL_CHAIN = filter_urls._LABEL_CHAIN
 _SCANNER_REGEXES = (
     "_URL",
     "_PREFIXED_URL",
@@ -208,11 +210,11 @@ def test_url_extraction_reads_each_character_a_bounded_number_of_times(
     on "a." * 4999 (12.5 million): the proxy refuses it."""
     log: list[tuple[str, int]] = []
     for regex_name in _SCANNER_REGEXES:
-        regex = getattr(filtering, regex_name)
-        monkeypatch.setattr(filtering, regex_name, _Counting(regex_name, regex, log))
+        regex = getattr(filter_urls, regex_name)
+        monkeypatch.setattr(filter_urls, regex_name, _Counting(regex_name, regex, log))
     text = hostile_texts(MAX_TEXT_LENGTH)[name]
 
-    list(filtering._iter_urls(text))
+    list(filter_urls._iter_urls(text))
 
     read = sum(span for _, span in log)
     assert read <= 8 * len(text), (read, len(log))  # 1-5 times today
@@ -227,9 +229,10 @@ def test_the_whitelist_check_reads_each_character_a_bounded_number_of_times(
     hosts (``_PLAIN_HOSTS``) as well as the URL scanner."""
     log: list[tuple[str, int]] = []
     for regex_name in (*_SCANNER_REGEXES, "_URL_HINT", "_PLAIN_HOSTS", "_NONSPACE_RUN", "_GAP"):
-        regex = getattr(filtering, regex_name)
-        monkeypatch.setattr(filtering, regex_name, _Counting(regex_name, regex, log))
-    filtering._word_urls.cache_clear()
+        module = filter_urls if regex_name in _SCANNER_REGEXES else filter_whitelist
+        regex = getattr(module, regex_name)
+        monkeypatch.setattr(module, regex_name, _Counting(regex_name, regex, log))
+    filter_whitelist._word_urls.cache_clear()
     text = hostile_texts(MAX_TEXT_LENGTH)[name]
 
     compile_matcher((), ["good.com"]).first_disallowed_url(text)
@@ -241,8 +244,8 @@ def test_the_whitelist_check_reads_each_character_a_bounded_number_of_times(
 
 def test_words_are_cut_where_split_cuts_them_whatever_the_whitespace() -> None:
     text = "x" * 5000 + "\n" + "a.bc\n" * 900 + "z\u00a0good.com\u3000b.cd \t e.fg"
-    words = list(filtering._words_with(filtering._URL_HINT, text))
-    assert words == [w for w in text.split() if filtering._URL_HINT.search(w)]
+    words = list(filter_whitelist._words_with(filter_whitelist._URL_HINT, text))
+    assert words == [w for w in text.split() if filter_whitelist._URL_HINT.search(w)]
 
 
 def test_a_long_hostile_word_is_read_only_up_to_its_first_refused_url() -> None:
@@ -292,23 +295,23 @@ def test_plain_hosts_read_at_once_are_the_urls_the_definition_finds(
 ) -> None:
     """What first_disallowed_url relies on: the hosts of a _PLAIN_HOSTS match, then the
     URLs of the rest of the text on its own, are the URLs of the text (by _URL itself)."""
-    monkeypatch.setattr(filtering, "_url_matches", filtering._URL.finditer)  # the definition
+    monkeypatch.setattr(filter_urls, "_url_matches", filter_urls._URL.finditer)  # the definition
     rng = random.Random(20260302)
     for _ in range(1500):
         text = _plain_text(rng, rng.randint(1, 90))
         expected = extract_urls(text)
         pos, read = 0, []
-        while (end := filtering._PLAIN_HOSTS.match(text, pos).end()) > pos:
-            hosts = filtering._PLAIN_SEPARATORS.split(text[pos:end].lower())
-            hosts = [h for h in hosts if h and h.rsplit(".", 1)[1] not in filtering._NOT_TLDS]
-            assert filtering._plain_hosts(text[pos:end]) == list(dict.fromkeys(hosts)), text
+        while (end := filter_whitelist._PLAIN_HOSTS.match(text, pos).end()) > pos:
+            hosts = filter_whitelist._PLAIN_SEPARATORS.split(text[pos:end].lower())
+            hosts = [h for h in hosts if h and h.rsplit(".", 1)[1] not in filter_urlparts._NOT_TLDS]
+            assert filter_whitelist._plain_hosts(text[pos:end]) == list(dict.fromkeys(hosts)), text
             read += [(host, "") for host in hosts]
             pos = end
         assert read + extract_urls(text[pos:]) == expected, text
 
 
 def _first_disallowed_reference(matcher: Any, text: str) -> str | None:
-    for host, path in extract_urls(filtering.normalize_text(text)):
+    for host, path in extract_urls(filter_text.normalize_text(text)):
         if not matcher.url_allowed(host, path):
             return host + path
     return None

@@ -13,12 +13,13 @@ from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.messages.models import Message
 from apps.messages.services.messages import message_text_update
-from apps.moderation.filtering import filter_message_texts
+from apps.moderation.filter.policy import filter_message_texts
 from apps.organizations.models import Organization
 from apps.reports.models import Report
+from tests.builders import photo_bytes as image_bytes
+from tests.builders import upload
 from tests.factories import ChannelFactory, MemberFactory, MessageFactory
 
-from ..messages.conftest import image_bytes, upload
 from .helpers import blacklist, whitelist
 
 CREATE = "/api/v2/message"

@@ -13,16 +13,17 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from apps.core.errors import DomainError
-from apps.moderation import filtering
-from apps.moderation.filtering import (
-    Matcher,
-    compile_matcher,
-    filter_message_texts,
-    fold_pattern,
-    fold_text,
-    matcher_for,
-    validate_blacklist_pattern,
-)
+from apps.moderation.filter import cache as filter_cache
+from apps.moderation.filter import matcher as filter_matcher
+from apps.moderation.filter import text as filter_text
+from apps.moderation.filter import urlparts as filter_urlparts
+from apps.moderation.filter import urls as filter_urls
+from apps.moderation.filter import whitelist as filter_whitelist
+from apps.moderation.filter.cache import matcher_for
+from apps.moderation.filter.matcher import Matcher, compile_matcher
+from apps.moderation.filter.patterns import fold_pattern, validate_blacklist_pattern
+from apps.moderation.filter.policy import filter_message_texts
+from apps.moderation.filter.text import fold_text
 from apps.organizations.models import Organization
 
 from .helpers import blacklist, whitelist
@@ -156,7 +157,7 @@ def test_exact_word_regex_checks_fall_back_to_the_wrapped_regex_when_costly(
     matcher = make_matcher((r"a(-a)*x", True))
     text = "a-" * 200 + "axy"
     assert matcher.blacklist_hit(text) is None
-    monkeypatch.setattr(filtering, "EXACT_REGEX_BUDGET", 2)
+    monkeypatch.setattr(filter_matcher, "EXACT_REGEX_BUDGET", 2)
     assert make_matcher((r"a(-a)*x", True)).blacklist_hit(text) is None
     assert make_matcher((r"a(-a)*x", True)).blacklist_hit(text[:-1] + " z") == r"a(-a)*x"
 
@@ -269,7 +270,7 @@ class FakeClock:
 @pytest.fixture
 def clock(monkeypatch) -> FakeClock:
     fake = FakeClock()
-    monkeypatch.setattr(filtering, "_clock", fake)
+    monkeypatch.setattr(filter_cache, "_clock", fake)
     return fake
 
 
@@ -292,7 +293,7 @@ def test_a_change_in_another_process_applies_within_a_second(
     with CaptureQueriesContext(connection) as queries:
         assert matcher_for(org).blacklist_hit("bad") is None  # trusted for up to 1 s
     assert len(queries) == 0
-    clock.now += filtering.VERSION_TTL - 0.5
+    clock.now += filter_cache.VERSION_TTL - 0.5
     with CaptureQueriesContext(connection) as queries:
         assert matcher_for(org).blacklist_hit("bad") == "bad"
     assert len(queries) == 3  # the version, then the rebuild's two queries
@@ -304,8 +305,10 @@ def test_an_unchanged_version_is_re_read_once_per_second_without_a_rebuild(
 ) -> None:
     blacklist(org, "bad")
     builds: list[int] = []
-    real_build = filtering.build_matcher
-    monkeypatch.setattr(filtering, "build_matcher", lambda pk: builds.append(pk) or real_build(pk))
+    real_build = filter_cache.build_matcher
+    monkeypatch.setattr(
+        filter_cache, "build_matcher", lambda pk: builds.append(pk) or real_build(pk)
+    )
     matcher_for(org)
     with CaptureQueriesContext(connection) as queries:
         for _ in range(10):
@@ -354,7 +357,7 @@ def test_dotlike_characters_are_exactly_those_nfkc_turns_into_a_dot_or_colon() -
             continue
         char = chr(code)
         produces = any(c in unicodedata.normalize("NFKC", char) for c in ".:\u3002")
-        listed = filtering._DOTLIKE.fullmatch(char) is not None
+        listed = filter_whitelist._DOTLIKE.fullmatch(char) is not None
         if produces and not listed:
             missing.append(hex(code))
         elif listed and not produces:
@@ -364,7 +367,7 @@ def test_dotlike_characters_are_exactly_those_nfkc_turns_into_a_dot_or_colon() -
 
 def _first_disallowed_reference(matcher: Matcher, text: str) -> str | None:
     """The definition the fast path must agree with: every URL of the NFKC text."""
-    for host, path in filtering.extract_urls(filtering.normalize_text(text)):
+    for host, path in filter_urls.extract_urls(filter_text.normalize_text(text)):
         if not matcher.url_allowed(host, path):
             return host + path
     return None
@@ -444,7 +447,7 @@ def test_split_url_fast_path_agrees_with_urlsplit(url: str) -> None:
         expected = ((parts.hostname or "").rstrip("."), parts.path)
     except ValueError:
         expected = None
-    assert filtering._split_url(url) == expected
+    assert filter_urlparts._split_url(url) == expected
 
 
 # --- IDNA fast path ------------------------------------------------------------------------
@@ -492,7 +495,7 @@ def _codec_idna(host: str) -> str:
     ],
 )
 def test_fast_idna_gives_exactly_what_the_codec_gives(host: str) -> None:
-    assert filtering._idna.__wrapped__(host) == _codec_idna(host)
+    assert filter_urlparts._idna.__wrapped__(host) == _codec_idna(host)
 
 
 _IDNA_CHARS = (
@@ -534,9 +537,9 @@ def test_fast_idna_fuzz_against_the_codec() -> None:
     for _ in range(20_000):
         host = _random_host(rng)
         lowered = host.lower().rstrip(".")
-        if not lowered.isascii() and filtering._fast_idna(lowered) is not None:
+        if not lowered.isascii() and filter_urlparts._fast_idna(lowered) is not None:
             fast += 1
-        assert filtering._idna.__wrapped__(host) == _codec_idna(host), host
+        assert filter_urlparts._idna.__wrapped__(host) == _codec_idna(host), host
     assert fast > 3_000  # the fast path is really exercised
 
 
@@ -544,4 +547,4 @@ def test_punycode_matches_the_codec() -> None:
     rng = random.Random(3492)
     for _ in range(5_000):
         label = "".join(rng.choice(_IDNA_CHARS + _SAFE_CHARS) for _ in range(rng.randint(1, 20)))
-        assert filtering._punycode(label) == label.encode("punycode").decode("ascii"), label
+        assert filter_urlparts._punycode(label) == label.encode("punycode").decode("ascii"), label

@@ -9,6 +9,7 @@ from apps.audit.models import AuditEntry
 from apps.core.errors import DomainError
 from apps.moderation import services
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
+from apps.moderation.selectors import blacklist_record_get, whitelist_record_get
 from apps.organizations.models import Organization
 
 from .helpers import blacklist, snapshot, version, whitelist
@@ -100,7 +101,7 @@ def test_update_changes_pattern_and_flag(org: Organization, actor: Actor) -> Non
     (record,) = blacklist(org, "bad")
     before = version(org)
     updated = services.blacklist_records_update(
-        organization=org, actor=actor, rule_id="bad", new_pattern="worse", is_match_exact_word=True
+        organization=org, actor=actor, record=record, new_pattern="worse", is_match_exact_word=True
     )
     assert (updated.pk, updated.pattern, updated.is_match_exact_word) == (record.pk, "worse", True)
     assert version(org) == before + 1
@@ -112,19 +113,19 @@ def test_update_changes_pattern_and_flag(org: Organization, actor: Actor) -> Non
 def test_update_keeps_the_flag_when_not_given_and_a_no_op_writes_nothing(
     org: Organization, actor: Actor
 ) -> None:
-    blacklist(org, "bad", exact=True)
+    (record,) = blacklist(org, "bad", exact=True)
     before = version(org)
-    record = services.blacklist_records_update(organization=org, actor=actor, rule_id="bad")
+    record = services.blacklist_records_update(organization=org, actor=actor, record=record)
     assert record.is_match_exact_word is True
     assert version(org) == before
     assert not AuditEntry.objects.exists()
 
 
 def test_update_to_an_existing_pattern_is_a_conflict(org: Organization, actor: Actor) -> None:
-    blacklist(org, "bad", "ugly")
+    bad, _ugly = blacklist(org, "bad", "ugly")
     with pytest.raises(DomainError) as caught:
         services.blacklist_records_update(
-            organization=org, actor=actor, rule_id="bad", new_pattern="ugly"
+            organization=org, actor=actor, record=bad, new_pattern="ugly"
         )
     assert (caught.value.code, caught.value.field) == ("rule_exists", "ruleId")
     assert snapshot(BlacklistRecord, org)[0][1] == "bad"
@@ -136,7 +137,10 @@ def test_update_of_an_unknown_or_foreign_rule_is_not_found(
     blacklist(other_org, "bad")
     with pytest.raises(DomainError) as caught:
         services.blacklist_records_update(
-            organization=org, actor=actor, rule_id="bad", new_pattern="x"
+            organization=org,
+            actor=actor,
+            record=blacklist_record_get(organization=org, rule_id="bad"),
+            new_pattern="x",
         )
     assert caught.value.code == "rule_not_found"
     assert snapshot(BlacklistRecord, other_org)[0][1] == "bad"
@@ -150,7 +154,10 @@ def test_whitelist_services_canonicalize_and_find_by_any_spelling(
     )
     assert [r.pattern for r in result.records] == ["example.com"]
     record = services.whitelist_records_update(
-        organization=org, actor=actor, rule_id="http://example.com", new_pattern="acme.io/docs"
+        organization=org,
+        actor=actor,
+        record=whitelist_record_get(organization=org, rule_id="http://example.com"),
+        new_pattern="acme.io/docs",
     )
     assert record.pattern == "acme.io/docs"
     assert (
@@ -165,10 +172,10 @@ def test_whitelist_services_canonicalize_and_find_by_any_spelling(
 
 
 def test_whitelist_update_to_an_existing_url_is_a_conflict(org: Organization, actor: Actor) -> None:
-    whitelist(org, "a.com", "b.com")
+    a_com, _b_com = whitelist(org, "a.com", "b.com")
     with pytest.raises(DomainError) as caught:
         services.whitelist_records_update(
-            organization=org, actor=actor, rule_id="a.com", new_pattern="www.b.com"
+            organization=org, actor=actor, record=a_com, new_pattern="www.b.com"
         )
     assert caught.value.code == "rule_exists"
 

@@ -9,18 +9,25 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from apps.audit.actor import Actor
+from apps.audit.models import AuditEntry
+from apps.core.errors import DomainError
 from apps.organizations.models import AccessToken, Organization
 from apps.organizations.selectors import token_authenticate
-from apps.organizations.services import TOKEN_PREFIXES, token_issue, token_revoke
-from tests.conftest import TokenClient
+from apps.organizations.services import (
+    TOKEN_PREFIXES,
+    access_token_revoke,
+    organization_token_issue,
+)
 from tests.factories import AccountFactory
+from tests.personas import TokenClient, issue_token, revoke_token
 
 pytestmark = pytest.mark.urls("tests.core.urls")
 ECHO = "/api/test/echo"
 
 
 def issue(org: Organization, kind: str = AccessToken.Kind.ADMIN) -> tuple[AccessToken, str]:
-    issued = token_issue(kind=kind, account=AccountFactory(), organization=org)
+    issued = issue_token(kind=kind, account=AccountFactory(), organization=org)
     return issued.token, issued.raw
 
 
@@ -65,7 +72,7 @@ def test_revocation_takes_effect_on_the_next_request(org: Organization) -> None:
     token, raw = issue(org)
     client = TokenClient(raw, org)
     assert client.get(ECHO).status_code == 200
-    token_revoke(token=token)
+    revoke_token(token=token)
     assert client.get(ECHO).status_code == 401
     token.refresh_from_db()
     assert token.revoked_at is not None
@@ -73,8 +80,8 @@ def test_revocation_takes_effect_on_the_next_request(org: Organization) -> None:
 
 def test_revoking_twice_keeps_the_first_time(org: Organization) -> None:
     token, _ = issue(org)
-    first = token_revoke(token=token).revoked_at
-    assert token_revoke(token=token).revoked_at == first
+    first = revoke_token(token=token).revoked_at
+    assert revoke_token(token=token).revoked_at == first
 
 
 def test_last_used_at_is_recorded(org: Organization) -> None:
@@ -107,3 +114,63 @@ def test_a_token_acts_only_for_its_own_organization(
     _, raw = issue(other_org)
     response = TokenClient(raw, other_org).get(ECHO)
     assert response.json()["organization"] == "globex"
+
+
+# --- issuing and revoking through the audited services (the console, the commands) ------------
+
+
+def test_the_system_issues_a_token_held_by_the_account_it_names(org: Organization) -> None:
+    holder = AccountFactory(email="ops@acme.test")
+    issued = organization_token_issue(
+        organization=org, actor=Actor.system(), account=holder, kind="api", name="crm"
+    )
+    assert (issued.token.account, issued.token.organization, issued.token.kind) == (
+        holder,
+        org,
+        "api",
+    )
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.actor_label, entry.target_id) == (
+        "token.issue",
+        "system",
+        str(issued.token.pk),
+    )
+
+
+def test_a_console_account_issues_tokens_for_itself_only(org: Organization) -> None:
+    me, someone = AccountFactory(), AccountFactory()
+    issued = organization_token_issue(
+        organization=org, actor=Actor(account=me), account=me, name="mine"
+    )
+    assert issued.token.account == me
+    with pytest.raises(DomainError) as caught:
+        organization_token_issue(
+            organization=org, actor=Actor(account=me), account=someone, name="theirs"
+        )
+    assert caught.value.code == "forbidden"
+    assert not AccessToken.objects.filter(account=someone).exists()
+    with pytest.raises(DomainError):  # the system names the holder: there is none by default
+        organization_token_issue(organization=org, actor=Actor.system(), name="nobody's")
+    assert AccessToken.objects.count() == 1
+
+
+def test_revoking_any_token_audits_an_organizations_token_once(org: Organization) -> None:
+    token, _ = issue(org, AccessToken.Kind.ADMIN)
+    access_token_revoke(actor=Actor.system(), token=token)
+    access_token_revoke(actor=Actor.system(), token=token)
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    entry = AuditEntry.objects.get(action="token.revoke")
+    assert (entry.organization, entry.actor_label, entry.target_id) == (
+        org,
+        "system",
+        str(token.pk),
+    )
+
+
+def test_revoking_any_token_revokes_a_personal_token_unaudited(org: Organization) -> None:
+    token, _ = issue(org, AccessToken.Kind.PERSONAL)
+    access_token_revoke(actor=Actor.system(), token=token)
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert not AuditEntry.objects.exists()

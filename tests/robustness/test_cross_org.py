@@ -32,7 +32,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
 
-from tests.messenger.conftest import image_bytes
+from tests.builders import image_bytes
 
 from .routes import Route, api_routes, console_url_names
 from .world import (

@@ -39,7 +39,6 @@ from apps.channels.services.chatrooms import chatroom_create_custom
 from apps.members.models import Member
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import AccessToken
-from apps.organizations.services import token_issue
 from chatadmin.wsgi import application
 from tests.factories import (
     AccountFactory,
@@ -48,6 +47,7 @@ from tests.factories import (
     MessageFactory,
     OrganizationFactory,
 )
+from tests.personas import issue_token
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 
@@ -131,7 +131,7 @@ def seeded(db: None) -> dict[str, Any]:
     def issue(kind: str, email: str) -> str:
         account = admin.account if kind == AccessToken.Kind.PERSONAL else None
         account = account or AccountFactory(email=email)
-        return token_issue(
+        return issue_token(
             kind=kind,
             account=account,
             organization=None if kind == AccessToken.Kind.PERSONAL else org,

@@ -70,8 +70,9 @@ from apps.organizations.services import (
     staff_member_add,
 )
 from apps.reports.services import report_create
+from tests.builders import image_bytes
 from tests.factories import AccountFactory, OrganizationFactory
-from tests.messenger.conftest import image_bytes, make_member
+from tests.personas import make_member
 
 from . import query_counts as baselines
 from .routes import api_routes, openapi_path, view_methods
@@ -195,11 +196,11 @@ def add_rows(acme: Tenant, batch: int) -> Extras:
 
     # messages: in acme.channel (text with tags, a reply to acme.message, an image, a
     # file), by acme.member in the new channel; reactions and tags on acme.message
-    where = acme.channel.channel_id
+    where = acme.channel
     text = message_create(
         organization=org,
         actor=by_joiner,
-        channel_id=where,
+        channel=where,
         type="text",
         data={"text": f"message {tag}"},
         tags=["grow", tag],
@@ -208,7 +209,7 @@ def add_rows(acme: Tenant, batch: int) -> Extras:
     message_create(
         organization=org,
         actor=by_joiner,
-        channel_id=where,
+        channel=where,
         type="text",
         data={"text": f"reply {tag}"},
         parent_id=str(acme.message.public_id),
@@ -217,7 +218,7 @@ def add_rows(acme: Tenant, batch: int) -> Extras:
     message_create(
         organization=org,
         actor=by_admin,
-        channel_id=channel.channel_id,
+        channel=channel,
         type="text",
         data={"text": f"from bob {tag}"},
         author=acme.member,
@@ -225,7 +226,7 @@ def add_rows(acme: Tenant, batch: int) -> Extras:
     image = message_create_image(
         organization=org,
         actor=by_joiner,
-        channel_id=where,
+        channel=where,
         upload=SimpleUploadedFile(f"{tag}.png", image_bytes(), content_type="image/png"),
         caption=tag,
         tags=[tag],
@@ -233,7 +234,7 @@ def add_rows(acme: Tenant, batch: int) -> Extras:
     file = message_create_file(
         organization=org,
         actor=by_joiner,
-        channel_id=where,
+        channel=where,
         upload=SimpleUploadedFile(f"{tag}.txt", b"some text", content_type="text/plain"),
         tags=[tag],
     )

@@ -27,8 +27,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TokenClient
-from tests.messenger.conftest import MessengerClient
+from tests.personas import MessengerClient, TokenClient
 
 from .routes import api_routes
 from .test_cross_org import _call, console_pages

@@ -26,9 +26,8 @@ from apps.members.models import Member
 from apps.messages.models import Message, Reaction
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import AccessToken, Organization, StaffRole
-from apps.organizations.services import token_issue
 from apps.reports.models import Report
-from tests.conftest import TokenClient, make_admin_client
+from tests.builders import make_chatroom
 from tests.factories import (
     AccountFactory,
     ChannelFactory,
@@ -36,10 +35,12 @@ from tests.factories import (
     OrganizationFactory,
     StaffRoleFactory,
 )
-from tests.messenger.conftest import (
+from tests.personas import (
     MessengerClient,
+    TokenClient,
     api_token_client,
-    make_chatroom,
+    issue_token,
+    make_admin_client,
     make_member,
     personal_client,
 )
@@ -121,7 +122,7 @@ def build_tenant(slug: str) -> Tenant:
         tenant.staff[role.value] = StaffRoleFactory(
             organization=org, role=role, account__email=f"{role.value}@{slug}.test"
         ).account
-    issued = token_issue(
+    issued = issue_token(
         kind=AccessToken.Kind.API,
         account=AccountFactory(email=f"api-spare@{slug}.test"),
         organization=org,

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from apps.channels.models import Channel
 from apps.organizations.models import Organization
 from tests.factories import ChannelFactory
-from tests.messenger.conftest import api_token_client
+from tests.personas import api_token_client
 
 MB = 1024 * 1024
 

@@ -13,8 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from apps.organizations.models import AccessToken, Organization
-from apps.organizations.services import IssuedToken, token_issue, token_revoke
+from apps.organizations.services import IssuedToken
 from tests.factories import AccountFactory
+from tests.personas import issue_token, revoke_token
 
 ADMIN_URL = "/api/v2/channels"
 MESSENGER_URL = "/api/messenger/chatrooms"
@@ -34,7 +35,7 @@ def client_for(issued: IssuedToken) -> tuple[APIClient, str]:
 def issue(kind: str, org: Organization) -> IssuedToken:
     account = AccountFactory()
     organization = None if kind == AccessToken.Kind.PERSONAL else org
-    return token_issue(kind=kind, account=account, organization=organization, name="t")
+    return issue_token(kind=kind, account=account, organization=organization, name="t")
 
 
 KINDS = [AccessToken.Kind.ADMIN, AccessToken.Kind.API, AccessToken.Kind.PERSONAL]
@@ -61,7 +62,7 @@ def test_a_revoked_token_fails_on_its_very_next_request(org: Organization, kind:
     issued = issue(kind, org)
     client, url = client_for(issued)
     assert client.get(url).status_code != 401
-    token_revoke(token=issued.token)
+    revoke_token(token=issued.token)
     response = client.get(url)
     assert response.status_code == 401
     assert response.json()["code"] == "unauthorized"

@@ -12,18 +12,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.api_v2.users.serializers import BanPeriodField
+from apps.audit.services import MAX_REASON_LENGTH
 from apps.channels.models import Channel
-from apps.channels.services.channels import MAX_MUTE_PERIOD_MS, MUTE_FOREVER
+from apps.channels.services.channels import MAX_MUTE_PERIOD_MS, MAX_USER_IDS, MUTE_FOREVER
 from apps.core.fields import IdField, IntegerField, JSONObjectField, StringField, StringListField
 from apps.core.schema import PagingOutput
 
-#: Limits (docs/api/channels.md).
+#: Limits (docs/api/channels.md); userIds per request, mute bounds and a reason's length
+#: are the services' (imported above).
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 64
 MAX_FILTER_TAGS = 100
-MAX_USER_IDS = 1000
 MAX_DISPLAY_NAME = 255
-MAX_REASON = 1000
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 
@@ -37,7 +37,7 @@ def _tags(max_items: int, **kwargs: Any) -> StringListField:
 
 
 def _reason() -> StringField:
-    return StringField(max_length=MAX_REASON, required=False, allow_blank=True, default="")
+    return StringField(max_length=MAX_REASON_LENGTH, required=False, allow_blank=True, default="")
 
 
 @extend_schema_field(OpenApiTypes.OBJECT)

@@ -33,7 +33,8 @@ from apps.core.errors import DomainError
 from apps.core.pagination import keyset_page
 from apps.core.parsing import request_data
 from apps.core.schema import ErrorOutput
-from apps.members.services import member_for_account
+from apps.members.models import Member
+from apps.members.services import member_get_or_create_for_account
 from apps.retention import services as retention
 
 TAGS = ["channels"]
@@ -99,8 +100,11 @@ class ChannelQueryView(AdminAPIView):
         membership = data.get("filter", "all")
         admin_member = None
         if membership in ("member", "notMember"):
-            admin_member = member_for_account(
-                organization=self.organization, account=self.request.auth.account
+            admin_member, _ = member_get_or_create_for_account(
+                organization=self.organization,
+                account=self.request.auth.account,
+                actor=self.actor,
+                role=Member.OrgRole.ADMIN,
             )
         filters = {
             "filter": membership,

@@ -10,7 +10,7 @@ from rest_framework.exceptions import ErrorDetail
 
 from apps.core.fields import IntegerField, StringField, StringListField
 from apps.core.schema import PagingOutput
-from apps.moderation.filtering import MAX_PATTERN_LENGTH
+from apps.moderation.filter.patterns import MAX_PATTERN_LENGTH
 from apps.moderation.filters import MAX_FILTER_TERMS
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.moderation.services import MAX_PATTERNS_PER_REQUEST

@@ -37,7 +37,12 @@ from apps.core.pagination import keyset_page
 from apps.core.parsing import request_data
 from apps.core.schema import ErrorOutput
 from apps.moderation import services
-from apps.moderation.selectors import blacklist_record_query, whitelist_record_query
+from apps.moderation.selectors import (
+    blacklist_record_get,
+    blacklist_record_query,
+    whitelist_record_get,
+    whitelist_record_query,
+)
 
 _ERRORS = {
     400: OpenApiResponse(ErrorOutput, description="Missing or invalid parameter."),
@@ -190,7 +195,7 @@ class BlacklistRecordView(AdminAPIView):
         record = services.blacklist_records_update(
             organization=self.organization,
             actor=self.actor,
-            rule_id=ruleId,
+            record=blacklist_record_get(organization=self.organization, rule_id=ruleId),
             new_pattern=data.get("ruleId"),
             is_match_exact_word=data.get("isMatchExactWord"),
         )
@@ -267,7 +272,7 @@ class WhitelistRecordView(AdminAPIView):
         record = services.whitelist_records_update(
             organization=self.organization,
             actor=self.actor,
-            rule_id=ruleId,
+            record=whitelist_record_get(organization=self.organization, rule_id=ruleId),
             new_pattern=data["ruleId"],
         )
         return Response({"record": WhitelistRecordSerializer(record).data})

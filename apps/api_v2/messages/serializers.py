@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.audit.services import MAX_REASON_LENGTH
 from apps.core.fields import IdField, IntegerField, JSONObjectField, StringField, StringListField
 from apps.core.schema import PagingOutput
 from apps.messages.selectors.messages import MAX_PAGE_SIZE
@@ -75,7 +76,7 @@ class MessageCreateInputSerializer(serializers.Serializer):
 
 
 class MessageDeleteInputSerializer(serializers.Serializer):
-    reason = StringField(required=False, max_length=1000, allow_blank=True)
+    reason = StringField(required=False, max_length=MAX_REASON_LENGTH, allow_blank=True)
 
 
 class ImageMessageInputSerializer(serializers.Serializer):

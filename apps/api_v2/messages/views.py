@@ -145,7 +145,7 @@ class MessageCreateView(AdminAPIView):
         message = message_create(
             organization=self.organization,
             actor=self.actor,
-            channel_id=params["channelId"],
+            channel=channel_get(organization=self.organization, channel_id=params["channelId"]),
             type=params["type"],
             data=params["data"],
             tags=params.get("tags") or [],
@@ -182,7 +182,7 @@ class MessageDetailView(AdminAPIView):
         message_delete(
             organization=self.organization,
             actor=self.actor,
-            message_id=messageId,
+            message=message_get(organization=self.organization, message_id=messageId),
             reason=params.get("reason", ""),
         )
         return Response({"success": True})
@@ -211,7 +211,7 @@ class ImageMessageCreateView(AdminAPIView):
         message = message_create_image(
             organization=self.organization,
             actor=self.actor,
-            channel_id=params["channelId"],
+            channel=channel_get(organization=self.organization, channel_id=params["channelId"]),
             upload=params["file"],
             caption=params.get("caption") or "",
             tags=params.get("tags") or [],
@@ -244,7 +244,7 @@ class FileMessageCreateView(AdminAPIView):
         message = message_create_file(
             organization=self.organization,
             actor=self.actor,
-            channel_id=params["channelId"],
+            channel=channel_get(organization=self.organization, channel_id=params["channelId"]),
             upload=params["file"],
             tags=params.get("tags") or [],
             parent_id=params.get("parentId") or None,

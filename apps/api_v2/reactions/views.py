@@ -93,7 +93,7 @@ class ReactorOutput(serializers.Serializer):
 
 class MessageBriefOutput(serializers.Serializer):
     """A message as API.md names its fields; expects the annotations made by
-    ``reactions_selectors.messages_most_reacted`` (no query per row)."""
+    ``apps.messages.selectors.reactions.messages_most_reacted`` (no query per row)."""
 
     messageId = serializers.CharField(source="message_id")
     channelId = serializers.CharField(source="channel.channel_id")

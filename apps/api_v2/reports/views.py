@@ -15,13 +15,14 @@ from rest_framework.response import Response
 
 from apps.api_v2.base import AdminAPIView
 from apps.api_v2.users.views import UserFlagsView as MemberUserFlagsView
+from apps.audit.services import MAX_REASON_LENGTH
 from apps.core.errors import DomainError
 from apps.core.fields import IdField, StringField
 from apps.core.schema import ErrorOutput
 from apps.members.selectors import member_get
 from apps.messages.selectors.messages import message_get
 from apps.reports.models import Report
-from apps.reports.services import MAX_REASON_LENGTH, report_create
+from apps.reports.services import report_create
 
 TAGS = ["reports"]
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.audit.services import MAX_REASON_LENGTH
 from apps.core.fields import IdField, IntegerField, JSONObjectField, StringField, StringListField
 from apps.core.schema import PagingOutput
 from apps.members.models import Member, Role
@@ -20,7 +21,6 @@ MAX_PERMISSIONS = 100
 MAX_PERMISSION_LENGTH = 128
 MAX_METADATA_BYTES = 8 * 1024
 MAX_DISPLAY_NAME = 255
-MAX_REASON = 1000
 
 
 # --- input ---------------------------------------------------------------------------
@@ -52,7 +52,7 @@ class UserUpdateInput(serializers.Serializer):
 
 class UserIdInput(serializers.Serializer):
     userId = IdField()
-    reason = StringField(required=False, allow_blank=True, max_length=MAX_REASON, default="")
+    reason = StringField(required=False, allow_blank=True, max_length=MAX_REASON_LENGTH, default="")
 
 
 class BanPeriodField(IntegerField):

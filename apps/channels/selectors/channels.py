@@ -10,7 +10,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from apps.channels.filters import ChannelFilterSet
-from apps.channels.models import Channel, ChannelTag, Membership
+from apps.channels.models import Channel, ChannelTag, Membership, membership_current_q
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.organizations.models import Organization
@@ -94,4 +94,4 @@ def membership_map(*, channel: Channel, members: Sequence[Member]) -> dict[int, 
 
 
 def channel_current_member_count(*, channel: Channel) -> int:
-    return Membership.objects.filter(channel=channel, joined_at__isnull=False).count()
+    return Membership.objects.filter(membership_current_q(), channel=channel).count()

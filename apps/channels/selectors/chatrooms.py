@@ -6,6 +6,11 @@ scheduled deletion not due) and not closed (a closed channel is one the schedule
 deletion sweep has claimed, or one closed through the Admin API). Every other case,
 an unknown id, another organization's id and a standard (Admin API v2) channel are
 answered alike: 404 ``chatroom_not_found``.
+
+Visibility is decided here, in SQL (:func:`chatroom_visible_q`): an API-TOKEN (no member)
+and an organization admin see every chatroom of the organization; any other member only
+the ones it is assigned to (a current member of). A chatroom the caller may not see is
+answered exactly like an unknown one.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from apps.channels.models import Channel, Membership
+from apps.accounts.models import Account
+from apps.channels.models import Channel, Membership, membership_current_q
 from apps.channels.selectors.channels import channel_live_q
 from apps.core.errors import DomainError
 from apps.members.models import Member
@@ -34,48 +40,85 @@ def chatroom_live_q(*, now: datetime | None = None, prefix: str = "") -> Q:
     )
 
 
+#: Ids are 64-bit: a larger number is an unknown id, never a database error.
+MAX_ID = 2**63 - 1
+
+
 def _not_found(field: str = "roomID") -> DomainError:
     return DomainError("chatroom_not_found", "Chatroom not found.", field=field)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
 def _live_chatrooms() -> QuerySet[Channel]:
     return Channel.objects.filter(chatroom_live_q()).select_related("organization")
 
 
-def chatroom_get(
-    *,
-    organization: Organization | None,
-    room_id: int,
-    organizations: QuerySet | None = None,
-) -> Channel:
-    """The chatroom with this id (Channel pk).
+def chatroom_visible_q(*, member: Member | None) -> Q:
+    """The chatrooms of its organization that ``member`` may see: all of them for an
+    organization admin and for no member (an API-TOKEN, which acts for the organization);
+    else the ones it is currently assigned to."""
+    if member is None or member.is_org_admin:
+        return Q()
+    assigned = Membership.objects.filter(
+        membership_current_q(), channel=OuterRef("pk"), member=member
+    )
+    return Q(Exists(assigned))
 
-    Scoped to ``organization`` when given (an API-TOKEN), else to ``organizations``
-    (e.g. the organizations where a personal token's account has a Member); with
-    neither, unscoped (the caller checks access). 404 ``chatroom_not_found`` for an
-    unknown id, another organization's, a removed or due one and a standard channel.
-    """
-    if isinstance(room_id, bool) or not isinstance(room_id, int) or room_id < 1:
+
+def chatroom_get(
+    *, organization: Organization, room_id: int, member: Member | None = None
+) -> Channel:
+    """The organization's chatroom with this id (Channel pk), if the caller may see it
+    (``member``: the Member acting there; None for an API-TOKEN; see
+    :func:`chatroom_visible_q`). 404 ``chatroom_not_found`` (field ``roomID``) alike for
+    an unknown id, another organization's, a removed or due one, a standard channel and
+    one the caller may not see."""
+    if not _is_id(room_id):
         raise _not_found()
-    qs = _live_chatrooms().filter(pk=room_id)
-    if organization is not None:
-        qs = qs.filter(organization=organization)
-    elif organizations is not None:
-        qs = qs.filter(organization__in=organizations)
-    channel = qs.first()
+    channel = (
+        _live_chatrooms()
+        .filter(chatroom_visible_q(member=member), organization=organization, pk=room_id)
+        .first()
+    )
     if channel is None:
         raise _not_found()
     return channel
 
 
-def chatroom_for_event(*, organization: Organization, event_id: int) -> Channel:
-    """The chatroom of the organization's event ``event_id`` (404 ``chatroom_not_found``
-    for an unknown event, another organization's, or an event whose chatroom is gone)."""
-    if isinstance(event_id, bool) or not isinstance(event_id, int) or event_id < 1:
+def chatroom_member_of_account(*, account: Account, room_id: int) -> Member | None:
+    """The account's Member in the organization of the live chatroom ``room_id`` (how a
+    personal token that names no organization reaches a chatroom), or None when the
+    chatroom is unknown or gone, or of an organization where the account has no Member.
+    Says nothing about visibility: :func:`chatroom_get` with that member decides it."""
+    if not _is_id(room_id):
+        return None
+    return (
+        Member.objects.select_related("organization")
+        .filter(
+            chatroom_live_q(prefix="organization__channels__"),
+            account=account,
+            organization__channels__pk=room_id,
+        )
+        .first()
+    )
+
+
+def chatroom_for_event(
+    *, organization: Organization, event_id: int, member: Member | None = None
+) -> Channel:
+    """The chatroom of the organization's event ``event_id``, if the caller may see it
+    (``member`` as for :func:`chatroom_get`). 404 ``chatroom_not_found`` (field
+    ``event_id``, the parameter it was looked up by) alike for an unknown event, another
+    organization's, an event whose chatroom is gone and one the caller may not see."""
+    if not _is_id(event_id):
         raise _not_found("event_id")
     channel = (
         _live_chatrooms()
         .filter(
+            chatroom_visible_q(member=member),
             organization=organization,
             type=Channel.Type.EVENT,
             calendar_event_id=event_id,
@@ -88,16 +131,23 @@ def chatroom_for_event(*, organization: Organization, event_id: int) -> Channel:
     return channel
 
 
-def chatrooms_of_organization(*, organization: Organization) -> QuerySet[Channel]:
-    """The organization's live chatrooms (custom, default, event), ordered by id."""
-    return _live_chatrooms().filter(organization=organization).order_by("pk")
+def chatrooms_of_organization(
+    *, organization: Organization, member: Member | None = None
+) -> QuerySet[Channel]:
+    """The organization's live chatrooms (custom, default, event) that the caller may
+    see (``member`` as for :func:`chatroom_get`), ordered by id."""
+    return (
+        _live_chatrooms()
+        .filter(chatroom_visible_q(member=member), organization=organization)
+        .order_by("pk")
+    )
 
 
 def chatrooms_assigned_to(*, members: Sequence[Member]) -> QuerySet[Channel]:
     """The live chatrooms where any of these members is currently assigned (a user's
     Members across organizations), ordered by id, each once."""
     member_pks = [m.pk for m in members]
-    assigned = Membership.objects.filter(member__in=member_pks, joined_at__isnull=False).values(
+    assigned = Membership.objects.filter(membership_current_q(), member__in=member_pks).values(
         "channel_id"
     )
     return _live_chatrooms().filter(pk__in=assigned).order_by("pk")
@@ -120,7 +170,7 @@ def chatroom_assigned_ids(*, channels: Iterable[Channel]) -> dict[int, list[int]
     if not pks:
         return result
     rows = (
-        Membership.objects.filter(channel__in=pks, joined_at__isnull=False)
+        Membership.objects.filter(membership_current_q(), channel__in=pks)
         .order_by("channel_id", "member_id")
         .values_list("channel_id", "member_id")
     )

@@ -17,12 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.actor import Actor
-from apps.audit.services import audit_record
-from apps.channels.models import Channel, ChannelTag, Membership
+from apps.audit.services import audit_record, check_reason
+from apps.channels.models import Channel, ChannelTag, Membership, membership_current_q
 from apps.channels.selectors.channels import (
     channel_current_member_count,
     channel_is_gone,
@@ -30,6 +29,7 @@ from apps.channels.selectors.channels import (
 )
 from apps.core.errors import DomainError
 from apps.core.sweeps import iso as _iso
+from apps.core.sweeps import timed_active_q
 from apps.events.models import EventType
 from apps.events.services import event_record
 from apps.members.models import Member
@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 MUTE_FOREVER = -1
 #: The longest timed mute accepted (ten years, in milliseconds).
 MAX_MUTE_PERIOD_MS = 10 * 365 * 24 * 3600 * 1000
+#: Most userIds one request may name (add, remove, mute, ban, unban; a new channel's
+#: members): the same for every surface, the Admin API and the console alike.
+MAX_USER_IDS = 1000
 
 #: The audit entries' target_type of every channel write.
 AUDIT_TARGET = "channel"
@@ -78,6 +81,15 @@ def channel_event_record(channel: Channel, type: str, actor: Actor, **extra: Any
     )
 
 
+def _check_user_ids(user_ids: Sequence[str]) -> None:
+    if len(user_ids) > MAX_USER_IDS:
+        raise DomainError(
+            "invalid_parameter",
+            f"userIds: at most {MAX_USER_IDS} per request.",
+            field="userIds",
+        )
+
+
 def _mute_window(*, mute_period: int, now: datetime) -> tuple[datetime | None, datetime | None]:
     """(muted_at, mute_expires_at) for a mutePeriod in milliseconds."""
     if mute_period == 0:
@@ -104,13 +116,11 @@ def _recount_members(channel: Channel) -> None:
 
 def _refuse_banned(*, channel: Channel, user_ids: Sequence[str], now: datetime) -> None:
     """403 user_banned if any of these userIds has an active ban in the channel."""
-    rows = (
-        Membership.objects.filter(
-            channel=channel, member__user_id__in=list(user_ids), banned_at__isnull=False
-        )
-        .filter(Q(ban_expires_at__isnull=True) | Q(ban_expires_at__gt=now))
-        .values_list("member__user_id", flat=True)
-    )
+    rows = Membership.objects.filter(
+        timed_active_q("banned_at", "ban_expires_at", now=now),
+        channel=channel,
+        member__user_id__in=list(user_ids),
+    ).values_list("member__user_id", flat=True)
     banned = sorted(rows)
     if banned:
         raise DomainError(
@@ -251,6 +261,7 @@ def channel_display_name_set(*, channel: Channel, actor: Actor, display_name: st
 def channel_users_add(*, channel: Channel, actor: Actor, user_ids: Sequence[str]) -> Channel:
     """Join these users (provisioned if unknown). Refused, with nothing written, if the
     channel is closed (403 channel_closed) or any user is banned from it (403 user_banned)."""
+    _check_user_ids(user_ids)
     channel = channel_lock_for_write(channel)
     now = timezone.now()
     _refuse_banned(channel=channel, user_ids=user_ids, now=now)
@@ -285,12 +296,13 @@ def channel_users_add(*, channel: Channel, actor: Actor, user_ids: Sequence[str]
 @transaction.atomic
 def channel_users_remove(*, channel: Channel, actor: Actor, user_ids: Sequence[str]) -> Channel:
     """Detach these users (their mute/ban state stays). Non-members are ignored."""
+    _check_user_ids(user_ids)
     channel = channel_lock_for_write(channel)
     members = members_resolve(
         organization=channel.organization, user_ids=list(user_ids), actor=actor
     )
     rows = Membership.objects.filter(
-        channel=channel, member__in=[m.pk for m in members], joined_at__isnull=False
+        membership_current_q(), channel=channel, member__in=[m.pk for m in members]
     )
     removed = list(rows.values_list("member__user_id", flat=True))
     rows.update(joined_at=None)
@@ -315,6 +327,7 @@ def channel_users_remove(*, channel: Channel, actor: Actor, user_ids: Sequence[s
 def channel_mute(*, channel: Channel, actor: Actor, mute_period: int, reason: str = "") -> Channel:
     """Mute the channel (only admins may post) for ``mute_period`` ms; -1 until unmuted,
     0 unmutes."""
+    reason = check_reason(reason)
     channel = channel_lock_for_write(channel)
     now = timezone.now()
     muted_at, expires_at = _mute_window(mute_period=mute_period, now=now)
@@ -356,6 +369,8 @@ def channel_users_mute(
 ) -> Channel:
     """Mute (or with 0 unmute) these users in the channel; non-members get a Membership
     row without ``joined_at`` so the mute holds if they join later."""
+    _check_user_ids(user_ids)
+    reason = check_reason(reason)
     channel = channel_lock_for_write(channel)
     now = timezone.now()
     muted_at, expires_at = _mute_window(mute_period=mute_period, now=now)
@@ -415,6 +430,8 @@ def channel_users_ban(
     ms: they leave the channel at once and cannot be added again while the ban lasts;
     non-members are banned pre-emptively. An expired ban no longer counts at once; the
     sweep clears it (``channel_users_bans_expire``). The users are not re-added then."""
+    _check_user_ids(user_ids)
+    reason = check_reason(reason)
     banned_at, expires_at = ban_window(ban_period=ban_period, now=timezone.now())
     channel = channel_lock_for_write(channel)
     now = banned_at
@@ -463,6 +480,7 @@ def channel_users_ban(
 @transaction.atomic
 def channel_users_unban(*, channel: Channel, actor: Actor, user_ids: Sequence[str]) -> Channel:
     """Lift these users' bans; they are not re-added to the channel."""
+    _check_user_ids(user_ids)
     channel = channel_lock_for_write(channel)
     now = timezone.now()
     members = members_resolve(

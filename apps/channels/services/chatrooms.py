@@ -28,25 +28,25 @@ from django.utils import timezone
 
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
-from apps.channels.models import Channel, Membership
+from apps.channels.models import Channel, Membership, membership_current_q
 from apps.channels.selectors.channels import channel_is_gone
 from apps.channels.selectors.chatrooms import chatroom_default
-from apps.channels.services.channels import _join, channel_create
+from apps.channels.services.channels import MAX_USER_IDS, _join, channel_create
 from apps.core.errors import DomainError
-from apps.core.sweeps import iso
+from apps.core.sweeps import iso, timed_active_q
 from apps.events.models import EventType
 from apps.events.services import event_record
 from apps.members.models import Member
 from apps.organizations.models import Organization
-from apps.retention.services import channel_avatar_purge
+from apps.retention.services import channel_avatar_purge, channel_scheduled_deletion_write
 
 logger = logging.getLogger(__name__)
 
 _TARGET = "chatroom"
 #: Longest chatroom name (Channel.display_name).
 MAX_NAME_LENGTH = 255
-#: Most users assigned in one request.
-MAX_ASSIGNED_USERS = 1000
+#: Most users assigned in one request: the one bound on the users a request names.
+MAX_ASSIGNED_USERS = MAX_USER_IDS
 #: Name of a new default chatroom.
 DEFAULT_CHATROOM_NAME = "General"
 #: Longest edge of a stored avatar, in pixels (the "medium" rendition).
@@ -124,7 +124,7 @@ def _lock(channel: Channel, *, custom_only: bool = True) -> Channel:
 
 def _assigned_pks(channel: Channel) -> list[int]:
     return sorted(
-        Membership.objects.filter(channel=channel, joined_at__isnull=False).values_list(
+        Membership.objects.filter(membership_current_q(), channel=channel).values_list(
             "member_id", flat=True
         )
     )
@@ -140,9 +140,11 @@ def chatroom_assign(
     now = timezone.now()
     wanted = {m.pk: m for m in members}
     banned = set(
-        Membership.objects.filter(channel=channel, member__in=list(wanted), banned_at__isnull=False)
-        .exclude(ban_expires_at__lte=now)
-        .values_list("member_id", flat=True)
+        Membership.objects.filter(
+            timed_active_q("banned_at", "ban_expires_at", now=now),
+            channel=channel,
+            member__in=list(wanted),
+        ).values_list("member_id", flat=True)
     )
     if banned and not skip_banned:
         names = sorted(wanted[pk].user_id for pk in banned)
@@ -153,7 +155,7 @@ def chatroom_assign(
         )
     for pk in banned:
         wanted.pop(pk)
-    current = Membership.objects.filter(channel=channel, joined_at__isnull=False)
+    current = Membership.objects.filter(membership_current_q(), channel=channel)
     leaving = list(current.exclude(member__in=list(wanted)).select_related("member"))
     if leaving:
         Membership.objects.filter(pk__in=[row.pk for row in leaving]).update(joined_at=None)
@@ -265,12 +267,11 @@ def chatroom_remove_locked(channel: Channel, actor: Actor, action: str) -> Chann
         "assignedUsers": _assigned_pks(channel),
         "scheduledDeletion": iso(channel.scheduled_deletion_at),
     }
-    Membership.objects.filter(channel=channel, joined_at__isnull=False).update(joined_at=None)
+    Membership.objects.filter(membership_current_q(), channel=channel).update(joined_at=None)
     channel.deleted_at = now
-    channel.scheduled_deletion_at = now + grace
     channel.member_count = 0
-    channel.save(
-        update_fields=["deleted_at", "scheduled_deletion_at", "member_count", "updated_at"]
+    channel_scheduled_deletion_write(
+        channel, at=now + grace, update_fields=["deleted_at", "member_count"]
     )
     audit_record(
         organization=channel.organization,

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
-from apps.console.access import console_organizations
+from apps.organizations.selectors import staff_organizations
 
 
 class LoginView(auth_views.LoginView):
@@ -36,7 +36,7 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The organizations this account works for; straight to the only one."""
-    organizations = list(console_organizations(request.user)[:200])
+    organizations = list(staff_organizations(account=request.user)[:200])
     if len(organizations) == 1:
         return redirect("console:dashboard", org=organizations[0].slug)
     return render(request, "console/home.html", {"organizations": organizations})

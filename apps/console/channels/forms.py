@@ -2,7 +2,9 @@
 
 Durations are picked from a few presets or typed in minutes; the forms turn them into the
 milliseconds the services take (``mute_period`` / ``ban_period``), so the console and the
-API share one rule. Limits: reasons up to 1,000 characters, at most 100 userIds per action.
+API share one rule. Limits are the services', as in the API: a reason's length
+(``MAX_REASON_LENGTH``, 1,000 characters), userIds per action (``MAX_USER_IDS``, 1,000),
+mute and ban bounds (ten years).
 """
 
 from __future__ import annotations
@@ -12,13 +14,12 @@ from typing import Any
 
 from django import forms
 
-from apps.channels.services.channels import MAX_MUTE_PERIOD_MS, MUTE_FOREVER
+from apps.audit.services import MAX_REASON_LENGTH
+from apps.channels.services.channels import MAX_MUTE_PERIOD_MS, MAX_USER_IDS, MUTE_FOREVER
 from apps.core.form_fields import IntegerField
 from apps.core.text import identifier_problem
 from apps.members.services import BAN_FOREVER, MAX_BAN_PERIOD_MS
 
-MAX_REASON_LENGTH = 1000
-MAX_USER_IDS = 100
 MAX_USER_ID_LENGTH = 128
 MINUTE_MS = 60 * 1000
 #: The longest custom duration, in minutes (the services' ten-year bound).

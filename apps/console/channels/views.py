@@ -22,7 +22,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 
-from apps.channels.models import Channel, Membership
+from apps.channels.models import Channel, Membership, membership_current_q
 from apps.channels.selectors.channels import channel_get, channel_query
 from apps.channels.services import channels as services
 from apps.console.access import ConsoleView
@@ -41,6 +41,7 @@ from apps.console.channels.forms import (
 from apps.console.messages.views import TEXT_SCAN_LIMIT, message_text, text_window
 from apps.console.paging import console_page
 from apps.core.errors import DomainError
+from apps.core.sweeps import timed_active_q
 from apps.messages.selectors.messages import message_visible, with_details
 from apps.organizations.models import Organization
 from apps.retention import services as retention
@@ -62,14 +63,6 @@ SORT_LABELS = [
     ("activity", "Last activity"),
     ("members", "Most members"),
 ]
-
-
-def active_q(since: str, until: str) -> Q:
-    """Time-based state that holds now: set, and open-ended or not yet over."""
-    now = timezone.now()
-    return Q(**{f"{since}__isnull": False}) & (
-        Q(**{f"{until}__isnull": True}) | Q(**{f"{until}__gt": now})
-    )
 
 
 def channel_or_404(organization: Organization, channel_id: str) -> Channel:
@@ -98,7 +91,7 @@ class ChannelListView(ConsoleView):
         )
         if q := data.get("q"):
             queryset = queryset.filter(Q(channel_id__icontains=q) | Q(display_name__icontains=q))
-        muted = active_q("muted_at", "mute_expires_at")
+        muted = timed_active_q("muted_at", "mute_expires_at")
         if data.get("muted") == "yes":
             queryset = queryset.filter(muted)
         elif data.get("muted") == "no":
@@ -137,7 +130,7 @@ class ChannelDetailView(ConsoleView):
         channel = channel_or_404(self.organization, channel_id)
         now = timezone.now()
         members = (
-            Membership.objects.filter(channel=channel, joined_at__isnull=False)
+            Membership.objects.filter(membership_current_q(), channel=channel)
             .select_related("member")
             .annotate(uid=F("member__user_id"))
         )
@@ -150,12 +143,16 @@ class ChannelDetailView(ConsoleView):
         )
         member_rows = [(m, m.is_muted(now)) for m in page.items]
         banned = list(
-            Membership.objects.filter(active_q("banned_at", "ban_expires_at"), channel=channel)
+            Membership.objects.filter(
+                timed_active_q("banned_at", "ban_expires_at"), channel=channel
+            )
             .select_related("member")
             .order_by("-banned_at", "-pk")[:SIDE_LIST_LIMIT]
         )
         muted = list(
-            Membership.objects.filter(active_q("muted_at", "mute_expires_at"), channel=channel)
+            Membership.objects.filter(
+                timed_active_q("muted_at", "mute_expires_at"), channel=channel
+            )
             .select_related("member")
             .order_by("-muted_at", "-pk")[:SIDE_LIST_LIMIT]
         )

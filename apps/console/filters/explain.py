@@ -1,7 +1,7 @@
 """The "try a message" box of the blacklist page: what the content filter would do
 with a text under the organization's policy, which records match and why.
 
-It only CALLS the filter's public functions (apps.moderation.filtering): the verdict
+It only CALLS the filter's public functions (apps.moderation.filter): the verdict
 is :func:`filter_message_texts` itself (so it cannot disagree with what posting the
 message would do), the matching records come from the organization's matcher, and the
 matched spans from a one-record matcher's :meth:`Matcher.mask`. Nothing is written:
@@ -14,14 +14,11 @@ import difflib
 from dataclasses import dataclass, field
 
 from apps.core.errors import DomainError
-from apps.moderation.filtering import (
-    MASK,
-    compile_matcher,
-    filter_message_texts,
-    fold_text,
-    is_plain_word,
-    matcher_for,
-)
+from apps.moderation.filter.cache import matcher_for
+from apps.moderation.filter.matcher import MASK, compile_matcher
+from apps.moderation.filter.patterns import is_plain_word
+from apps.moderation.filter.policy import filter_message_texts
+from apps.moderation.filter.text import fold_text
 from apps.moderation.models import BlacklistRecord
 from apps.organizations.models import Organization
 

@@ -8,7 +8,7 @@ from django import forms
 
 from apps.console.filters.explain import MAX_TRY_LENGTH
 from apps.core.errors import DomainError
-from apps.moderation.filtering import (
+from apps.moderation.filter.patterns import (
     MAX_PATTERN_LENGTH,
     canonical_whitelist_pattern,
     validate_blacklist_pattern,

@@ -158,7 +158,7 @@ class FilterEditView(FilterView):
                 updated = services.blacklist_records_update(
                     organization=self.organization,
                     actor=self.actor,
-                    rule_id=record.pattern,
+                    record=record,
                     new_pattern=form.cleaned_data["pattern"],
                     is_match_exact_word=form.cleaned_data["is_match_exact_word"],
                 )
@@ -166,7 +166,7 @@ class FilterEditView(FilterView):
                 updated = services.whitelist_records_update(
                     organization=self.organization,
                     actor=self.actor,
-                    rule_id=record.pattern,
+                    record=record,
                     new_pattern=form.cleaned_data["pattern"],
                 )
         except DomainError as exc:

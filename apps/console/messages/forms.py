@@ -6,7 +6,8 @@ from typing import Any
 
 from django import forms
 
-from apps.console.channels.forms import MAX_REASON_LENGTH, MAX_USER_ID_LENGTH
+from apps.audit.services import MAX_REASON_LENGTH
+from apps.console.channels.forms import MAX_USER_ID_LENGTH
 
 MAX_TEXT_QUERY_LENGTH = 200
 

@@ -27,7 +27,7 @@ from apps.console.paging import console_page
 from apps.core.errors import DomainError
 from apps.members.selectors import member_get
 from apps.messages.models import Message
-from apps.messages.selectors.messages import message_visible, with_details
+from apps.messages.selectors.messages import message_get, message_visible, with_details
 from apps.messages.services.messages import message_delete
 
 #: How many of the newest matching messages a text search looks at.
@@ -155,7 +155,10 @@ class MessageDeleteView(ConsoleView):
             message = message_delete(
                 organization=self.organization,
                 actor=self.actor,
-                message_id=str(form.cleaned_data["message_id"]),
+                message=message_get(
+                    organization=self.organization,
+                    message_id=str(form.cleaned_data["message_id"]),
+                ),
                 reason=form.cleaned_data["reason"],
             )
         except DomainError as exc:

@@ -6,13 +6,12 @@ from typing import Any
 
 from django import forms
 
-from apps.channels.services.channels import MAX_MUTE_PERIOD_MS
+from apps.audit.services import MAX_REASON_LENGTH
+from apps.console.channels.forms import MAX_MINUTES, MINUTE_MS
 from apps.core.form_fields import IntegerField
-from apps.reports.services import MAX_REASON_LENGTH
 
-MINUTE_MS = 60_000
 #: The longest custom mute, in minutes (the services' ten-year bound).
-MAX_MUTE_MINUTES = MAX_MUTE_PERIOD_MS // MINUTE_MS
+MAX_MUTE_MINUTES = MAX_MINUTES
 
 DISMISS, DELETE, MUTE, CHANNEL_BAN, GLOBAL_BAN = (
     "dismiss",

@@ -247,10 +247,7 @@ class ReviewItemView(ConsoleView):
             if message.deleted_at is not None:
                 return "The message was already deleted."
             message_delete(
-                organization=self.organization,
-                actor=self.actor,
-                message_id=str(message.public_id),
-                reason=reason,
+                organization=self.organization, actor=self.actor, message=message, reason=reason
             )
             return "Message deleted."
         if action == MUTE:

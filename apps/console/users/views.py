@@ -24,12 +24,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from apps.audit.models import AuditEntry
-from apps.channels.models import Membership
+from apps.channels.models import Membership, membership_current_q
 from apps.channels.selectors.channels import channel_get, channel_live_q
 from apps.channels.services import channels as channel_services
 from apps.console.access import ConsoleView
 from apps.console.channels.forms import form_error_text
-from apps.console.channels.views import active_q
 from apps.console.messages.views import message_text
 from apps.console.paging import console_page
 from apps.console.users.forms import (
@@ -41,11 +40,12 @@ from apps.console.users.forms import (
     UserUnmuteForm,
 )
 from apps.core.errors import DomainError
+from apps.core.sweeps import timed_active_q
 from apps.members import services as member_services
 from apps.members.models import Member
 from apps.members.selectors import member_get_detailed, member_list, role_list
 from apps.messages.selectors.messages import message_visible, with_details
-from apps.reports.models import Report
+from apps.reports.models import Report, report_open_q
 
 #: Rows shown in each of the lists on a user's page.
 LIST_LIMIT = 50
@@ -156,8 +156,8 @@ class UserDetailView(ConsoleView):
         return list(
             Membership.objects.filter(
                 channel_live_q(prefix="channel__"),
+                membership_current_q(),
                 member=member,
-                joined_at__isnull=False,
                 channel__closed_at__isnull=True,
             )
             .order_by("channel__channel_id")
@@ -177,8 +177,8 @@ class UserDetailView(ConsoleView):
         memberships = list(
             Membership.objects.filter(
                 channel_live_q(prefix="channel__"),
+                membership_current_q(),
                 member=member,
-                joined_at__isnull=False,
                 channel__closed_at__isnull=True,
             )
             .select_related("channel")
@@ -199,7 +199,9 @@ class UserDetailView(ConsoleView):
             )
         live = channel_live_q(prefix="channel__")
         for row in (
-            Membership.objects.filter(live, active_q("banned_at", "ban_expires_at"), member=member)
+            Membership.objects.filter(
+                live, timed_active_q("banned_at", "ban_expires_at"), member=member
+            )
             .select_related("channel")
             .order_by("-banned_at")[:LIST_LIMIT]
         ):
@@ -214,7 +216,9 @@ class UserDetailView(ConsoleView):
                 )
             )
         for row in (
-            Membership.objects.filter(live, active_q("muted_at", "mute_expires_at"), member=member)
+            Membership.objects.filter(
+                live, timed_active_q("muted_at", "mute_expires_at"), member=member
+            )
             .select_related("channel")
             .order_by("-muted_at")[:LIST_LIMIT]
         ):
@@ -234,7 +238,7 @@ class UserDetailView(ConsoleView):
                 r.reason = r.entry.reason
         flags = list(
             Report.objects.filter(
-                organization=self.organization, target_member=member, state=Report.State.OPEN
+                report_open_q(), organization=self.organization, target_member=member
             )
             .select_related("reporter", "target_message", "target_message__channel")
             .order_by("-created_at", "-pk")[:LIST_LIMIT]

@@ -14,8 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Prefetch, QuerySet
 
 from apps.channels.models import Channel
 from apps.channels.selectors.channels import channel_live_q
@@ -24,7 +23,7 @@ from apps.core.pagination import decode_token, encode_token
 from apps.messages.filters import MessageFilterSet
 from apps.messages.models import Message, MessageFile, MessageTag, Reaction
 from apps.organizations.models import Organization
-from apps.reports.models import Report
+from apps.reports.selectors import open_report_count
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
@@ -82,22 +81,11 @@ def with_details(queryset: QuerySet[Message]) -> QuerySet[Message]:
     """What rendering a message needs, in a constant number of queries:
     the channel and author (joins), the parent's messageId and the open-report count
     (annotations) and the tags (one prefetch query)."""
-    open_reports = (
-        Report.objects.filter(target_message=OuterRef("pk"), state=Report.State.OPEN)
-        .order_by()
-        .values("target_message")
-        .annotate(c=Count("pk"))
-        .values("c")
-    )
     return (
         queryset.select_related("channel", "author")
         .annotate(
             parent_public_id=F("parent__public_id"),
-            flag_count=Coalesce(
-                Subquery(open_reports, output_field=IntegerField()),
-                Value(0),
-                output_field=IntegerField(),
-            ),
+            flag_count=open_report_count("target_message"),
         )
         .prefetch_related(Prefetch("tag_rows", queryset=MessageTag.objects.order_by("pk")))
     )

@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q, QuerySet
 
 from apps.accounts.models import Account
 from apps.core.errors import DomainError
 from apps.messages.models import Message, MessageTag, Reaction
 from apps.organizations.models import Organization
-from apps.reports.models import Report
+from apps.reports.selectors import open_report_count
 
 
 def reactable_message_get(
@@ -84,13 +83,6 @@ def messages_most_reacted(
     Three queries whatever ``limit`` is: the ranked messages, their reaction counts,
     their tags.
     """
-    open_reports = (
-        Report.objects.filter(target_message=OuterRef("pk"), state=Report.State.OPEN)
-        .order_by()
-        .values("target_message")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     messages = list(
         Message.objects.filter(
             organization=organization,
@@ -101,7 +93,7 @@ def messages_most_reacted(
         .select_related("channel", "author", "parent")
         .annotate(
             reaction_total=Count("reactions", filter=Q(reactions__name=reaction_name)),
-            flag_count=Coalesce(Subquery(open_reports, output_field=IntegerField()), Value(0)),
+            flag_count=open_report_count("target_message"),
         )
         .order_by("-reaction_total", "-pk")[:limit]
     )

@@ -2,7 +2,7 @@
 
 Every surface that creates a message comes here, so the posting rule
 (:func:`apps.channels.rules.check_can_post`) and the content filter
-(:func:`apps.moderation.filtering.filter_message_texts`, with the organization's
+(:func:`apps.moderation.filter.policy.filter_message_texts`, with the organization's
 policy: block, flag or mask) are applied once, in one place; so is the filter on edited
 text (:func:`message_text_update`).
 """
@@ -24,20 +24,20 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.audit.actor import Actor
-from apps.audit.services import audit_record
+from apps.audit.services import audit_record, check_reason
 from apps.channels.models import Channel
 from apps.channels.rules import check_can_post
-from apps.channels.selectors.channels import channel_get
+from apps.channels.selectors.channels import channel_is_gone, channel_live_q
 from apps.core.errors import DomainError
 from apps.core.images import process_image
 from apps.core.text import is_invisible
 from apps.events.models import EventType
 from apps.events.services import event_record
 from apps.members.models import Member
-from apps.members.services import member_for_account
+from apps.members.services import member_get_or_create_for_account
 from apps.messages.models import Message, MessageFile, MessageTag
 from apps.messages.selectors.messages import message_detail, message_get
-from apps.moderation.filtering import FilterOutcome, filter_message_texts
+from apps.moderation.filter.policy import FilterOutcome, filter_message_texts
 from apps.moderation.services import filter_refusal_count
 from apps.organizations.models import Organization
 from apps.reports.services import report_create
@@ -128,22 +128,29 @@ def _prepare(
     *,
     organization: Organization,
     actor: Actor,
-    channel_id: str,
+    channel: Channel,
     parent_id: str | None,
     author: Member | None = None,
-) -> tuple[Channel, Member, Message | None]:
-    """Channel, author and parent of a new message, with the posting rule applied.
+) -> tuple[Member, Message | None]:
+    """Author and parent of a new message in ``channel`` (as the surface loaded it, e.g.
+    with ``channel_get``), with the posting rule applied.
 
     ``author``: the member who posts (the chatroom service's user); else the acting
     account's member."""
-    channel = channel_get(organization=organization, channel_id=channel_id)
+    if channel.organization_id != organization.pk:
+        raise ValueError(f"{channel!r} belongs to another organization")
     if author is not None:
         if author.organization_id != organization.pk:
             raise DomainError("forbidden", "The author belongs to another organization.")
     elif actor.account is None:
         raise DomainError("forbidden", "Only an account's token can post messages.")
     else:
-        author = member_for_account(organization=organization, account=actor.account)
+        author, _ = member_get_or_create_for_account(
+            organization=organization,
+            account=actor.account,
+            actor=actor,
+            role=Member.OrgRole.ADMIN,
+        )
     check_can_post(channel=channel, member=author)
     parent = None
     if parent_id:
@@ -157,7 +164,19 @@ def _prepare(
         )
         if parent.parent_id is not None:
             raise DomainError("invalid_parent", field="parentId")
-    return channel, author, parent
+    return author, parent
+
+
+def _channel_refusal(channel: Channel) -> DomainError:
+    """Why a message cannot go into ``channel`` any more: gone (404) or closed (403)."""
+    current = Channel.objects.filter(pk=channel.pk).first()
+    if current is None or channel_is_gone(current):
+        return DomainError(
+            "channel_not_found",
+            f"No channel with channelId {channel.channel_id!r}.",
+            field="channelId",
+        )
+    return DomainError("channel_closed", f"Channel {channel.channel_id!r} is closed.")
 
 
 def _insert(
@@ -179,11 +198,11 @@ def _insert(
     try:
         with transaction.atomic():
             now = timezone.now()
-            bumped = Channel.objects.filter(pk=channel.pk, closed_at__isnull=True).update(
-                message_count=F("message_count") + 1, last_activity_at=now
-            )
-            if not bumped:
-                raise DomainError("channel_closed", f"Channel {channel.channel_id!r} is closed.")
+            bumped = Channel.objects.filter(
+                channel_live_q(now=now), pk=channel.pk, closed_at__isnull=True
+            ).update(message_count=F("message_count") + 1, last_activity_at=now)
+            if not bumped:  # closed, removed or due since the caller loaded it
+                raise _channel_refusal(channel)
             if parent is not None:
                 bumped = Message.objects.filter(pk=parent.pk, deleted_at__isnull=True).update(
                     children_count=F("children_count") + 1
@@ -244,7 +263,7 @@ def message_create(
     *,
     organization: Organization,
     actor: Actor,
-    channel_id: str,
+    channel: Channel,
     type: str,
     data: Any,
     tags: Sequence[str] | None = None,
@@ -255,10 +274,10 @@ def message_create(
     given (the chatroom service posts as the token's user); the same rules apply."""
     data = validate_message_data(type=type, data=data)
     tags = _clean_tags(tags)
-    channel, author, parent = _prepare(
+    author, parent = _prepare(
         organization=organization,
         actor=actor,
-        channel_id=channel_id,
+        channel=channel,
         parent_id=parent_id,
         author=author,
     )
@@ -294,7 +313,7 @@ def message_create_image(
     *,
     organization: Organization,
     actor: Actor,
-    channel_id: str,
+    channel: Channel,
     upload: File,
     caption: str = "",
     tags: Sequence[str] | None = None,
@@ -314,8 +333,8 @@ def message_create_image(
             field="caption",
         )
     tags = _clean_tags(tags)
-    channel, author, parent = _prepare(
-        organization=organization, actor=actor, channel_id=channel_id, parent_id=parent_id
+    author, parent = _prepare(
+        organization=organization, actor=actor, channel=channel, parent_id=parent_id
     )
     outcome = _filter_posted(organization=organization, texts={"caption": caption})
     caption = outcome.texts["caption"]  # masked under the mask policy
@@ -389,7 +408,7 @@ def message_create_file(
     *,
     organization: Organization,
     actor: Actor,
-    channel_id: str,
+    channel: Channel,
     upload: File,
     tags: Sequence[str] | None = None,
     parent_id: str | None = None,
@@ -404,8 +423,8 @@ def message_create_file(
     if size == 0:
         raise DomainError("invalid_file", "The file is empty.", field="file")
     tags = _clean_tags(tags)
-    channel, author, parent = _prepare(
-        organization=organization, actor=actor, channel_id=channel_id, parent_id=parent_id
+    author, parent = _prepare(
+        organization=organization, actor=actor, channel=channel, parent_id=parent_id
     )
     name = clean_file_name(getattr(upload, "name", None))
     content_type = clean_content_type(getattr(upload, "content_type", None))
@@ -435,11 +454,14 @@ def message_create_file(
 
 @transaction.atomic
 def message_delete(
-    *, organization: Organization, actor: Actor, message_id: str, reason: str = ""
+    *, organization: Organization, actor: Actor, message: Message, reason: str = ""
 ) -> Message:
-    """Soft delete, audited as ``message.delete``. Deleting a deleted message is a
-    no-op (idempotent: no second audit entry, counters untouched)."""
-    message = message_get(organization=organization, message_id=message_id, for_update=True)
+    """Soft delete ``message`` (as the surface loaded it), audited as ``message.delete``.
+    Deleting a deleted message is a no-op (idempotent: no second audit entry, counters
+    untouched); so is it when a concurrent request deleted it first (the row is re-read
+    under a lock)."""
+    check_reason(reason)
+    message = message_get(organization=organization, message_id=message.public_id, for_update=True)
     if message.deleted_at is not None:
         return message
     message.deleted_at = timezone.now()

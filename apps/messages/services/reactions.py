@@ -7,7 +7,8 @@ from django.db import IntegrityError, transaction
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.core.errors import DomainError
-from apps.members.services import member_for_account
+from apps.members.models import Member
+from apps.members.services import member_get_or_create_for_account
 from apps.messages.models import Message, Reaction
 from apps.messages.selectors.reactions import admin_reaction_get
 from apps.organizations.models import Organization
@@ -28,7 +29,9 @@ def reaction_create(
     ``False`` (nothing is written, nothing audited); a new one returns ``True``.
     """
     _require_account(actor)
-    member = member_for_account(organization=organization, account=actor.account)
+    member, _ = member_get_or_create_for_account(
+        organization=organization, account=actor.account, actor=actor, role=Member.OrgRole.ADMIN
+    )
     existing = Reaction.objects.filter(message=message, member=member, name=reaction_name).first()
     if existing is not None:
         return existing, False

@@ -10,13 +10,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.channels.models import Channel
+from apps.channels.selectors.chatrooms import MAX_ID
+from apps.channels.services.chatrooms import MAX_ASSIGNED_USERS, MAX_NAME_LENGTH
 from apps.core.fields import IntegerField, StringField, sent_in_json_body
 from apps.messages.services.messages import MAX_TEXT_LENGTH
-from apps.messenger.permissions import MAX_ID
 
-#: The most Members one create/update may assign (documented in docs/api/messenger.md).
-MAX_ASSIGNED_USERS = 1000
-MAX_NAME_LENGTH = 255
 MAX_LIMIT = 50
 DEFAULT_LIMIT = 10
 

@@ -105,20 +105,17 @@ class MessengerAPIView(APIView):
         context = {"assigned": assigned, "request": self.request}
         return ChatroomSerializer(channels, many=True, context=context).data
 
-    def render_one(self, channel: Channel, assigned: dict[int, list[int]] | None = None) -> Any:
-        assigned = assigned if assigned is not None else chatroom_assigned_ids(channels=[channel])
+    def render_one(self, channel: Channel) -> Any:
+        assigned = chatroom_assigned_ids(channels=[channel])
         return ChatroomSerializer(
             channel, context={"assigned": assigned, "request": self.request}
         ).data
 
     def visible_chatroom(
         self, room_id: int, *, organization_id: int | None = None
-    ) -> tuple[Scope, Channel, dict[int, list[int]]]:
-        """The chatroom, if this caller may see it (else 404), with its assigned ids."""
-        scope, channel = self.caller.chatroom(room_id, organization_id=organization_id)
-        assigned = chatroom_assigned_ids(channels=[channel])
-        scope.require_visible(channel, assigned[channel.pk])
-        return scope, channel, assigned
+    ) -> tuple[Scope, Channel]:
+        """The chatroom, if this caller may see it (else 404, like an unknown id)."""
+        return self.caller.chatroom(room_id, organization_id=organization_id)
 
 
 def _assigned_members(organization: Organization, ids: Sequence[int]) -> list[Member]:
@@ -152,12 +149,12 @@ class ChatroomOfEventView(MessengerAPIView):
     def get(self, request: Request) -> Response:
         params = self.validate(ChatroomOfEventQuerySerializer)
         scope = self.caller.scope(params.get("organization_id"))
-        channel = chatroom_for_event(organization=scope.organization, event_id=params["event_id"])
-        assigned = chatroom_assigned_ids(channels=[channel])
         # Looked up by event_id: a chatroom not assigned to the caller is answered like an
         # unknown or another organization's event (same code, message and field).
-        scope.require_visible(channel, assigned[channel.pk], field="event_id")
-        return Response(self.render_one(channel, assigned))
+        channel = chatroom_for_event(
+            organization=scope.organization, event_id=params["event_id"], member=scope.member
+        )
+        return Response(self.render_one(channel))
 
 
 class ChatroomsView(MessengerAPIView):
@@ -185,11 +182,9 @@ class ChatroomsView(MessengerAPIView):
             queryset = chatrooms_assigned_to(members=caller.members())
         else:
             scope = caller.scope(organization_id)
-            if scope.sees_all:
-                queryset = chatrooms_of_organization(organization=scope.organization)
-            else:
-                assert scope.member is not None
-                queryset = chatrooms_assigned_to(members=[scope.member])
+            queryset = chatrooms_of_organization(
+                organization=scope.organization, member=scope.member
+            )
         if params["all"]:
             channels = list(queryset)
             total = len(channels)
@@ -272,8 +267,8 @@ class ChatroomDetailView(MessengerAPIView):
         tags=TAG,
     )
     def get(self, request: Request, roomID: int) -> Response:
-        _scope, channel, assigned = self.visible_chatroom(roomID)
-        return Response(self.render_one(channel, assigned))
+        _scope, channel = self.visible_chatroom(roomID)
+        return Response(self.render_one(channel))
 
     @extend_schema(
         operation_id="messenger_chatroom_update",
@@ -287,9 +282,7 @@ class ChatroomDetailView(MessengerAPIView):
     )
     def put(self, request: Request, roomID: int) -> Response:
         params = self.validate(ChatroomUpdateInputSerializer)
-        scope, channel, _assigned = self.visible_chatroom(
-            roomID, organization_id=params.get("organizationID")
-        )
+        scope, channel = self.visible_chatroom(roomID, organization_id=params.get("organizationID"))
         scope.require_manage()
         members = None
         if "assignedUsers" in params:
@@ -310,7 +303,7 @@ class ChatroomDetailView(MessengerAPIView):
         tags=TAG,
     )
     def delete(self, request: Request, roomID: int) -> Response:
-        scope, channel, _assigned = self.visible_chatroom(roomID)
+        scope, channel = self.visible_chatroom(roomID)
         scope.require_manage()
         chatroom_delete(channel=channel, actor=self.actor)
         return Response({"success": True})
@@ -376,7 +369,7 @@ class ChatroomAvatarView(MessengerAPIView):
         tags=TAG,
     )
     def get(self, request: Request, roomID: int) -> Any:
-        _scope, channel, _assigned = self.visible_chatroom(roomID)
+        _scope, channel = self.visible_chatroom(roomID)
         if not channel.avatar:
             raise DomainError("not_found", "This chatroom has no avatar.")
         try:
@@ -401,7 +394,7 @@ class ChatroomAvatarView(MessengerAPIView):
         tags=TAG,
     )
     def put(self, request: Request, roomID: int) -> Response:
-        scope, channel, _assigned = self.visible_chatroom(roomID)
+        scope, channel = self.visible_chatroom(roomID)
         scope.require_manage()
         body = request.data
         content = bytes(body) if isinstance(body, (bytes, bytearray)) else b""
@@ -431,12 +424,12 @@ class ChatroomMessagesView(MessengerAPIView):
     def post(self, request: Request, roomID: int) -> Response:
         self.caller.require_user("Sending a message")
         params = self.validate(ChatroomMessageInputSerializer)
-        scope, channel, _assigned = self.visible_chatroom(roomID)
+        scope, channel = self.visible_chatroom(roomID)
         assert scope.member is not None
         message = message_create(
             organization=scope.organization,
             actor=self.actor,
-            channel_id=channel.channel_id,
+            channel=channel,
             type=Message.Type.TEXT,
             data={"text": params["message"]},
             author=scope.member,

@@ -3,9 +3,11 @@
 Creates an event of the organization and its chatroom (type event; the participants
 assigned; deleted at the end + the organization's retention). Times are ISO 8601 with
 a timezone (``2026-05-01T09:00:00Z`` or ``+02:00``). Each participant is an Account by
-email (created if needed, without a password) whose Member in the organization is
-used (created if needed: userId = the email, org role member). Prints the event's id
-alone on the last line.
+email (created if needed, without a password) whose Member in the organization is used
+(``member_get_or_create_for_account``: the one linked to it, else the user whose userId
+is the email, linked now, else a new one with org role member). Everything by the
+system (the ``calendar_event.create`` audit entry says so). Prints the event's id alone
+on the last line.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
-from apps.audit.actor import Actor
+from apps.accounts.services import account_get_or_create
 from apps.calendar_events.services import MAX_PARTICIPANTS, calendar_event_create
-from apps.cli.identities import account_and_member, checked_email, organization_by_slug
-from apps.core.errors import DomainError
+from apps.cli.arguments import SYSTEM, checked_email, domain_errors, organization_by_slug
+from apps.members.models import Member
+from apps.members.services import member_get_or_create_for_account
 
 
 def _when(value: str, option: str) -> datetime:
@@ -68,22 +71,25 @@ class Command(BaseCommand):
         if len(emails) > MAX_PARTICIPANTS:
             raise CommandError(f"At most {MAX_PARTICIPANTS} participants.")
         organization = organization_by_slug(org)
-        try:
-            with transaction.atomic():
-                members = [
-                    account_and_member(email=email, organization=organization)[1]
-                    for email in emails
-                ]
-                event = calendar_event_create(
+        with domain_errors(), transaction.atomic():
+            members = [
+                member_get_or_create_for_account(
                     organization=organization,
-                    actor=Actor.system(),
-                    title=title,
-                    starts_at=starts_at,
-                    ends_at=ends_at,
-                    participants=members,
-                )
-        except DomainError as exc:
-            raise CommandError(exc.message) from exc
+                    account=account_get_or_create(email=email)[0],
+                    actor=SYSTEM,
+                    role=Member.OrgRole.MEMBER,
+                    claim_user_id=True,
+                ).member
+                for email in emails
+            ]
+            event = calendar_event_create(
+                organization=organization,
+                actor=SYSTEM,
+                title=title,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                participants=members,
+            )
         chatroom = event.chatroom
         self.stdout.write(
             f"Event {event.title!r} of {organization.slug} with {len(members)} participants; "

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_slug
 
-from apps.core.errors import DomainError
+from apps.cli.arguments import domain_errors
 from apps.organizations.models import Organization
 from apps.organizations.services import organization_create
 
@@ -33,8 +33,6 @@ class Command(BaseCommand):
         name = (name or slug.replace("-", " ").replace("_", " ").title()).strip()
         if not name or len(name) > 200:
             raise CommandError("--name must have 1 to 200 characters.")
-        try:
+        with domain_errors():
             org = organization_create(slug=slug, name=name)
-        except DomainError as exc:
-            raise CommandError(exc.message) from exc
         self.stdout.write(f"Created organization {org.slug!r} ({org.name}), id {org.pk}.")

@@ -3,9 +3,13 @@
 Issues a ``Personal-Access-Token`` of an Account (the chatroom service): it acts as the
 Account's Member in each organization, with that Member's permissions there. The
 Account is created if needed (without a password). With ``--org``, its Member there is
-created if needed (userId = the email, org role ``--role``, default member) or linked
-to the Account (an existing user with that userId); an explicit ``--role`` also changes
-an existing Member's org role. The raw token is printed once, alone on the last line.
+found, or linked to the Account (an existing user with that userId: audited
+``user.link``), or created (userId = the email, org role ``--role``, default member); an
+explicit ``--role`` also changes an existing Member's org role (audited
+``user.org_role``). All by the system, through ``member_get_or_create_for_account``. The
+token itself is issued by ``personal_token_issue`` (a personal token belongs to no
+organization, so no organization's audit log records it). The raw token is printed once,
+alone on the last line.
 """
 
 from __future__ import annotations
@@ -16,14 +20,19 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from apps.accounts.services import account_get_or_create
-from apps.cli.identities import (
+from apps.cli.arguments import (
     GRANTABLE_ROLES,
+    SYSTEM,
     checked_email,
-    member_of_account,
+    domain_errors,
     organization_by_slug,
+    token_name,
 )
-from apps.organizations.models import AccessToken
-from apps.organizations.services import token_issue
+from apps.members.models import Member
+from apps.members.services import member_get_or_create_for_account
+from apps.organizations.services import personal_token_issue
+
+DEFAULT_NAME = "manage.py create_personal_token"
 
 
 class Command(BaseCommand):
@@ -38,7 +47,9 @@ class Command(BaseCommand):
             choices=[str(r) for r in GRANTABLE_ROLES],
             help="its org role there (with --org; default member)",
         )
-        parser.add_argument("--name", default="", help="a label to recognise the token by")
+        parser.add_argument(
+            "--name", default="", help=f"a label to recognise the token by ({DEFAULT_NAME!r})"
+        )
 
     def handle(
         self,
@@ -52,15 +63,21 @@ class Command(BaseCommand):
         email = checked_email(email)
         if role is not None and org is None:
             raise CommandError("--role needs --org (the organization the role is in).")
-        if len(name) > AccessToken._meta.get_field("name").max_length:
-            raise CommandError("--name is too long (at most 100 characters).")
+        name = token_name(name, default=DEFAULT_NAME)
         organization = organization_by_slug(org) if org is not None else None
-        with transaction.atomic():
+        with domain_errors(), transaction.atomic():
             account, account_created = account_get_or_create(email=email)
             member = None
             if organization is not None:
-                member, _ = member_of_account(organization=organization, account=account, role=role)
-            issued = token_issue(kind=AccessToken.Kind.PERSONAL, account=account, name=name)
+                member, _ = member_get_or_create_for_account(
+                    organization=organization,
+                    account=account,
+                    actor=SYSTEM,
+                    role=role or Member.OrgRole.MEMBER,
+                    set_role=role is not None,
+                    claim_user_id=True,
+                )
+            issued = personal_token_issue(account=account, name=name)
         if account_created:
             self.stdout.write(f"Created account {account.email} (no password; console login off).")
         if member is not None:

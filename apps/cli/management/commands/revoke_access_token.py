@@ -2,7 +2,9 @@
 
 Takes the whole token, or the whole prefix that the admin site and the audit log show
 (its first 12 characters, e.g. ``ca_adm_AbCdE``); a shorter prefix is refused. A prefix
-that matches several active tokens is refused: pass the whole token then.
+that matches several active tokens is refused: pass the whole token then. Revoked by the
+system through ``access_token_revoke``: an organization's token is audited as
+``token.revoke`` in its organization (a personal token belongs to none).
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.cli.arguments import SYSTEM, domain_errors
 from apps.organizations.models import AccessToken, hash_token
-from apps.organizations.services import token_revoke
+from apps.organizations.services import access_token_revoke
 
-PREFIX_LENGTH = 12  # what token_issue stores in AccessToken.prefix
+PREFIX_LENGTH = 12  # what the token services store in AccessToken.prefix
 
 
 class Command(BaseCommand):
@@ -54,7 +57,8 @@ class Command(BaseCommand):
                 f"{match.revoked_at:%Y-%m-%d %H:%M:%S} UTC."
             )
             return
-        token_revoke(token=match)
+        with domain_errors():
+            access_token_revoke(actor=SYSTEM, token=match)
         org = match.organization.slug if match.organization else "-"
         self.stdout.write(
             f"Revoked {match.get_kind_display()} {match.prefix}… "

@@ -2,7 +2,11 @@
 
 Idempotent: a second run finds every row by its natural key and creates nothing,
 except the demo Admin API access token, which is rotated on every run (tokens are
-shown only once, so the previous one is deleted and a new one printed).
+shown only once, so the previous one is revoked and a new one printed; both audited).
+
+Every write goes through the domain's services (staff, tokens, users, channels,
+messages, filters, reports), acting as the demo admin: the audit log shows that
+``admin@demo.local`` set the organization up.
 
 What it makes, in the organization ``demo``:
 
@@ -16,12 +20,10 @@ What it makes, in the organization ``demo``:
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
-from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.audit.actor import Actor
@@ -29,11 +31,18 @@ from apps.channels.models import Channel
 from apps.channels.services.channels import channel_create
 from apps.members.models import Member
 from apps.members.services import member_update, members_resolve
-from apps.messages.models import Message, MessageTag
+from apps.messages.models import Message
+from apps.messages.services.messages import message_create
 from apps.moderation.services import blacklist_records_add, whitelist_records_add
 from apps.organizations.models import AccessToken, Organization, StaffRole
-from apps.organizations.services import organization_create, staff_role_set, token_issue
+from apps.organizations.services import (
+    organization_create,
+    organization_token_issue,
+    organization_token_revoke,
+    staff_member_add,
+)
 from apps.reports.models import Report
+from apps.reports.services import report_create
 
 ORG_SLUG = "demo"
 ADMIN_EMAIL = "admin@demo.local"
@@ -119,10 +128,10 @@ class Command(BaseCommand):
             actor = Actor(account=admin)  # the audit log shows the demo admin did it
             members = self._members(org, actor)
             channels = self._channels(org, actor)
-            created_messages = self._messages(org, channels, members)
+            created_messages = self._messages(org, actor, channels, members)
             self._filters(org, actor)
-            self._report(org, members, channels)
-            raw_token = self._token(org, admin)
+            self._report(org, actor, members, channels)
+            raw_token = self._token(org, actor)
         if created_messages:
             self.stdout.write(f"Seeded organization {org.slug!r} with demo data.")
         else:
@@ -162,43 +171,36 @@ class Command(BaseCommand):
         }
 
     def _messages(
-        self, org: Organization, channels: dict[str, Channel], members: dict[str, Member]
+        self,
+        org: Organization,
+        actor: Actor,
+        channels: dict[str, Channel],
+        members: dict[str, Member],
     ) -> int:
-        """Post the scripted conversation into channels that have no messages yet.
-
-        Written as rows (with the counters the message services keep): the services post
-        as the acting account, and the demo needs messages by its users.
-        """
+        """Post the scripted conversation into channels that have no messages yet, each
+        message by its user through the message service (counters, tags, events)."""
         empty = {
             cid
             for cid, channel in channels.items()
             if not Message.objects.filter(channel=channel).exists()
         }
-        if not empty:
-            return 0
         created = 0
-        start = timezone.now() - timedelta(hours=2)
 
         def post(
             channel_id: str, user_id: str, text: str, parent: Message | None = None
         ) -> Message:
             nonlocal created
             created += 1
-            message = Message.objects.create(
+            return message_create(
                 organization=org,
+                actor=actor,
                 channel=channels[channel_id],
-                author=members[user_id],
                 type=Message.Type.TEXT,
                 data={"text": text},
-                parent=parent,
+                tags=MESSAGE_TAGS.get(text, []),
+                parent_id=str(parent.public_id) if parent is not None else None,
+                author=members[user_id],
             )
-            # Spread the demo conversation over the last two hours.
-            Message.objects.filter(pk=message.pk).update(
-                created_at=start + timedelta(minutes=5 * created)
-            )
-            for tag in MESSAGE_TAGS.get(text, []):
-                MessageTag.objects.create(message=message, name=tag)
-            return message
 
         for channel_id, user_id, text in MESSAGES:
             if channel_id not in empty:
@@ -207,14 +209,6 @@ class Command(BaseCommand):
             if (channel_id, user_id) == THREAD_PARENT and text.startswith("Reminder"):
                 for reply_user, reply_text in THREAD_REPLIES:
                     post(channel_id, reply_user, reply_text, parent=message)
-                Message.objects.filter(pk=message.pk).update(children_count=len(THREAD_REPLIES))
-        for channel_id in empty:
-            channel = channels[channel_id]
-            qs = Message.objects.filter(channel=channel)
-            last = qs.order_by("-pk").values_list("created_at", flat=True).first()
-            Channel.objects.filter(pk=channel.pk).update(
-                message_count=qs.count(), last_activity_at=last
-            )
         return created
 
     def _filters(self, org: Organization, actor: Actor) -> None:
@@ -226,7 +220,11 @@ class Command(BaseCommand):
         whitelist_records_add(organization=org, actor=actor, patterns=WHITELIST)
 
     def _report(
-        self, org: Organization, members: dict[str, Member], channels: dict[str, Channel]
+        self,
+        org: Organization,
+        actor: Actor,
+        members: dict[str, Member],
+        channels: dict[str, Channel],
     ) -> None:
         if Report.objects.filter(organization=org).exists():
             return
@@ -234,8 +232,9 @@ class Command(BaseCommand):
         message = Message.objects.filter(
             channel=channels[channel_id], author=members[user_id], data__text=text
         ).first()
-        Report.objects.create(
+        report_create(
             organization=org,
+            actor=actor,
             reporter=members["bob"],
             target_member=members[user_id],
             target_message=message,
@@ -252,16 +251,30 @@ class Command(BaseCommand):
             )
             password = ADMIN_PASSWORD
         if not StaffRole.objects.filter(organization=org, account=admin).exists():
-            staff_role_set(organization=org, account=admin, role=StaffRole.Role.OWNER)
+            staff_member_add(
+                organization=org,
+                actor=Actor(account=admin),
+                email=admin.email,
+                role=StaffRole.Role.OWNER,
+            )
         return admin, password
 
-    def _token(self, org: Organization, admin: Account) -> str:
-        """A new demo token; the previous one (shown once, on the last run) is deleted."""
-        AccessToken.objects.filter(
-            organization=org, account=admin, kind=AccessToken.Kind.ADMIN, name=TOKEN_NAME
-        ).delete()
-        issued = token_issue(
-            kind=AccessToken.Kind.ADMIN, account=admin, organization=org, name=TOKEN_NAME
+    def _token(self, org: Organization, actor: Actor) -> str:
+        """A new demo token held by the demo admin; the previous one (shown once, on the
+        last run) is revoked."""
+        previous = AccessToken.objects.filter(
+            organization=org,
+            account=actor.account,
+            kind=AccessToken.Kind.ADMIN,
+            name=TOKEN_NAME,
+            revoked_at__isnull=True,
+        ).values_list("pk", flat=True)
+        for token_id in list(previous):
+            organization_token_revoke(
+                organization=org, actor=actor, token_id=token_id, kind=AccessToken.Kind.ADMIN
+            )
+        issued = organization_token_issue(
+            organization=org, actor=actor, name=TOKEN_NAME, kind=AccessToken.Kind.ADMIN
         )
         return issued.raw
 

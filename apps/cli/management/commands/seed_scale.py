@@ -17,6 +17,11 @@ Fast: PostgreSQL gets ``INSERT ... SELECT ... FROM generate_series`` in chunks o
 progress line on stderr is updated in place. Users and channels are idempotent (found by
 id on a second run); messages, reports and audit entries are added on every run.
 
+The organization is created through ``organization_create`` like any other; the
+synthetic rows are not: they are measurement fixtures written in bulk (a service per
+row would take hours at this size and emit an event per user and per message), never
+business writes, and nothing here runs outside a seeded test or benchmark database.
+
 The denormalized counters are correct at the end: each channel's ``member_count``,
 ``message_count`` and ``last_activity_at`` are recomputed from the rows (one UPDATE),
 and PostgreSQL tables are ANALYZEd so the planner (and the admin's estimated counts)
@@ -39,9 +44,11 @@ from django.utils import timezone
 
 from apps.audit.models import AuditEntry
 from apps.channels.models import Channel, Membership
+from apps.cli.arguments import domain_errors
 from apps.members.models import Member
 from apps.messages.models import Message
 from apps.organizations.models import Organization
+from apps.organizations.services import organization_create
 from apps.reports.models import Report
 
 PG_CHUNK = 100_000
@@ -160,9 +167,10 @@ class Command(BaseCommand):
         self.pg = connection.vendor == "postgresql"
         started = time.perf_counter()
 
-        org, _ = Organization.objects.get_or_create(
-            slug=opts["org"], defaults={"name": opts["org"].title()}
-        )
+        org = Organization.objects.filter(slug=opts["org"]).first()
+        if org is None:
+            with domain_errors():
+                org = organization_create(slug=opts["org"], name=opts["org"].title())
         self.now = timezone.now()
         self.org = org
         member_pks = self._members(users)

@@ -10,13 +10,14 @@ from django.apps import apps
 from django.core.management import call_command
 
 from apps.accounts.models import Account
+from apps.audit.models import AuditEntry
 from apps.channels.models import Channel
 from apps.members.models import Member
 from apps.messages.models import Message
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
-from apps.organizations.models import Organization
+from apps.organizations.models import AccessToken, Organization
 from apps.reports.models import Report
-from tests.conftest import TokenClient
+from tests.personas import TokenClient
 
 TOKEN = re.compile(r"ca_adm_[A-Za-z0-9_-]{43}")
 
@@ -27,8 +28,18 @@ def seed() -> str:
     return out.getvalue()
 
 
+#: What a second run adds by design: the demo token is rotated through the audited
+#: services (the previous one revoked, not deleted), so an access token and two audit
+#: entries more (checked by ``test_a_second_run_only_rotates_the_token_audited``).
+ROTATION = {AccessToken, AuditEntry}
+
+
 def row_counts() -> dict[str, int]:
-    return {model._meta.label: model.objects.count() for model in apps.get_models()}
+    return {
+        model._meta.label: model.objects.count()
+        for model in apps.get_models()
+        if model not in ROTATION
+    }
 
 
 @pytest.mark.django_db
@@ -101,3 +112,34 @@ def test_it_keeps_a_changed_admin_password() -> None:
     seed()
     admin.refresh_from_db()
     assert admin.check_password("something-else-entirely")
+
+
+@pytest.mark.django_db
+def test_a_second_run_only_rotates_the_token_audited() -> None:
+    first = TOKEN.findall(seed())[0]
+    seen = AuditEntry.objects.count()
+    second = TOKEN.findall(seed())[0]
+    added = AuditEntry.objects.order_by("pk")[seen:]
+    assert [(e.action, e.actor_label) for e in added] == [
+        ("token.revoke", "admin@demo.local"),
+        ("token.issue", "admin@demo.local"),
+    ]
+    tokens = AccessToken.objects.filter(organization__slug="demo", name="demo")
+    assert [t.prefix for t in tokens.filter(revoked_at__isnull=True)] == [second[:12]]
+    assert tokens.get(prefix=first[:12]).revoked_at is not None
+
+
+@pytest.mark.django_db
+def test_every_write_is_audited_as_the_demo_admin() -> None:
+    seed()
+    entries = AuditEntry.objects.filter(organization__slug="demo")
+    assert {e.actor_label for e in entries} == {"admin@demo.local"}
+    assert {
+        "staff.add",
+        "token.issue",
+        "channel.create",
+        "blacklist.add",
+        "whitelist.add",
+        "report.create",
+    } <= set(entries.values_list("action", flat=True))
+    assert entries.get(action="staff.add").after["role"] == "owner"
