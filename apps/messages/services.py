@@ -34,14 +34,13 @@ from apps.events.models import EventType
 from apps.events.services import event_record
 from apps.members.models import Member
 from apps.members.services import member_for_account
+from apps.messages.images import process_image
+from apps.messages.models import Message, MessageFile, MessageTag
+from apps.messages.selectors import message_detail, message_get
 from apps.moderation.filtering import FilterOutcome, filter_message_texts
 from apps.moderation.reports import report_create
 from apps.moderation.services import filter_refusal_count
 from apps.organizations.models import Organization
-
-from apps.messages.images import process_image
-from apps.messages.models import Message, MessageFile, MessageTag
-from apps.messages.selectors import message_detail, message_get
 
 MAX_TEXT_LENGTH = 10_000
 MAX_DATA_BYTES = 64 * 1024

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from apps.channels import services
 from apps.channels.api.serializers import (
+    MAX_USER_IDS,
     ChannelCloseInput,
     ChannelCreateInput,
     ChannelDisplayNameInput,
@@ -221,6 +222,14 @@ class ChannelUsersView(ChannelPathView):
         summary="Remove users from a channel",
         description="userIds in the body (JSON or form) or in the query string.",
         request=ChannelUsersInput,
+        parameters=[
+            OpenApiParameter(
+                "userIds",
+                {"type": "array", "items": {"type": "string"}},
+                description=f"The users to remove, at most {MAX_USER_IDS}; in the body (form "
+                "or JSON) or the query string.",
+            )
+        ],
         responses={200: ChannelResponse, **_ERRORS, **_CLOSED, **_NOT_FOUND},
         tags=TAGS,
     )
