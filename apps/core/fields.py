@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.parsers import loads
 from apps.core.text import identifier_problem, parse_integer
 
 MAX_LIST_ITEMS = 1000
@@ -99,7 +100,7 @@ class StringListField(serializers.ListField):
             stripped = data.strip()
             if stripped.startswith("["):
                 try:
-                    data = json.loads(stripped)
+                    data = loads(stripped, at=(self.field_name or "",))
                 except ValueError:
                     self.fail("not_a_list", input_type="malformed JSON")
             else:
@@ -134,7 +135,7 @@ class JSONObjectField(serializers.Field):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, str) and not sent_in_json_body(self):
             try:
-                data = json.loads(data)
+                data = loads(data, at=(self.field_name or "",))
             except ValueError:
                 self.fail("not_object")
         if not isinstance(data, dict):
@@ -158,11 +159,13 @@ class IdField(StringField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
-        problem = identifier_problem(value)
-        if problem is not None:
-            raise serializers.ValidationError(problem)
-        return value
+        # Checked before trimming: str.strip() would also cut U+0085, U+001C..U+001F and
+        # U+2028/9 off the ends, and the id would pass as the one without them.
+        if isinstance(data, str):
+            problem = identifier_problem(data.strip(" "))
+            if problem is not None:
+                raise serializers.ValidationError(problem)
+        return super().to_internal_value(data)
 
 
 class IntegerField(serializers.IntegerField):

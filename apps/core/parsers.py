@@ -13,6 +13,7 @@ import json
 import math
 from typing import Any
 
+from django.conf import settings
 from django.http import QueryDict
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
@@ -52,10 +53,11 @@ def _unsafe_string(field: str, where: str, char: str) -> DomainError:
     )
 
 
-def check_strings(value: Any) -> None:
+def check_strings(value: Any, *, at: tuple[str | int, ...] = ()) -> None:
     """Walk a parsed JSON value once: refuse nesting deeper than :data:`MAX_JSON_DEPTH`
-    and any string (object keys included) holding NUL or a lone surrogate."""
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    and any string (object keys included) holding NUL or a lone surrogate. ``at`` is where
+    the value sits (a form field's name, for JSON sent in one form field)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, at)]
     while stack:
         node, path = stack.pop()
         if len(path) >= MAX_JSON_DEPTH:
@@ -86,6 +88,20 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def loads(text: str, *, at: tuple[str | int, ...] = ()) -> Any:
+    """JSON text as the API reads it everywhere (a body, or JSON sent in one form field):
+    no NaN/Infinity, finite numbers only, no duplicate keys (ValueError), then
+    :func:`check_strings` (DomainError, ParseError)."""
+    value = json.loads(
+        text,
+        parse_float=_finite_float,
+        parse_constant=_reject_constant,
+        object_pairs_hook=_unique_keys,
+    )
+    check_strings(value, at=at)
+    return value
+
+
 class JSONParser(parsers.JSONParser):
     """Strict JSON: no NaN/Infinity, finite numbers only, no duplicate keys, bounded
     nesting, no NUL or lone surrogate in any string."""
@@ -93,27 +109,49 @@ class JSONParser(parsers.JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         encoding = parsers.get_encoding(parser_context or {})
         try:
-            text = codecs.getreader(encoding)(stream).read()
-            value = json.loads(
-                text,
-                parse_float=_finite_float,
-                parse_constant=_reject_constant,
-                object_pairs_hook=_unique_keys,
-            )
+            return loads(codecs.getreader(encoding)(stream).read())
         except RecursionError as exc:
             raise ParseError("JSON parse error - nested too deeply") from exc
         except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
             raise ParseError(f"JSON parse error - {exc}") from exc
-        check_strings(value)
-        return value
+
+
+#: A codec that decodes UTF-8 strictly whatever error handler it is asked for. Django's
+#: multipart parser decodes field names, values and file names with errors="replace"
+#: (invalid UTF-8 would become U+FFFD, where an urlencoded body is refused); given this
+#: codec as the request's encoding it raises instead.
+STRICT_UTF8 = "chatadmin_strict_utf_8"
+
+
+def _strict_utf8_decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
+    return codecs.utf_8_decode(data, "strict", True)
+
+
+codecs.register(
+    lambda name: (
+        codecs.CodecInfo(codecs.utf_8_encode, _strict_utf8_decode, name=STRICT_UTF8)
+        if name == STRICT_UTF8
+        else None
+    )
+)
 
 
 class MultiPartParser(parsers.MultiPartParser):
-    """DRF's multipart parser; every field name and text value (and file name) is checked
-    for NUL and lone surrogates, as JSON strings are."""
+    """DRF's multipart parser, read as strictly as the other bodies: text that is not
+    valid UTF-8 is 400 ``malformed_body``, and every field name and text value (and file
+    name) is checked for NUL and lone surrogates, as JSON strings are."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        parsed = super().parse(stream, media_type, parser_context)
+        context = dict(parser_context or {})
+        encoding = context.get("encoding") or settings.DEFAULT_CHARSET
+        if codecs.lookup(encoding).name == "utf-8":
+            context["encoding"] = STRICT_UTF8
+        try:
+            parsed = super().parse(stream, media_type, context)
+        except UnicodeDecodeError as exc:  # Django wraps it in DjangoUnicodeDecodeError
+            raise DomainError(
+                "malformed_body", "A multipart field name or value is not valid UTF-8."
+            ) from exc
         check_form(parsed.data)
         for name, upload in parsed.files.items():
             check_strings({name: getattr(upload, "name", "") or ""})

@@ -9,20 +9,40 @@ replaced with seeded ids so the handlers get past their 404 and into the real co
 
 Budget: ``MAX_EXAMPLES`` per item; 42 v2 operations + 2 x 11 messenger operations
 = 64 items, ~80 cases each (positive and negative generation) = > 5,000 cases per run.
+
+Hostile variants (tests/robustness/hostile.py): every generated case gets one or two
+hostile changes: NUL, lone surrogates, C0/C1 controls, bidi and zero-width characters at
+any position of any string (path, query, body at every depth, object keys), strings of
+nothing visible, integers as Arabic-Indic or fullwidth digits, ``"1_0"``, ``" 1 "``,
+``1e3``, ``1e-400``, ``1.0``, ``true``. The ``hostile_refused`` check wants a 4xx wherever
+the change must be refused (NUL or a surrogate anywhere; a control, format character or
+nothing visible in an identifier, an enum, a number or a path id; an odd integer) and the
+error body on every 4xx. In process: ``HOSTILE_MAX_EXAMPLES`` per operation (v2 with the
+Bearer token, messenger with the admin's Personal-Access-Token). Over a real gunicorn
+(PostgreSQL only, on the test database): ``GUNICORN_MAX_EXAMPLES`` per operation, and
+every body-taking operation's clean and hostile bodies again with
+``Transfer-Encoding: chunked`` and no ``Content-Length``.
+
 Run: ``.venv/bin/pytest -m fuzz`` (add DATABASE_URL for PostgreSQL; CI does).
 Known exclusions: docs/testing.md, "Fuzzing: known exclusions".
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import re
 import zlib
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import pytest
 import schemathesis
+from django.conf import settings as django_settings
 from django.core import signals
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import (
@@ -40,6 +60,7 @@ from apps.members.models import Member
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import AccessToken
 from chatadmin.wsgi import application
+from tests.chaos import servers
 from tests.factories import (
     AccountFactory,
     ChannelFactory,
@@ -49,9 +70,15 @@ from tests.factories import (
 )
 from tests.personas import issue_token
 
+from . import hostile
+from .test_hostile_input import API_GAPS, api_probes, credential_headers, surface_of
+from .world import Tenant, world_fixture  # noqa: F401  (the ``world`` fixture)
+
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "80"))
+HOSTILE_MAX_EXAMPLES = int(os.environ.get("FUZZ_HOSTILE_MAX_EXAMPLES", "100"))
+GUNICORN_MAX_EXAMPLES = int(os.environ.get("FUZZ_GUNICORN_MAX_EXAMPLES", "25"))
 
 CHECKS = [
     not_a_server_error,
@@ -190,3 +217,284 @@ def test_messenger_with_api_token(case: Any, seeded: dict[str, Any]) -> None:
 @FUZZ_SETTINGS
 def test_messenger_with_personal_token(case: Any, seeded: dict[str, Any]) -> None:
     _run(case, seeded, "personal")
+
+
+# --- hostile input, in process ------------------------------------------------------------
+
+HOSTILE_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    response_schema_conformance,
+    hostile.hostile_refused,
+]
+# Generated cases only: the explicit phase replays schemathesis' coverage cases, which
+# bypass the hooks (and are sent by the plain tests above anyway).
+HOSTILE_SETTINGS = settings(
+    FUZZ_SETTINGS, max_examples=HOSTILE_MAX_EXAMPLES, phases=[Phase.generate]
+)
+GUNICORN_SETTINGS = settings(
+    FUZZ_SETTINGS, max_examples=GUNICORN_MAX_EXAMPLES, phases=[Phase.generate]
+)
+
+
+def _hostile_schema(loaded: Any, max_examples: int) -> Any:
+    """``loaded`` with every generated case made hostile (a schema-scoped hook, so the
+    plain fuzzing above is untouched)."""
+    loaded.config.generation.update(
+        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+        max_examples=max_examples,
+        with_security_parameters=False,
+    )
+
+    @loaded.hook
+    def flatmap_case(context: Any, case: Any) -> Any:
+        return hostile.hostile_case_strategy(case)
+
+    return loaded
+
+
+hostile_schema = _hostile_schema(
+    schemathesis.openapi.from_wsgi("/api/schema/?format=json", application), HOSTILE_MAX_EXAMPLES
+)
+hostile_v2 = hostile_schema.include(path_regex=r"^/api/v2/")
+hostile_messenger = hostile_schema.include(path_regex=r"^/api/messenger/")
+
+
+def _seed_path(case: Any, ids: dict[str, Any]) -> None:
+    """Seeded ids for the path parameters the hostile change left alone (so the handler
+    runs past its 404 and reads the hostile body or query)."""
+    mark = case.headers.get(hostile.MARK, "") if case.headers else ""
+    for name in list(case.path_parameters or {}):
+        if name in ids and f"path [{name!r}]" not in mark:
+            case.path_parameters[name] = quote(str(ids[name]), safe="")
+
+
+def _run_hostile(case: Any, seeded: dict[str, Any], credential: str, **kwargs: Any) -> None:
+    _seed_path(case, seeded["ids"])
+    case.call_and_validate(headers=seeded["headers"][credential], checks=HOSTILE_CHECKS, **kwargs)
+
+
+@hostile_v2.parametrize()
+@HOSTILE_SETTINGS
+def test_hostile_admin_api_v2(case: Any, seeded: dict[str, Any]) -> None:
+    _run_hostile(case, seeded, "admin")
+
+
+@hostile_messenger.parametrize()
+@HOSTILE_SETTINGS
+def test_hostile_messenger(case: Any, seeded: dict[str, Any]) -> None:
+    _run_hostile(case, seeded, "personal")
+
+
+# --- hostile input over a real gunicorn ---------------------------------------------------
+
+_gunicorn_missing = None if (servers.VENV_BIN / "gunicorn").exists() else "no .venv/bin/gunicorn"
+
+
+@pytest.fixture(scope="module")
+def gunicorn_url(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``gunicorn chatadmin.wsgi`` (2 sync workers, production settings) on a free
+    loopback port, on pytest-django's test database: what a test commits
+    (``django_db(transaction=True)``) it serves. PostgreSQL only (SQLite's test database
+    is in memory or locked by this process)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the gunicorn variants need PostgreSQL (DATABASE_URL)")
+    if _gunicorn_missing:
+        pytest.skip(_gunicorn_missing)
+    db = django_settings.DATABASES["default"]
+    auth = quote(db.get("USER") or "", safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    url = f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    folder = tmp_path_factory.mktemp("gunicorn")
+    env = servers.product_env(url, folder, DB_CONN_MAX_AGE="0")
+    with servers.Gunicorn(env, workers=2, log=folder / "gunicorn.log") as web:
+        yield f"http://{web.host}:{web.port}"
+
+
+gunicorn_schema = _hostile_schema(
+    schemathesis.openapi.from_dict(api_schema.raw_schema), GUNICORN_MAX_EXAMPLES
+)
+#: gunicorn's own answers to a request it will not pass on (a request line over 4094
+#: bytes: 414; too many or too large header fields: 431), in its HTML, before Django.
+#: docs/testing.md, "Fuzzing: known exclusions".
+GUNICORN_LIMITS = {414, 431}
+
+
+@gunicorn_schema.hook
+def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
+    return response.status_code not in GUNICORN_LIMITS
+
+
+gunicorn_v2 = gunicorn_schema.include(path_regex=r"^/api/v2/")
+gunicorn_messenger = gunicorn_schema.include(path_regex=r"^/api/messenger/")
+
+
+@gunicorn_v2.parametrize()
+@GUNICORN_SETTINGS
+@pytest.mark.django_db(transaction=True)
+def test_hostile_admin_api_v2_over_gunicorn(
+    case: Any, seeded: dict[str, Any], gunicorn_url: str
+) -> None:
+    _run_hostile(case, seeded, "admin", base_url=gunicorn_url, timeout=30)
+
+
+@gunicorn_messenger.parametrize()
+@GUNICORN_SETTINGS
+@pytest.mark.django_db(transaction=True)
+def test_hostile_messenger_over_gunicorn(
+    case: Any, seeded: dict[str, Any], gunicorn_url: str
+) -> None:
+    _run_hostile(case, seeded, "personal", base_url=gunicorn_url, timeout=30)
+
+
+#: Probes of test_hostile_input sent again chunked: the clean request, and the ones that
+#: must be refused however the body is framed.
+CHUNKED_LABELS = ("clean", "json body=invalid_utf8")
+CHUNKED_VALUES = ("=nul", "=surrogate", "=invalid_utf8")
+
+
+def _http_headers(environ: dict[str, str]) -> dict[str, str]:
+    """``HTTP_PERSONAL_ACCESS_TOKEN`` -> ``Personal-Access-Token``."""
+    return {k[5:].replace("_", "-").title(): v for k, v in environ.items()}
+
+
+def _chunks(body: bytes) -> Iterator[bytes]:
+    """The body in three chunks (one may split a UTF-8 sequence or a multipart line)."""
+    third = max(1, len(body) // 3)
+    yield from (body[i : i + third] for i in range(0, len(body), third))
+
+
+def _send_chunked(url: str, probe: Any, headers: dict[str, str]) -> tuple[int, bytes]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.request(
+            probe.method.upper(),
+            probe.url,
+            body=_chunks(probe.body),
+            headers={**headers, "Content-Type": probe.content_type},
+            encode_chunked=True,
+        )
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chunked_bodies_over_gunicorn(world: dict[str, Any], gunicorn_url: str) -> None:
+    """Every operation that takes a body, with ``Transfer-Encoding: chunked`` and no
+    ``Content-Length`` (http.client's ``encode_chunked``) through gunicorn: a clean body
+    is read (never answered as if it were empty), a hostile one (NUL, a lone surrogate,
+    invalid UTF-8; JSON, urlencoded and multipart) is refused with the error body, and
+    nothing is a 5xx."""
+    acme: Tenant = world["acme"]
+    headers = {k: _http_headers(v) for k, v in credential_headers(acme).items()}
+    problems, sent = [], 0
+    for op in hostile.operations():
+        surface = surface_of(op.template)
+        if not op.bodies or surface is None:
+            continue
+        probes = [
+            p
+            for p in api_probes(op, acme)
+            if p.body is not None
+            and (p.label in CHUNKED_LABELS or p.label.endswith(CHUNKED_VALUES))
+        ]
+        chosen: dict[str, Any] = {}
+        for probe in probes:  # one per encoding and value
+            kind = probe.label.split(" ")[0] + probe.label.rsplit("=", 1)[-1]
+            chosen.setdefault(kind, probe)
+        for probe in chosen.values():
+            status, body = _send_chunked(gunicorn_url, probe, headers[surface])
+            sent += 1
+            label = f"{op} [{probe.label}]"
+            where = f"{label} chunked -> {status} {body[:160]!r}"
+            known = any(re.search(gap.probes, label) for gap in API_GAPS.values())
+            if status >= 500:
+                problems.append(where)
+            elif probe.label == "clean":
+                code = _code(body)
+                if status in (411, 413) or code in ("missing_parameter", "malformed_body"):
+                    problems.append(f"{where}: the chunked body was not read")
+            elif not probe.must_refuse or known:
+                continue
+            elif not 400 <= status < 500 or _code(body) not in hostile.CATALOG:
+                problems.append(f"{where}: not refused with the error body")
+    assert sent >= 100
+    assert not problems, "\n".join(problems)
+
+
+def _code(body: bytes) -> str | None:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed.get("code") if isinstance(parsed, dict) else None
+
+
+def _raw_request(url: str, head: str, body: bytes) -> tuple[int, bytes]:
+    """Send ``head`` (request line and headers, without the blank line) and ``body``
+    byte for byte; the status and body of the answer (the connection is closed after)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.connect()
+        conn.sock.sendall(head.encode("latin-1") + b"\r\nConnection: close\r\n\r\n" + body)
+        response = http.client.HTTPResponse(conn.sock, method="POST")
+        response.begin()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+#: (name, extra headers, chunked body, expect the message to be stored).
+FRAMINGS: list[tuple[str, str, bytes, bool]] = [
+    ("chunk extensions", "Transfer-Encoding: chunked", b"%x;ext=1\r\n%s\r\n0\r\n\r\n", True),
+    ("trailer", "Transfer-Encoding: chunked", b"%x\r\n%s\r\n0\r\nX-Trailer: 1\r\n\r\n", True),
+    ("one byte a chunk", "Transfer-Encoding: chunked", b"", True),
+    ("gzip, chunked", "Transfer-Encoding: gzip, chunked", b"%x\r\n%s\r\n0\r\n\r\n", False),
+    ("chunked and a Content-Length", "Transfer-Encoding: chunked\r\nContent-Length: 5",
+     b"%x\r\n%s\r\n0\r\n\r\n", False),
+    ("bad chunk size", "Transfer-Encoding: chunked", b"zz\r\n%s\r\n0\r\n\r\n", False),
+]  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chunked_framings_over_gunicorn(world: dict[str, Any], gunicorn_url: str) -> None:
+    """One message posted with each framing a client or a proxy may use: read as the same
+    message where the framing is valid, refused (4xx) where it is not, never a 5xx."""
+    from apps.messages.models import Message
+
+    acme: Tenant = world["acme"]
+    auth = _http_headers(credential_headers(acme)["/api/v2/"])
+    problems = []
+    for name, framing, template, stored in FRAMINGS:
+        text = f"framing {name}"
+        payload = json.dumps({"channelId": acme.channel.channel_id, "type": "text",
+                              "data": {"text": text}}).encode()  # fmt: skip
+        if template:
+            body = template.replace(b"%x", b"%x" % len(payload)).replace(b"%s", payload)
+        else:  # one byte a chunk
+            body = b"".join(b"1\r\n" + payload[i : i + 1] + b"\r\n" for i in range(len(payload)))
+            body += b"0\r\n\r\n"
+        head = "\r\n".join(
+            [
+                "POST /api/v2/message HTTP/1.1",
+                f"Host: {urlsplit(gunicorn_url).netloc}",
+                "Content-Type: application/json",
+                *[f"{k}: {v}" for k, v in auth.items()],
+                framing,
+            ]
+        )
+        status, answer = _raw_request(gunicorn_url, head, body)
+        found = Message.objects.filter(data__text=text).exists()
+        where = f"{name}: {status} {answer[:160]!r}"
+        if status >= 500:
+            problems.append(where)
+        elif stored and (status != 201 or not found):
+            problems.append(f"{where}: the message was not read (stored: {found})")
+        elif not stored and (status < 400 or found):
+            problems.append(f"{where}: accepted (stored: {found})")
+    assert not problems, "\n".join(problems)

@@ -29,6 +29,7 @@ from apps.api_v2.channels.serializers import (
 from apps.channels.models import Channel
 from apps.channels.selectors.channels import channel_get, channel_query
 from apps.channels.services import channels as services
+from apps.channels.services.channels import MAX_USER_IDS
 from apps.core.errors import DomainError
 from apps.core.pagination import keyset_page
 from apps.core.parsing import request_data
@@ -226,6 +227,14 @@ class ChannelUsersView(ChannelPathView):
         summary="Remove users from a channel",
         description="userIds in the body (JSON or form) or in the query string.",
         request=ChannelUsersInput,
+        parameters=[
+            OpenApiParameter(
+                "userIds",
+                {"type": "array", "items": {"type": "string"}},
+                description=f"The users to remove, at most {MAX_USER_IDS}; in the body (form "
+                "or JSON) or the query string.",
+            )
+        ],
         responses={200: ChannelResponse, **_ERRORS, **_CLOSED, **_NOT_FOUND},
         tags=TAGS,
     )

@@ -74,7 +74,8 @@ class ReasonMixin(forms.Form):
 def parse_user_ids(raw: str) -> list[str]:
     """userIds typed one per line or comma-separated: trimmed, empty ones dropped,
     duplicates removed (first occurrence kept)."""
-    parts = (p.strip() for p in re.split(r"[,\r\n]+", raw or ""))
+    # Only spaces and tabs are trimmed: U+0085 or U+2028 at an end is refused, not cut.
+    parts = (p.strip(" \t") for p in re.split(r"[,\r\n]+", raw or ""))
     return list(dict.fromkeys(p for p in parts if p))
 
 
