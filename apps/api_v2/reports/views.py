@@ -6,70 +6,25 @@ Parse -> selector/service -> render.
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api_v2.base import AdminAPIView
+from apps.api_v2.reports.serializers import (
+    ReportCreateInput,
+    ReportEnvelope,
+    render_report,
+)
 from apps.api_v2.users.views import UserFlagsView as MemberUserFlagsView
-from apps.audit.services import MAX_REASON_LENGTH
 from apps.core.errors import DomainError
-from apps.core.fields import IdField, StringField
 from apps.core.schema import ErrorOutput
 from apps.members.selectors import member_get
 from apps.messages.selectors.messages import message_get
-from apps.reports.models import Report
 from apps.reports.services import report_create
 
 TAGS = ["reports"]
-
-
-# --- input ---------------------------------------------------------------------------
-class ReportCreateInput(serializers.Serializer):
-    reporterId = IdField(help_text="The userId of the end user who reports (must exist).")
-    reason = StringField(
-        required=False,
-        allow_blank=True,
-        max_length=MAX_REASON_LENGTH,
-        default="",
-        help_text=f"Why, in the reporter's words (at most {MAX_REASON_LENGTH} characters).",
-    )
-
-
-# --- output --------------------------------------------------------------------------
-class ReportOutput(serializers.Serializer):
-    reportId = serializers.SerializerMethodField()
-    state = serializers.ChoiceField(choices=Report.State.choices)
-    reason = serializers.CharField()
-    reporterId = serializers.SerializerMethodField()
-    targetUserId = serializers.CharField(source="target_member.user_id")
-    targetMessageId = serializers.SerializerMethodField()
-    createdAt = serializers.DateTimeField(source="created_at")
-    resolvedAt = serializers.DateTimeField(source="resolved_at", allow_null=True)
-    resolvedBy = serializers.SerializerMethodField()
-
-    def get_reportId(self, obj: Report) -> str:
-        return str(obj.pk)
-
-    def get_reporterId(self, obj: Report) -> str | None:
-        return obj.reporter.user_id if obj.reporter_id else None
-
-    def get_targetMessageId(self, obj: Report) -> str | None:
-        return str(obj.target_message.public_id) if obj.target_message_id else None
-
-    def get_resolvedBy(self, obj: Report) -> str | None:
-        return obj.resolved_by_label or None
-
-
-class ReportEnvelope(serializers.Serializer):
-    report = ReportOutput()
-
-
-def render_report(report: Report) -> dict[str, Any]:
-    return {"report": ReportOutput(report).data}
 
 
 _ERRORS = {
