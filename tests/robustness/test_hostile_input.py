@@ -73,7 +73,7 @@ from tests.builders import image_bytes
 from . import hostile as h
 from .hostile import Hostile, Operation, Slot
 from .routes import api_routes, console_url_names, view_methods
-from .test_cross_org import path_values
+from .test_cross_org import id_parameters, path_values
 from .world import (
     Tenant,
     console_client,
@@ -116,33 +116,19 @@ UNDOCUMENTED: dict[str, list[Slot]] = {
 
 
 def known_values(acme: Tenant) -> dict[str, Any]:
-    """Valid values of acme's by parameter name, so that a probe reaches the handler."""
+    """Valid values of acme's by parameter name, so that a probe reaches the handler: the
+    cross-organization matrix's (test_cross_org.id_parameters), with single ids where a
+    probe replaces one item, and values that pass every validation."""
     return {
-        "channelId": acme.channel.channel_id,
+        **id_parameters(acme),
         "userIds": [acme.member.user_id],
-        "userId": acme.member.user_id,
-        "referenceId": str(acme.message.public_id),
-        "referenceType": "message",
-        "reactionName": "like",
-        "reporterId": acme.admin_member.user_id,
-        "parentId": str(acme.message.public_id),
-        "organization_id": acme.org.pk,
-        "organizationID": acme.org.pk,
-        "assignedUsers": [acme.member.pk],
-        "event_id": acme.event_id,
         "ruleIds": [acme.rule.pattern],
-        "ruleId": "renamed.example.com",
         "regexs": ["acme-new-pattern"],
-        "data": {"text": "hello"},
-        "message": "hello",
-        "name": "renamed",
-        "displayName": "renamed",
         "mutePeriod": 60000,
         "banPeriod": 60000,
         "scheduledDeletion": (timezone.now() + timedelta(days=2)).isoformat(),
         "reason": "hostile input",
         "publicIds": ["acme-role"],
-        "type": "text",
     }
 
 
