@@ -9,7 +9,7 @@ needs it fails with a driver error. Those errors become a clean **503** on every
 
 Two places produce it, both with :func:`is_database_unavailable` deciding:
 
-- the DRF exception handler (``apps.core.errors.exception_handler``) for API views;
+- the DRF exception handler (``apps.core.http_errors.exception_handler``) for API views;
 - :class:`DatabaseUnavailableMiddleware` (first in ``MIDDLEWARE``): its
   ``process_exception`` for any other view (``/healthz``, console, admin), and, for an
   error raised by another middleware (a session saved on the way out), the

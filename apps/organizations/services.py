@@ -286,6 +286,22 @@ def staff_member_add(
 
 
 @transaction.atomic
+def staff_role_at_least(
+    *, organization: Organization, actor: Actor, account: Account, role: str
+) -> StaffRole:
+    """Make the account staff here with at least ``role``: added if it is not staff
+    (``staff.add``), raised if its role ranks lower (``staff.role``), kept otherwise."""
+    staff = StaffRole.objects.filter(organization=organization, account=account).first()
+    if staff is None:
+        return staff_member_add(
+            organization=organization, actor=actor, email=account.email, role=role
+        ).staff
+    if StaffRole.role_at_least(staff.role, role):
+        return staff
+    return staff_role_change(organization=organization, actor=actor, staff_id=staff.pk, role=role)
+
+
+@transaction.atomic
 def staff_role_change(
     *, organization: Organization, actor: Actor, staff_id: int, role: str
 ) -> StaffRole:

@@ -26,8 +26,7 @@ from apps.cli.arguments import (
 from apps.organizations.models import AccessToken, StaffRole
 from apps.organizations.services import (
     organization_token_issue,
-    staff_member_add,
-    staff_role_change,
+    staff_role_at_least,
 )
 
 DEFAULT_NAME = "manage.py create_access_token"
@@ -49,21 +48,12 @@ class Command(BaseCommand):
         organization = organization_by_slug(org)
         with domain_errors(), transaction.atomic():
             account, created = account_get_or_create(email=email)
-            staff = StaffRole.objects.filter(organization=organization, account=account).first()
-            if staff is None:
-                staff_member_add(
-                    organization=organization,
-                    actor=SYSTEM,
-                    email=account.email,
-                    role=StaffRole.Role.ADMIN,
-                )
-            elif staff.role == StaffRole.Role.MODERATOR:
-                staff_role_change(
-                    organization=organization,
-                    actor=SYSTEM,
-                    staff_id=staff.pk,
-                    role=StaffRole.Role.ADMIN,
-                )
+            staff_role_at_least(
+                organization=organization,
+                actor=SYSTEM,
+                account=account,
+                role=StaffRole.Role.ADMIN,
+            )
             issued = organization_token_issue(
                 organization=organization,
                 actor=SYSTEM,
