@@ -59,9 +59,12 @@ INSTALLED_APPS = [
     "apps.calendar_events",
     "apps.reports",
     "apps.retention",
+    "apps.permissions",
+    "apps.presence",
     # surfaces: they import the domain; the domain never imports them
     "apps.api_v2",
     "apps.messenger",
+    "apps.messaging",
     "apps.console",
     "apps.cli",
 ]
@@ -291,6 +294,7 @@ CELERY_BEAT_SCHEDULE: dict = {
             ("channel-users-bans-expire", "channels.channel_users_bans_expire_sweep"),
             ("member-bans-expire", "members.member_bans_expire_sweep"),
             ("channel-scheduled-deletion", "channels.channel_scheduled_deletion_sweep"),
+            ("statuses-expire", "presence.statuses_expire_sweep"),
         ]
     },
 }
@@ -309,6 +313,16 @@ CHATADMIN = {
     # rows: exact across processes) and per client address (counted in the cache).
     "TOKEN_ISSUE_PER_ACCOUNT_HOUR": env.int("CHATADMIN_TOKEN_ISSUE_PER_ACCOUNT_HOUR", default=20),
     "TOKEN_ISSUE_PER_ADDRESS_HOUR": env.int("CHATADMIN_TOKEN_ISSUE_PER_ADDRESS_HOUR", default=60),
+    # Messaging API sessions: default lifetime of a session token (POST
+    # /api/v2/users/:userId/sessions, create_session_token), and the longest one allowed.
+    "SESSION_TTL_SECONDS": env.int("CHATADMIN_SESSION_TTL_SECONDS", default=30 * 24 * 3600),
+    "SESSION_MAX_TTL_SECONDS": env.int(
+        "CHATADMIN_SESSION_MAX_TTL_SECONDS", default=365 * 24 * 3600
+    ),
+    # Signed attachment and avatar URLs stay valid this long.
+    "SIGNED_URL_TTL_SECONDS": env.int("CHATADMIN_SIGNED_URL_TTL_SECONDS", default=3600),
+    # POST /api/messaging/activity/: per member, per minute.
+    "ACTIVITY_PER_MEMBER_MINUTE": env.int("CHATADMIN_ACTIVITY_PER_MEMBER_MINUTE", default=60),
 }
 
 LOGGING = {

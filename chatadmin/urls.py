@@ -15,6 +15,7 @@ urlpatterns = [
     path("console/", include("apps.console.urls")),
     path("api/v2/", include("apps.api_v2.urls")),
     path("api/messenger/", include("apps.messenger.api.urls")),
+    path("api/messaging/", include("apps.messaging.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),

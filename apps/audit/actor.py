@@ -1,4 +1,5 @@
-"""Who performs an action: a console account, a token, or the system."""
+"""Who performs an action: a console account, a token, a member (a messaging API session,
+an integration's bot), or the system."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apps.accounts.models import Account
+from apps.members.models import Member
 from apps.organizations.models import AccessToken
 
 
@@ -13,9 +15,13 @@ from apps.organizations.models import AccessToken
 class Actor:
     account: Account | None = None
     token: AccessToken | None = None
+    #: A member acting for itself (messaging API session, moderation commands).
+    member: Member | None = None
 
     @property
     def label(self) -> str:
+        if self.member is not None:
+            return f"member {self.member.user_id}"[:255]
         if self.token is not None:
             token = self.token
             return f"{token.get_kind_display()} {token.prefix}… of {token.account.email}"
@@ -25,7 +31,13 @@ class Actor:
 
     @property
     def is_system(self) -> bool:
-        return self.account is None and self.token is None
+        return self.account is None and self.token is None and self.member is None
+
+    @classmethod
+    def for_member(cls, member: Member) -> Actor:
+        """A member acting for itself, with its own rights only (never its linked
+        account's staff role: services that check staff roles see no account)."""
+        return cls(member=member)
 
     @classmethod
     def system(cls) -> Actor:

@@ -39,16 +39,31 @@ class Channel(models.Model):
         DEFAULT = "default", "Default chatroom of the organization"
         EVENT = "event", "Chatroom of an event"
 
+    class Visibility(models.TextChoices):
+        """Who sees the channel (the messaging API's ``type``), orthogonal to its kind:
+        public channels are listed to and joinable by every member of the organization;
+        private and group channels only exist for their members (and admins)."""
+
+        PUBLIC = "public", "Public"
+        PRIVATE = "private", "Private"
+        GROUP = "group", "Group (direct conversation)"
+
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="channels"
     )
     channel_id = models.CharField(max_length=128)
     type = models.CharField(max_length=16, choices=Type.choices, default=Type.STANDARD)
+    visibility = models.CharField(
+        max_length=8, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
     display_name = models.CharField(max_length=255, blank=True)
+    topic = models.CharField(max_length=1000, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     muted_at = models.DateTimeField(null=True, blank=True)
     mute_expires_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    #: Archived (messaging API): read-only for everyone until unarchived.
+    archived_at = models.DateTimeField(null=True, blank=True)
     #: A chatroom removed through the chatroom service: hidden everywhere at once; the
     #: scheduled-deletion sweep purges it at ``scheduled_deletion_at`` (now + grace).
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -115,6 +130,10 @@ class Channel(models.Model):
     def is_closed(self) -> bool:
         return self.closed_at is not None
 
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
 
 class ChannelTag(models.Model):
     """One tag of a channel; a table (not JSON) so tag filters use an index on every DB."""
@@ -136,8 +155,22 @@ class Membership(models.Model):
     """A member's standing in a channel.
 
     ``joined_at`` set means a current member. A row may exist without membership to
-    keep a channel ban or a mute for someone who is not (or no longer) in the channel.
+    keep a channel ban or a mute for someone who is not (or no longer) in the channel,
+    or an invitation (``invited_at`` set, ``joined_at`` not yet).
+
+    Unread counts are data, never a COUNT per request: the channel's ``message_count``
+    minus ``read_count`` (the number of the channel's live messages this member had read
+    when it last marked the channel read, kept exact by the services on posts and
+    deletes), see :func:`apps.messages.services.reads`.
     """
+
+    class Flag(models.TextChoices):
+        """The member's own marking of the channel (messaging API ``membershipFlag``)."""
+
+        NONE = "", "None"
+        PINNED = "pinned", "Pinned"
+        HIDDEN = "hidden", "Hidden"
+        IGNORED = "ignored", "Ignored"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="memberships")
@@ -148,6 +181,15 @@ class Membership(models.Model):
     banned_at = models.DateTimeField(null=True, blank=True)
     ban_expires_at = models.DateTimeField(null=True, blank=True)
     ban_reason = models.TextField(blank=True)
+    #: The channel's owner (its creator, through the messaging API).
+    is_owner = models.BooleanField(default=False)
+    #: Invited and not joined yet (the messaging API's member type ``invitee``).
+    invited_at = models.DateTimeField(null=True, blank=True)
+    flag = models.CharField(max_length=8, choices=Flag.choices, blank=True, default="")
+    #: Live messages of the channel this member has read (see the class docstring).
+    read_count = models.PositiveIntegerField(default=0)
+    #: The newest message (primary key) this member has read in the channel.
+    last_read_message_pk = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -182,6 +224,13 @@ class Membership(models.Model):
     @property
     def is_member(self) -> bool:
         return self.joined_at is not None
+
+    @property
+    def member_type(self) -> str:
+        """``owner``, ``member`` or ``invitee`` (messaging API)."""
+        if self.joined_at is None:
+            return "invitee"
+        return "owner" if self.is_owner else "member"
 
     def is_muted(self, now: datetime | None = None) -> bool:
         return timed_active(self.muted_at, self.mute_expires_at, now)

@@ -17,6 +17,7 @@ from apps.organizations.models import Organization
 
 class EventType(models.TextChoices):
     MESSAGE_CREATED = "message.created"
+    MESSAGE_UPDATED = "message.updated"
     MESSAGE_DELETED = "message.deleted"
     MESSAGE_HIDDEN = "message.hidden"
     USER_CREATED = "user.created"
@@ -31,12 +32,18 @@ class EventType(models.TextChoices):
     CHANNEL_UNMUTED = "channel.unmuted"
     CHANNEL_CLOSED = "channel.closed"
     CHANNEL_ARCHIVED = "channel.archived"
+    CHANNEL_UNARCHIVED = "channel.unarchived"
+    CHANNEL_UNDELETED = "channel.undeleted"
     CHANNEL_DELETED = "channel.deleted"
     MEMBER_JOINED = "member.joined"
     MEMBER_LEFT = "member.left"
     MEMBER_BANNED = "member.banned"
     MEMBER_UNBANNED = "member.unbanned"
+    MEMBER_INVITED = "member.invited"
     REPORT_CREATED = "report.created"
+    #: A member's activity (typing, reading...): messaging API POST /activity/, never stored
+    #: as a message; for the subscribers (outgoing webhooks).
+    ACTIVITY = "activity"
 
 
 class Event(models.Model):

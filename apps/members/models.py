@@ -43,6 +43,10 @@ class Member(models.Model):
     banned_at = models.DateTimeField(null=True, blank=True)
     ban_expires_at = models.DateTimeField(null=True, blank=True)
     ban_reason = models.TextField(blank=True)
+    #: A deactivated member can no longer act (its sessions stop working at once).
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    #: An IANA time zone name for the member's status expiries ("" = UTC).
+    time_zone = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -94,3 +98,29 @@ class Role(models.Model):
 
     def __str__(self) -> str:
         return self.role_id
+
+
+class MemberSession(models.Model):
+    """A session token of the messaging API: acts as exactly one member of one
+    organization. Only the SHA-256 of the token is stored (shown once at issue); it
+    expires at ``expires_at`` and stops working at once when revoked, or when its member
+    is banned or deactivated (checked on every request)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="sessions")
+    prefix = models.CharField(max_length=16)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["member"], condition=Q(revoked_at__isnull=True), name="session_live"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"session {self.prefix}… of {self.member_id}"

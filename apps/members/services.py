@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import logging
+import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -18,8 +20,8 @@ from apps.core.errors import DomainError
 from apps.core.sweeps import iso, sweep_expired
 from apps.events.models import EventType
 from apps.events.services import event_record
-from apps.members.models import Member, Role
-from apps.organizations.models import Organization
+from apps.members.models import Member, MemberSession, Role
+from apps.organizations.models import Organization, hash_token
 from apps.reports.models import Report
 
 logger = logging.getLogger(__name__)
@@ -482,3 +484,79 @@ def roles_upsert(
         after={"roles": wanted, "permissions": perms},
     )
     return [rows[rid] for rid in wanted]
+
+
+# --- messaging API sessions -------------------------------------------------------------
+
+
+class IssuedSession(NamedTuple):
+    """A new session: ``token`` is shown once and never stored."""
+
+    session: MemberSession
+    token: str
+
+
+#: Session tokens: a fixed prefix (recognisable in logs and secret scanners) and 32
+#: random bytes (256 bits), URL-safe.
+SESSION_TOKEN_PREFIX = "cas_"
+
+
+def _session_ttl(ttl: int | None) -> int:
+    limits = settings.CHATADMIN
+    if ttl is None:
+        return int(limits["SESSION_TTL_SECONDS"])
+    longest = int(limits["SESSION_MAX_TTL_SECONDS"])
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= longest:
+        raise DomainError(
+            "invalid_parameter",
+            f"ttl must be a whole number of seconds from 1 to {longest}.",
+            field="ttl",
+        )
+    return ttl
+
+
+@transaction.atomic
+def member_session_issue(*, actor: Actor, member: Member, ttl: int | None = None) -> IssuedSession:
+    """A session token acting as ``member`` (messaging API), valid for ``ttl`` seconds
+    (default ``CHATADMIN_SESSION_TTL_SECONDS``). Audited as ``session.issue``; the audit
+    entry names the token's prefix, never the token."""
+    seconds = _session_ttl(ttl)
+    if member.deactivated_at is not None:
+        raise DomainError("forbidden", f"User {member.user_id!r} is deactivated.")
+    raw = SESSION_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = timezone.now()
+    session = MemberSession.objects.create(
+        organization_id=member.organization_id,
+        member=member,
+        prefix=raw[:12],
+        token_hash=hash_token(raw),
+        expires_at=now + timedelta(seconds=seconds),
+    )
+    audit_record(
+        organization=member.organization,
+        actor=actor,
+        action="session.issue",
+        target_type="user",
+        target_id=member.user_id,
+        after={"prefix": session.prefix, "expiresAt": iso(session.expires_at)},
+    )
+    return IssuedSession(session=session, token=raw)
+
+
+@transaction.atomic
+def member_sessions_revoke(*, actor: Actor, member: Member) -> int:
+    """Revoke every live session of ``member`` (they fail on the very next request).
+    Returns how many were revoked; audited as ``session.revoke`` when there were any."""
+    revoked = MemberSession.objects.filter(member=member, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if revoked:
+        audit_record(
+            organization=member.organization,
+            actor=actor,
+            action="session.revoke",
+            target_type="user",
+            target_id=member.user_id,
+            after={"revoked": revoked},
+        )
+    return revoked

@@ -47,6 +47,15 @@ class Message(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     #: Hidden automatically at the organization's report threshold (or by a moderator).
     hidden_at = models.DateTimeField(null=True, blank=True)
+    #: Pinned to its channel (a public bookmark, messaging API).
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    pinned_by = models.ForeignKey(
+        Member, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
+    # On PostgreSQL the table also has a ``search_vector`` tsvector column with a GIN
+    # index, kept by a trigger from data.text / data.caption / data.name in the
+    # organization's ``search_language`` (migration 0003); not a model field, so the
+    # model stays the same on SQLite. See apps.messages.selectors.search.
 
     class Meta:
         indexes = [
@@ -55,6 +64,11 @@ class Message(models.Model):
                 fields=["parent", "id"], condition=Q(parent__isnull=False), name="message_parent"
             ),
             models.Index(fields=["author", "id"], name="message_author"),
+            models.Index(
+                fields=["channel", "id"],
+                condition=Q(pinned_at__isnull=False),
+                name="message_pinned",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -139,3 +153,39 @@ class Reaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} on {self.message_id}"
+
+
+class Bookmark(models.Model):
+    """A member's private bookmark on a message (messaging API)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.DO_NOTHING, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.DB_CASCADE, related_name="bookmarks")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "message"], name="bookmark_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} bookmarked {self.message_id}"
+
+
+class ThreadRead(models.Model):
+    """How far a member has read a thread (the replies of ``thread``): unread replies
+    are ``thread.children_count - read_count``, like a channel's (Membership)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.DO_NOTHING, related_name="+")
+    thread = models.ForeignKey(Message, on_delete=models.DB_CASCADE, related_name="thread_reads")
+    read_count = models.PositiveIntegerField(default=0)
+    last_read_message_pk = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "thread"], name="threadread_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} read {self.thread_id}"

@@ -31,6 +31,9 @@ class Organization(models.Model):
     auto_hide_threshold = models.PositiveIntegerField(null=True, blank=True)
     #: A deleted custom chatroom is purged this long after its deletion (it is hidden at once).
     chatroom_deletion_grace_seconds = models.PositiveIntegerField(default=0)
+    #: The PostgreSQL text search configuration of message search (pg_ts_config, e.g.
+    #: ``simple``, ``english``, ``german``); message texts are indexed in it.
+    search_language = models.CharField(max_length=32, default="simple")
     #: An event's chatroom is deleted this many days after the event ends.
     event_chatroom_retention_days = models.PositiveIntegerField(default=30)
     created_at = models.DateTimeField(auto_now_add=True)

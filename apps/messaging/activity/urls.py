@@ -1,0 +1,3 @@
+"""Messaging API: activity."""
+
+urlpatterns: list = []

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class MessagingConfig(AppConfig):
+    name = "apps.messaging"
+    label = "messaging"
+    verbose_name = "Messaging API"
+
+    def ready(self) -> None:
+        from apps.core.dialects import register_dialect
+        from apps.messaging import schema  # noqa: F401  (OpenAPI security scheme)
+        from apps.messaging.dialect import PREFIX, messaging_error_body
+
+        register_dialect(PREFIX, messaging_error_body)

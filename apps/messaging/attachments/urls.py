@@ -1,0 +1,3 @@
+"""Messaging API: attachments."""
+
+urlpatterns: list = []

@@ -1,0 +1,123 @@
+"""The base of every messaging API view (/api/messaging/, ../shared/seeds/messaging-api.txt).
+
+Thin by design: parse -> selector/service -> render, in Corteza's dialect:
+``{"response": <payload>}`` for results, ``{"success": {"message": "OK"}}`` for
+acknowledgements, ``{"error": {"message", "code"}}`` with the fitting HTTP status for
+errors (apps.messaging.dialect). Ids are decimal strings on the way out and a string or
+a number on the way in (:class:`IdField`, :func:`path_id`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
+
+from apps.audit.actor import Actor
+from apps.core.errors import DomainError
+from apps.core.parsing import request_data
+from apps.core.sweeps import iso
+from apps.members.models import Member
+from apps.messaging.authentication import HasSession, SessionTokenAuthentication
+from apps.messaging.dialect import exception_handler
+from apps.organizations.models import Organization
+
+#: Ids are unsigned 64-bit in the document and signed 64-bit in the database: anything
+#: larger is an unknown id (404), never a database error.
+MAX_ID = 2**63 - 1
+
+
+def id_str(pk: int | None) -> str | None:
+    """An id as the messaging API writes it: a decimal string (64-bit safe in JS)."""
+    return None if pk is None else str(pk)
+
+
+def time_str(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with ``Z``."""
+    return iso(value)
+
+
+def path_id(value: str | int, *, code: str, field: str) -> int:
+    """A numeric id from the path: an id out of range is ``code`` (a 404), like an id
+    that does not exist."""
+    number = int(value)
+    if not 1 <= number <= MAX_ID:
+        raise DomainError(code, field=field)
+    return number
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class IdField(serializers.Field):
+    """An id given as a decimal string (``"42"``) or a JSON number (``42``)."""
+
+    default_error_messages = {
+        "invalid": "Must be an id: a positive whole number, as a string or a number.",
+    }
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, int):
+            number = data
+        elif isinstance(data, str) and data.strip().isascii() and data.strip().isdigit():
+            number = int(data.strip())
+        else:
+            self.fail("invalid")
+        if not 1 <= number <= MAX_ID:
+            self.fail("invalid")
+        return number
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
+
+
+class MessagingAPIView(APIView):
+    """A view of the messaging API: the caller is one member of one organization."""
+
+    authentication_classes = [SessionTokenAuthentication]
+    permission_classes = [HasSession]
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+    @property
+    def member(self) -> Member:
+        return self.request.auth.member
+
+    @property
+    def organization(self) -> Organization:
+        return self.request.auth.member.organization
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.for_member(self.member)
+
+    def params(self) -> dict[str, Any]:
+        return request_data(self.request, include_query=self.request.method in ("GET", "HEAD"))
+
+    def validate(
+        self, serializer_class: type[Serializer], data: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Validated input of ``serializer_class`` (400 with the offending field if bad)."""
+        serializer = serializer_class(
+            data=self.params() if data is None else data,
+            context={"request": self.request, "organization": self.organization},
+        )
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    @staticmethod
+    def respond(payload: Any, *, status: int = 200) -> Response:
+        """``{"response": payload}``."""
+        return Response({"response": payload}, status=status)
+
+    @staticmethod
+    def acknowledge() -> Response:
+        """``{"success": {"message": "OK"}}``: removals and other acknowledgements."""
+        return Response({"success": {"message": "OK"}})

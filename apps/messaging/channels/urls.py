@@ -1,0 +1,3 @@
+"""Messaging API: channels."""
+
+urlpatterns: list = []

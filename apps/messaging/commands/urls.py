@@ -1,0 +1,3 @@
+"""Messaging API: commands."""
+
+urlpatterns: list = []

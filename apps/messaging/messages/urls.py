@@ -1,0 +1,3 @@
+"""Messaging API: messages."""
+
+urlpatterns: list = []

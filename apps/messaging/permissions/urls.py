@@ -1,0 +1,3 @@
+"""Messaging API: permissions."""
+
+urlpatterns: list = []

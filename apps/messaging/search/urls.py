@@ -1,0 +1,3 @@
+"""Messaging API: search."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Messaging API: status."""
+
+urlpatterns: list = []
