@@ -187,3 +187,28 @@ def console_client(account: Account) -> Client:
     client = Client()
     client.force_login(account)
     return client
+
+
+# --- messaging API ----------------------------------------------------------------------------
+
+
+class MessagingClient(APIClient):
+    """A chat client of the messaging API: ``Authorization: Bearer <session token>``,
+    acting as ``member``; JSON by default."""
+
+    def __init__(self, member: Member | None = None, token: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.member = member
+        self.token = token
+        if token:
+            self.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        self.default_format = "json"
+
+
+def session_client(member: Member) -> MessagingClient:
+    """A messaging client for ``member``, with a session issued the way the back office
+    issues one (``member_session_issue`` acting as the system, audited)."""
+    from apps.members.services import member_session_issue
+
+    issued = member_session_issue(actor=SYSTEM, member=member)
+    return MessagingClient(member=member, token=issued.token)
