@@ -8,6 +8,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("apps.api_v2.channels.urls")),
     path("", include("apps.api_v2.messages.urls")),
+    path("", include("apps.api_v2.sessions.urls")),  # before users/<path:userId>
     path("", include("apps.api_v2.users.urls")),
     path("", include("apps.api_v2.filter_records.urls")),
     path("", include("apps.api_v2.reports.urls")),

@@ -45,6 +45,8 @@ CATALOG: dict[str, tuple[int, str]] = {
     "user_globally_banned": (403, "The user is banned from the organization."),
     "not_a_member": (403, "The user is not a member of this channel."),
     "chatroom_not_custom": (403, "Only custom chatrooms can be changed or deleted."),
+    "channel_archived": (403, "The channel is archived (read-only)."),
+    "invalid_signature": (403, "The signature is invalid or has expired."),
     # 404
     "not_found": (404, "Not found."),
     "channel_not_found": (404, "Channel not found."),
@@ -56,6 +58,9 @@ CATALOG: dict[str, tuple[int, str]] = {
     "token_not_found": (404, "Access token not found."),
     "chatroom_not_found": (404, "Chatroom not found."),
     "organization_not_found": (404, "Organization not found."),
+    "role_not_found": (404, "Role not found."),
+    "command_not_found": (404, "No such command."),
+    "attachment_not_found": (404, "Attachment not found."),
     # 405 / 409 / 411 / 413 / 415 / 429 / 500 / 503
     "method_not_allowed": (405, "This method is not allowed on this path."),
     "not_acceptable": (406, "The requested representation is not available."),

@@ -79,6 +79,11 @@ def rule_access(member: Member, operation: str, resource: str) -> str | None:
 
 
 def _is_owner(member: Member, channel: Channel | None, resource: str) -> bool:
+    """Whether ``member`` owns the channel. A list that renders many channels sets
+    ``viewer_is_owner`` on each (loaded with the page), so no query is made per row."""
+    known = getattr(channel, "viewer_is_owner", None)
+    if known is not None:
+        return bool(known)
     if channel is None:
         pk = resource.rsplit(":", 1)[-1]
         if not pk.isdigit():

@@ -30,7 +30,11 @@ def test_it_refuses_a_missing_or_bad_session_with_401(header: str, org) -> None:
 
 
 @pytest.mark.django_db
-def test_an_expired_or_revoked_session_stops_at_once(as_alice: MessagingClient, alice: Member) -> None:
+def test_an_expired_or_revoked_session_stops_at_once(
+    as_alice: MessagingClient, alice: Member
+) -> None:
     assert as_alice.get("/api/messaging/channels/").status_code == 200
-    MemberSession.objects.filter(member=alice).update(expires_at=timezone.now() - timedelta(seconds=1))
+    MemberSession.objects.filter(member=alice).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     assert as_alice.get("/api/messaging/channels/").status_code == 401
