@@ -29,7 +29,8 @@ from apps.channels.models import Channel, Membership
 from apps.core.admin import EstimatedCountPaginator, ReadOnlyAdmin
 from apps.events.models import Event, EventType
 from apps.events.services import event_record
-from apps.members.models import Member, Role
+from apps.members.models import Member, MemberSession, Role
+from apps.members.services import member_session_issue
 from apps.messages.models import Message, Reaction
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import AccessToken, Organization, StaffRole
@@ -269,6 +270,7 @@ def scene(org: Organization, root: Account) -> dict[type[Model], Model]:
             organization=org, actor=actor, action="test", target_type="t", target_id="1"
         ),
         Member: member,
+        MemberSession: member_session_issue(actor=actor, member=member).session,
         Role: RoleFactory(organization=org),
         Channel: channel,
         Membership: Membership.objects.create(

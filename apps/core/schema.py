@@ -34,14 +34,37 @@ _ANY_ERRORS = {
 }
 _BODY_METHODS = ("post", "put", "patch", "delete")
 
+#: Error bodies of the surfaces whose dialect is not ours: path prefix -> (component
+#: name, JSON schema). Registered by the surface (its AppConfig.ready).
+_ERROR_SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
+def register_error_schema(prefix: str, name: str, schema: dict[str, Any]) -> None:
+    """Document the errors of the operations under ``prefix`` with ``schema`` (a
+    component named ``name``) instead of ``ErrorOutput``."""
+    _ERROR_SCHEMAS[prefix] = (name, schema)
+
+
+def error_component_for(path: str) -> str:
+    """The name of the error body component of the operation at ``path``."""
+    matches = [prefix for prefix in _ERROR_SCHEMAS if path.startswith(prefix)]
+    if not matches:
+        return "ErrorOutput"
+    return _ERROR_SCHEMAS[max(matches, key=len)][0]
+
 
 def add_common_error_responses(result: dict, generator: Any, **kwargs: Any) -> dict:
     """drf-spectacular postprocessing hook: documents the errors of the shared layers
     (body parsing, the database) on every operation, so no view has to list them and a
     new operation cannot forget them, and gives every documented error the error body.
-    A view's own description of a code is kept."""
-    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOutput"}}}
-    for operations in result.get("paths", {}).values():
+    A view's own description of a code is kept; its body is the surface's error body
+    (``ErrorOutput``, or the one a foreign dialect registered)."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in _ERROR_SCHEMAS.values():
+        schemas.setdefault(name, schema)
+    for path, operations in result.get("paths", {}).items():
+        ref = f"#/components/schemas/{error_component_for(path)}"
+        error = {"application/json": {"schema": {"$ref": ref}}}
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
@@ -53,6 +76,6 @@ def add_common_error_responses(result: dict, generator: Any, **kwargs: Any) -> d
                     code, {"content": error, "description": description}
                 )
             for code, response in operation["responses"].items():
-                if code >= "400" and "content" not in response:
-                    response["content"] = error  # every error has the one shape
+                if code >= "400":
+                    response["content"] = error  # every error of a surface has its one shape
     return result

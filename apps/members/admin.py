@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from apps.audit.actor import Actor
 from apps.core.admin import ADMIN_REASON, LargeTableAdmin, ReadOnlyAdmin, service_action
 from apps.members import services
-from apps.members.models import Member, Role
+from apps.members.models import Member, MemberSession, Role
 
 
 @admin.register(Member)
@@ -69,3 +69,29 @@ class RoleAdmin(ReadOnlyAdmin):
     list_select_related = ["organization"]
     search_fields = ["role_id"]
     raw_id_fields = ["organization"]
+
+
+@admin.register(MemberSession)
+class MemberSessionAdmin(LargeTableAdmin):
+    """Messaging API sessions: only the prefix is known (the token is hashed); the action
+    revokes every session of the selected sessions' members, as ``DELETE
+    /api/v2/users/:userId/sessions`` does (audited)."""
+
+    list_display = ["prefix", "member", "organization", "created_at", "expires_at", "revoked_at"]
+    list_select_related = ["member", "organization"]
+    search_exact = ["prefix"]
+    raw_id_fields = ["organization", "member"]
+    show_full_result_count = False
+    exclude = ["token_hash"]
+    actions = ["revoke_sessions"]
+
+    @service_action(description="Revoke every session of the selected sessions' users (audited)")
+    def revoke_sessions(self, request: HttpRequest, queryset: QuerySet[MemberSession]) -> None:
+        actor = Actor(account=request.user)  # type: ignore[arg-type]
+        members = {s.member_id: s.member for s in queryset.select_related("member__organization")}
+        self.call_service_for_each(
+            request,
+            list(members.values()),
+            lambda member: services.member_sessions_revoke(actor=actor, member=member),
+            done="Revoked the sessions of {count} user(s).",
+        )

@@ -24,3 +24,21 @@ exception_handler = make_exception_handler(messaging_error_body)
 
 #: The mount point (chatadmin/urls.py).
 PREFIX = "/api/messaging/"
+
+#: The error body in the OpenAPI schema (apps.core.schema.register_error_schema).
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "An error of the messaging API (codes: docs/api.md).",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "message": {"type": "string"},
+                "code": {"type": "string"},
+                "field": {"type": "string"},
+            },
+            "required": ["message", "code"],
+        }
+    },
+    "required": ["error"],
+}

@@ -86,6 +86,7 @@ class OrganizationAdmin(ReadOnlyAdmin):
         "slug",
         "name",
         "filter_version",
+        "search_language",
         "chatroom_deletion_grace_seconds",
         "event_chatroom_retention_days",
         "created_at",

@@ -178,6 +178,7 @@ def console_client(account: Account) -> Client:
 #: Columns that a read legitimately touches (bookkeeping, not data).
 VOLATILE = {
     ("organizations", "accesstoken"): {"last_used_at"},
+    ("members", "membersession"): {"last_used_at"},
     ("accounts", "account"): {"last_login"},
 }
 
