@@ -221,6 +221,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set shared by several surfaces' serializers.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelVisibilityEnum": ["public", "private", "group"],
+        "MembershipFlagEnum": "apps.channels.models.Membership.Flag",
+        "MembershipFlagSetEnum": ["pinned", "hidden", "ignored"],
+        "RuleAccessEnum": "apps.permissions.models.Rule.Access",
+        "RuleAccessChangeEnum": ["allow", "deny", "inherit"],
+        "MessagingMemberTypeEnum": ["owner", "member", "invitee"],
+        "MessagingMessageTypeEnum": ["text", "custom", "image", "file"],
+        "MessageInputTypeEnum": ["text", "custom"],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",  # the default
         "apps.core.schema.add_common_error_responses",

@@ -35,6 +35,7 @@ from apps.messages.models import Message, Reaction
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import AccessToken, Organization, StaffRole
 from apps.organizations.services import organization_token_issue, personal_token_issue
+from apps.presence.models import Status
 from apps.reports.models import Report
 
 from .factories import (
@@ -271,6 +272,7 @@ def scene(org: Organization, root: Account) -> dict[type[Model], Model]:
         ),
         Member: member,
         MemberSession: member_session_issue(actor=actor, member=member).session,
+        Status: Status.objects.create(organization=org, member=member, message="away"),
         Role: RoleFactory(organization=org),
         Channel: channel,
         Membership: Membership.objects.create(

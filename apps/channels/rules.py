@@ -12,40 +12,80 @@ from apps.core.errors import DomainError
 from apps.members.models import Member
 
 
-def check_can_post(*, channel: Channel, member: Member, now: datetime | None = None) -> None:
-    """Raise DomainError unless ``member`` may post in ``channel`` right now.
+def post_refusal(
+    *,
+    channel: Channel,
+    member: Member,
+    membership: Membership | None,
+    now: datetime | None = None,
+) -> DomainError | None:
+    """Why ``member`` (whose row in the channel is ``membership``, None if it has none)
+    may not post in ``channel`` right now, or None if it may. Makes no query: a list that
+    renders many channels (the messaging API's ``canSendMessages``) passes the rows it
+    loaded; :func:`check_can_post` loads the one row itself.
 
-    A channel whose scheduled deletion time has passed is gone (404). Closed channels
-    refuse everyone. Global and channel bans refuse everyone.
+    A channel whose scheduled deletion time has passed is gone (404). Closed and archived
+    (read-only) channels refuse everyone. Global and channel bans refuse everyone.
     Organization admins may post without being members and while the channel or they are
     muted ("while muted, nobody but admins can post"). Expired mutes and bans no
     longer count, whether or not a sweep has run (DESIGN.md invariant 2).
     """
     now = now or timezone.now()
+    return _standing_refusal(channel, member, now) or _membership_refusal(
+        channel, member, membership, now
+    )
+
+
+def check_can_post(*, channel: Channel, member: Member, now: datetime | None = None) -> None:
+    """Raise DomainError unless ``member`` may post in ``channel`` right now (the rule is
+    :func:`post_refusal`'s; the member's row is read only when the channel and the member
+    themselves do not already refuse)."""
+    now = now or timezone.now()
+    refusal = _standing_refusal(channel, member, now)
+    if refusal is None:
+        membership = Membership.objects.filter(channel=channel, member=member).first()
+        refusal = _membership_refusal(channel, member, membership, now)
+    if refusal is not None:
+        raise refusal
+
+
+def _standing_refusal(channel: Channel, member: Member, now: datetime) -> DomainError | None:
+    """The refusals that do not depend on the member's row in the channel."""
     if channel_is_gone(channel, now):
-        raise DomainError(
+        return DomainError(
             "channel_not_found",
             f"No channel with channelId {channel.channel_id!r}.",
             field="channelId",
         )
     if channel.is_closed:
-        raise DomainError("channel_closed", f"Channel {channel.channel_id!r} is closed.")
+        return DomainError("channel_closed", f"Channel {channel.channel_id!r} is closed.")
+    if channel.is_archived:
+        return DomainError(
+            "channel_archived", f"Channel {channel.channel_id!r} is archived (read-only)."
+        )
     if member.is_globally_banned(now):
-        raise DomainError("user_globally_banned", f"User {member.user_id!r} is banned.")
-    membership = Membership.objects.filter(channel=channel, member=member).first()
+        return DomainError("user_globally_banned", f"User {member.user_id!r} is banned.")
+    return None
+
+
+def _membership_refusal(
+    channel: Channel, member: Member, membership: Membership | None, now: datetime
+) -> DomainError | None:
+    """The refusals that depend on the member's row (bans, membership, mutes)."""
     if membership is not None and membership.is_banned(now):
-        raise DomainError(
+        return DomainError(
             "user_banned", f"User {member.user_id!r} is banned from {channel.channel_id!r}."
         )
     if member.is_org_admin:
-        return
+        return None
     if membership is None or not membership.is_member:
-        raise DomainError(
+        return DomainError(
             "not_a_member", f"User {member.user_id!r} is not a member of {channel.channel_id!r}."
         )
     if channel.is_muted(now):
-        raise DomainError("channel_muted", f"Channel {channel.channel_id!r} is muted.")
+        return DomainError("channel_muted", f"Channel {channel.channel_id!r} is muted.")
     if membership.is_muted(now):
-        raise DomainError(
+        return DomainError(
             "user_muted", f"User {member.user_id!r} is muted in {channel.channel_id!r}."
         )
+    return None

@@ -544,6 +544,18 @@ def member_session_issue(*, actor: Actor, member: Member, ttl: int | None = None
 
 
 @transaction.atomic
+def member_session_issue_for_user_id(
+    *, organization: Organization, actor: Actor, user_id: str, ttl: int | None = None
+) -> IssuedSession:
+    """A session of the member ``user_id`` of ``organization``, provisioned first if the
+    organization has no such member (as the v2 channel endpoints do, ``members_resolve``).
+    A bad ``ttl`` is refused before anything is written, so it provisions no one."""
+    seconds = _session_ttl(ttl)
+    [member] = members_resolve(organization=organization, user_ids=[user_id], actor=actor)
+    return member_session_issue(actor=actor, member=member, ttl=seconds)
+
+
+@transaction.atomic
 def member_sessions_revoke(*, actor: Actor, member: Member) -> int:
     """Revoke every live session of ``member`` (they fail on the very next request).
     Returns how many were revoked; audited as ``session.revoke`` when there were any."""

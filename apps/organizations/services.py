@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Account
@@ -31,6 +32,42 @@ MAX_AUTO_HIDE_THRESHOLD = 10_000
 #: of an event's chatroom after the event (ten years): sanity bounds.
 MAX_CHATROOM_DELETION_GRACE_SECONDS = 30 * 24 * 3600
 MAX_EVENT_CHATROOM_RETENTION_DAYS = 3650
+
+#: PostgreSQL's built-in text search configurations (``pg_ts_config`` of PostgreSQL 15):
+#: the languages message search accepts where the database cannot be asked (SQLite, where
+#: search is a LIKE scan and the setting only takes effect once on PostgreSQL).
+BUILTIN_SEARCH_LANGUAGES: tuple[str, ...] = (
+    "arabic",
+    "armenian",
+    "basque",
+    "catalan",
+    "danish",
+    "dutch",
+    "english",
+    "finnish",
+    "french",
+    "german",
+    "greek",
+    "hindi",
+    "hungarian",
+    "indonesian",
+    "irish",
+    "italian",
+    "lithuanian",
+    "nepali",
+    "norwegian",
+    "portuguese",
+    "romanian",
+    "russian",
+    "serbian",
+    "simple",
+    "spanish",
+    "swedish",
+    "tamil",
+    "turkish",
+    "yiddish",
+)
+_SEARCH_LANGUAGE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 @dataclass(frozen=True)
@@ -90,6 +127,48 @@ def _token_revoke(*, token: AccessToken) -> AccessToken:
 _UNCHANGED: Any = ...
 
 
+def search_language_choices() -> list[str]:
+    """The text search configurations ``search_language`` may name: on PostgreSQL those of
+    ``pg_ts_config`` reachable without a schema (built-in and installed ones), elsewhere
+    :data:`BUILTIN_SEARCH_LANGUAGES`. Lower-case names only."""
+    if connection.vendor != "postgresql":
+        return list(BUILTIN_SEARCH_LANGUAGES)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT c.cfgname FROM pg_ts_config c JOIN pg_namespace n"
+            " ON n.oid = c.cfgnamespace WHERE n.nspname = ANY(current_schemas(true))"
+            " ORDER BY c.cfgname"
+        )
+        names = [row[0] for row in cursor.fetchall()]
+    return [name for name in names if _SEARCH_LANGUAGE.fullmatch(name)]
+
+
+def _check_search_language(value: Any) -> str:
+    if not isinstance(value, str) or value not in search_language_choices():
+        shown = repr(value[:40]) if isinstance(value, str) else "that"
+        raise DomainError(
+            "invalid_parameter",
+            f"searchLanguage: {shown} is not a text search configuration of the database "
+            "(e.g. simple, english, german).",
+            field="searchLanguage",
+        )
+    return value
+
+
+def _search_reindex(organization: Organization) -> None:
+    """Index the organization's messages again in its (new) ``search_language``: on
+    PostgreSQL the trigger of migration ``chat_messages.0004`` recomputes
+    ``search_vector`` when ``data`` is written, from the organization row as this
+    transaction sees it (one statement, so the index and the setting change together)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE chat_messages_message SET data = data WHERE organization_id = %s",
+            [organization.pk],
+        )
+
+
 @transaction.atomic
 def organization_settings_update(
     *,
@@ -99,6 +178,7 @@ def organization_settings_update(
     auto_hide_threshold: int | None = _UNCHANGED,
     chatroom_deletion_grace_seconds: int | None = None,
     event_chatroom_retention_days: int | None = None,
+    search_language: str | None = None,
 ) -> Organization:
     """Change the organization's moderation settings; audited as ``organization.settings``.
 
@@ -107,7 +187,11 @@ def organization_settings_update(
     off (leave the argument out: unchanged). ``chatroom_deletion_grace_seconds`` (0 to
     30 days in seconds) and ``event_chatroom_retention_days`` (0 to 3650): None
     unchanged; they apply to chatrooms deleted and events changed from now on (the audit
-    entry lists them when given). Bad values: 400 ``invalid_parameter``.
+    entry lists them when given). ``search_language``: the text search configuration of
+    message search (:func:`search_language_choices`; None unchanged); a change re-indexes
+    the organization's messages in the same transaction (on PostgreSQL: one UPDATE of
+    all of them, so it takes a while on a large organization). Bad values: 400
+    ``invalid_parameter``.
     """
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     before = {
@@ -165,8 +249,18 @@ def organization_settings_update(
         setattr(organization, attr, value)
         extra_after[field] = value
         fields.append(attr)
+    reindex = False
+    if search_language is not None:
+        search_language = _check_search_language(search_language)
+        extra_before["searchLanguage"] = organization.search_language
+        extra_after["searchLanguage"] = search_language
+        reindex = search_language != organization.search_language
+        organization.search_language = search_language
+        fields.append("search_language")
     if fields:
         organization.save(update_fields=fields)
+    if reindex:
+        _search_reindex(organization)
     audit_record(
         organization=organization,
         actor=actor,

@@ -11,18 +11,26 @@
    organization role, and for a channel's owner the operations marked ``owner``.
 
 The rules of a member's roles are loaded once per member object (one query, none for a
-member without roles).
+member without roles): :func:`forget_rules` drops them after a change.
+
+:func:`role_rules_set` and :func:`role_rules_reset` change a role's rules (the messaging
+API's ``PATCH``/``DELETE /permissions/{roleID}/rules``); docs/api/messaging-permissions.md.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.db import transaction
+
+from apps.audit.actor import Actor
+from apps.audit.services import audit_record
 from apps.channels.models import Channel, Membership
 from apps.core.errors import DomainError
 from apps.members.models import Member, Role
 from apps.permissions.models import Rule
-from apps.permissions.registry import CHANNEL, MESSAGING, operation_get
+from apps.permissions.registry import BY_NAME, CHANNEL, MESSAGING, operation_get, resource_parse
 
 _CACHE_ATTR = "_permission_rules"
 
@@ -33,20 +41,29 @@ def channel_resource(channel: Channel | int | str) -> str:
 
 
 def _rules_of(member: Member) -> list[tuple[str, str, str]]:
-    """(resource, operation, access) of the member's roles, cached on the member."""
-    cached = getattr(member, _CACHE_ATTR, None)
-    if cached is not None:
-        return cached
-    rules: list[tuple[str, str, str]] = []
+    """(resource, operation, access) of the member's roles, cached on the member object
+    for its current ``roles`` (a changed or reloaded list is read again)."""
     role_ids = [r for r in (member.roles or []) if isinstance(r, str)]
+    cached = getattr(member, _CACHE_ATTR, None)
+    if cached is not None and cached[0] == role_ids:
+        return cached[1]
+    rules: list[tuple[str, str, str]] = []
     if role_ids:
-        roles = Role.objects.filter(organization_id=member.organization_id, role_id__in=role_ids)
-        for role in roles.prefetch_related("rules"):
-            for permission in role.permissions or []:
-                if isinstance(permission, str):
-                    rules.append(("*", permission, Rule.Access.ALLOW))
-            rules.extend((r.resource, r.operation, r.access) for r in role.rules.all())
-    setattr(member, _CACHE_ATTR, rules)
+        # One query: each role joined to its rules (a role without rules gives one row
+        # of nulls); the v2 permissions come with every row of their role.
+        rows = Role.objects.filter(
+            organization_id=member.organization_id, role_id__in=role_ids
+        ).values_list("pk", "permissions", "rules__resource", "rules__operation", "rules__access")
+        seen: set[int] = set()
+        for pk, permissions, resource, operation, access in rows:
+            if pk not in seen:
+                seen.add(pk)
+                rules.extend(
+                    ("*", p, Rule.Access.ALLOW) for p in permissions or [] if isinstance(p, str)
+                )
+            if resource is not None:
+                rules.append((resource, operation, access))
+    setattr(member, _CACHE_ATTR, (role_ids, rules))
     return rules
 
 
@@ -114,3 +131,164 @@ def check(member: Member, operation: str, resource: str | Channel = MESSAGING) -
     """403 ``forbidden`` unless :func:`can`."""
     if not can(member, operation, resource):
         raise DomainError("forbidden", f"You are not allowed to {operation} here.")
+
+
+# --- roles' rules --------------------------------------------------------------------
+
+#: The most rules one ``PATCH`` may carry (a bigger list is 400).
+MAX_RULES_PER_REQUEST = 500
+#: The most rules one role may hold (a change past it is 409 ``too_many_records``).
+MAX_RULES_PER_ROLE = 2000
+#: ``access`` of a rule to set: ``inherit`` removes the rule (the decision falls through).
+INHERIT = "inherit"
+ACCESS_VALUES = (Rule.Access.ALLOW.value, Rule.Access.DENY.value, INHERIT)
+
+
+def rule_dict(resource: str, operation: str, access: str) -> dict[str, str]:
+    return {"resource": resource, "operation": operation, "access": access}
+
+
+def _check_grant(actor: Actor, role: Role) -> None:
+    """A member acting for itself needs ``grant`` on ``messaging`` of the role's
+    organization; the console and the system are checked by their own doors."""
+    member = actor.member
+    if member is None:
+        return
+    if member.organization_id != role.organization_id:
+        raise DomainError("role_not_found", field="roleID")
+    check(member, "grant", MESSAGING)
+
+
+def _parsed_rules(role: Role, rules: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], str]:
+    """``{(resource, operation): access}`` in the order given (a later entry for the same
+    resource and operation wins), or the first bad entry's 400 (404 for a channel that is
+    not the organization's, like a missing one)."""
+    if len(rules) > MAX_RULES_PER_REQUEST:
+        raise DomainError(
+            "invalid_parameter", f"rules: at most {MAX_RULES_PER_REQUEST} rules.", field="rules"
+        )
+    wanted: dict[tuple[str, str], str] = {}
+    channels: dict[int, str] = {}  # channel pk -> the field that names it first
+    for index, item in enumerate(rules):
+        field = f"rules[{index}]"
+        if not isinstance(item, Mapping):
+            raise DomainError("invalid_parameter", f"{field}: must be an object.", field=field)
+        resource, operation, access = (item.get(k) for k in ("resource", "operation", "access"))
+        for key, value in (("resource", resource), ("operation", operation), ("access", access)):
+            if not isinstance(value, str) or not value:
+                raise DomainError(
+                    "missing_parameter" if value in (None, "") else "invalid_parameter",
+                    f"{field}.{key}: required, a string.",
+                    field=f"{field}.{key}",
+                )
+        parsed = resource_parse(resource)
+        if parsed is None:
+            raise DomainError(
+                "invalid_parameter",
+                f"{field}.resource: not a resource: use messaging, messaging:channel, "
+                "messaging:channel:* or messaging:channel:<channelID>.",
+                field=f"{field}.resource",
+            )
+        if (parsed.type, operation) not in BY_NAME:
+            raise DomainError(
+                "invalid_parameter",
+                f"{field}.operation: {operation[:64]!r} is not an operation on {parsed.type} "
+                "(GET /api/messaging/permissions/ lists them).",
+                field=f"{field}.operation",
+            )
+        if access not in ACCESS_VALUES:
+            raise DomainError(
+                "invalid_parameter",
+                f"{field}.access: one of allow, deny, inherit.",
+                field=f"{field}.access",
+            )
+        if parsed.channel_pk is not None and access != INHERIT:
+            channels.setdefault(parsed.channel_pk, f"{field}.resource")
+        key = (parsed.name, operation)
+        wanted.pop(key, None)  # keep the order of the last mention
+        wanted[key] = access
+    if channels:
+        found = set(
+            Channel.objects.filter(
+                organization_id=role.organization_id, pk__in=list(channels)
+            ).values_list("pk", flat=True)
+        )
+        for pk, field in channels.items():
+            if pk not in found:
+                raise DomainError("channel_not_found", f"No channel {pk}.", field=field)
+    return wanted
+
+
+@transaction.atomic
+def role_rules_set(*, actor: Actor, role: Role, rules: Sequence[Mapping[str, Any]]) -> list[Rule]:
+    """Upsert the role's rules (PATCH): each ``{resource, operation, access}`` sets that
+    rule to ``allow`` or ``deny``, or removes it with ``inherit``; rules not named stay.
+    All or nothing; audited ``role.rules.set`` with the named rules before and after.
+    Returns every rule of the role."""
+    _check_grant(actor, role)
+    wanted = _parsed_rules(role, rules)
+    Role.objects.select_for_update().filter(pk=role.pk).first()  # one writer per role
+    existing = {(r.resource, r.operation): r for r in Rule.objects.filter(role=role)}
+    before = [rule_dict(*k, existing[k].access) for k in wanted if k in existing]
+    to_delete = [existing[k].pk for k, a in wanted.items() if a == INHERIT and k in existing]
+    to_create = [
+        Rule(
+            organization_id=role.organization_id, role=role, resource=k[0], operation=k[1], access=a
+        )
+        for k, a in wanted.items()
+        if a != INHERIT and k not in existing
+    ]
+    to_update = []
+    for key, access in wanted.items():
+        row = existing.get(key)
+        if row is not None and access != INHERIT and row.access != access:
+            row.access = access
+            to_update.append(row)
+    total = len(existing) - len(to_delete) + len(to_create)
+    if total > MAX_RULES_PER_ROLE:
+        raise DomainError(
+            "too_many_records",
+            f"A role holds at most {MAX_RULES_PER_ROLE} rules; this change would make {total}.",
+            field="rules",
+        )
+    if to_delete:
+        Rule.objects.filter(pk__in=to_delete).delete()
+    if to_update:
+        Rule.objects.bulk_update(to_update, ["access"])
+    if to_create:
+        Rule.objects.bulk_create(to_create)
+    audit_record(
+        organization=role.organization,
+        actor=actor,
+        action="role.rules.set",
+        target_type="role",
+        target_id=role.role_id,
+        before={"rules": before},
+        after={"rules": [rule_dict(*k, a) for k, a in wanted.items() if a != INHERIT]},
+    )
+    if actor.member is not None:
+        forget_rules(actor.member)
+    return list(Rule.objects.filter(role=role).order_by("resource", "operation", "pk"))
+
+
+@transaction.atomic
+def role_rules_reset(*, actor: Actor, role: Role) -> int:
+    """Remove every rule of the role (its v2 ``permissions`` stay); audited
+    ``role.rules.reset`` with the rules removed. Returns how many."""
+    _check_grant(actor, role)
+    Role.objects.select_for_update().filter(pk=role.pk).first()
+    rows = list(Rule.objects.filter(role=role).order_by("resource", "operation", "pk"))
+    if rows:
+        Rule.objects.filter(pk__in=[r.pk for r in rows]).delete()
+    audit_record(
+        organization=role.organization,
+        actor=actor,
+        action="role.rules.reset",
+        target_type="role",
+        target_id=role.role_id,
+        before={"rules": [rule_dict(r.resource, r.operation, r.access) for r in rows]},
+        after={"rules": []},
+    )
+    if actor.member is not None:
+        forget_rules(actor.member)
+    return len(rows)

@@ -12,12 +12,12 @@ from django.core.management import call_command
 from apps.accounts.models import Account
 from apps.audit.models import AuditEntry
 from apps.channels.models import Channel
-from apps.members.models import Member
+from apps.members.models import Member, MemberSession
 from apps.messages.models import Message
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import AccessToken, Organization
 from apps.reports.models import Report
-from tests.personas import TokenClient
+from tests.personas import MessagingClient, TokenClient
 
 TOKEN = re.compile(r"ca_adm_[A-Za-z0-9_-]{43}")
 
@@ -28,10 +28,13 @@ def seed() -> str:
     return out.getvalue()
 
 
-#: What a second run adds by design: the demo token is rotated through the audited
-#: services (the previous one revoked, not deleted), so an access token and two audit
-#: entries more (checked by ``test_a_second_run_only_rotates_the_token_audited``).
-ROTATION = {AccessToken, AuditEntry}
+SESSION = re.compile(r"cas_[A-Za-z0-9_-]{43}")
+
+#: What a second run adds by design: the demo token and alice's session are rotated
+#: through the audited services (the previous ones revoked, not deleted), so an access
+#: token, a session and four audit entries more (checked by
+#: ``test_a_second_run_only_rotates_the_token_and_the_session_audited``).
+ROTATION = {AccessToken, MemberSession, AuditEntry}
 
 
 def row_counts() -> dict[str, int]:
@@ -104,6 +107,17 @@ def test_the_printed_token_acts_for_the_demo_organization_and_rotates() -> None:
 
 
 @pytest.mark.django_db
+def test_the_printed_session_acts_as_alice_on_the_messaging_api_and_rotates() -> None:
+    first = SESSION.findall(seed())[0]
+    assert MessagingClient(token=first).get("/api/messaging/channels/").status_code == 200
+    second = SESSION.findall(seed())[0]
+    assert MessagingClient(token=first).get("/api/messaging/channels/").status_code == 401
+    response = MessagingClient(token=second).get("/api/messaging/channels/")
+    assert response.status_code == 200
+    assert {c["name"] for c in response.json()["response"]} >= {"General"}
+
+
+@pytest.mark.django_db
 def test_it_keeps_a_changed_admin_password() -> None:
     seed()
     admin = Account.objects.get(email="admin@demo.local")
@@ -115,7 +129,7 @@ def test_it_keeps_a_changed_admin_password() -> None:
 
 
 @pytest.mark.django_db
-def test_a_second_run_only_rotates_the_token_audited() -> None:
+def test_a_second_run_only_rotates_the_token_and_the_session_audited() -> None:
     first = TOKEN.findall(seed())[0]
     seen = AuditEntry.objects.count()
     second = TOKEN.findall(seed())[0]
@@ -123,6 +137,8 @@ def test_a_second_run_only_rotates_the_token_audited() -> None:
     assert [(e.action, e.actor_label) for e in added] == [
         ("token.revoke", "admin@demo.local"),
         ("token.issue", "admin@demo.local"),
+        ("session.revoke", "admin@demo.local"),
+        ("session.issue", "admin@demo.local"),
     ]
     tokens = AccessToken.objects.filter(organization__slug="demo", name="demo")
     assert [t.prefix for t in tokens.filter(revoked_at__isnull=True)] == [second[:12]]

@@ -25,6 +25,8 @@ def test_it_adds_roles_with_json_and_audits_it(api, org):
     assert resp.status_code == 200, resp.json()
     roles = resp.json()["roles"]
     assert [r["roleId"] for r in roles] == ["moderator", "vip"]
+    assert set(roles[0]) == {"id", "roleId", "permissions", "createdAt"}
+    assert roles[0]["id"] == Role.objects.get(organization=org, role_id="moderator").pk
     assert roles[0]["permissions"] == ["ban", "mute"]
     assert roles[0]["createdAt"].endswith("Z")
     assert Role.objects.filter(organization=org).count() == 2
@@ -96,6 +98,19 @@ def test_it_lists_roles_filtered_by_id_substring(api, org):
     assert resp.status_code == 200
     assert [r["roleId"] for r in resp.json()["roles"]] == ["moderator", "mod-lite", "SuperMod"]
     assert len(api.get("/api/v2/roles").json()["roles"]) == 4
+
+
+def test_a_listed_role_carries_its_numeric_id(api, org):
+    role = RoleFactory(organization=org, role_id="mod", permissions=["message.send"])
+    listed = api.get("/api/v2/roles").json()["roles"]
+    assert listed == [
+        {
+            "id": role.pk,
+            "roleId": "mod",
+            "permissions": ["message.send"],
+            "createdAt": listed[0]["createdAt"],
+        }
+    ]
 
 
 def test_it_pages_roles(api, org):

@@ -3,12 +3,18 @@ authenticated GET that serves it at avatarURL."""
 
 from __future__ import annotations
 
+import io
+import time
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from PIL import Image
 
 from apps.audit.models import AuditEntry
 from apps.channels.models import Channel
-from tests.builders import image_bytes
+from apps.core import signing
+from apps.messenger.api.serializers import AVATAR_SIGN_KIND
+from tests.builders import image_bytes, make_chatroom
 from tests.personas import BASE
 
 
@@ -30,20 +36,116 @@ def test_an_api_token_sets_an_avatar_whatever_the_content_type(api_token, room, 
     assert AuditEntry.objects.filter(action="chatroom.avatar", target_id=str(room.pk)).exists()
 
 
-def test_the_avatar_is_served_at_avatar_url_to_those_who_see_the_chatroom(
+def _image_size(response) -> tuple[int, int]:
+    return Image.open(io.BytesIO(b"".join(response.streaming_content))).size
+
+
+def test_the_avatar_is_served_with_a_token_to_those_who_see_the_chatroom(
     api_token, member_pat, room, outsider_pat, anon
 ) -> None:
-    url = put_avatar(api_token, room.pk, image_bytes("JPEG"), "image/jpeg").json()["avatarURL"]
-    path = url.removeprefix("http://testserver")
+    put_avatar(api_token, room.pk, image_bytes("JPEG"), "image/jpeg")
+    path = f"{BASE}/chatrooms/{room.pk}/avatar"  # no signature: a token is needed
 
     for client in (api_token, member_pat):
         response = client.get(path)
         assert response.status_code == 200
         assert response["Content-Type"] in ("image/jpeg", "image/png")
-        image = Image.open(__import__("io").BytesIO(b"".join(response.streaming_content)))
-        assert image.size == (64, 64)
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert _image_size(response) == (64, 64)
     assert outsider_pat.get(path).status_code == 404
     assert anon.get(path).status_code == 401
+
+
+def test_avatar_url_is_a_signed_link_an_image_view_loads_without_a_header(
+    api_token, room, anon
+) -> None:
+    url = put_avatar(api_token, room.pk, image_bytes("JPEG"), "image/jpeg").json()["avatarURL"]
+    query = parse_qs(urlsplit(url).query)
+    assert set(query) == {"v", "sign", "userID", "expires"}
+
+    response = anon.get(url.removeprefix("http://testserver"))
+
+    assert response.status_code == 200
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert _image_size(response) == (64, 64)
+
+
+def test_the_chatroom_list_renders_a_signed_avatar_url(org, api_token, room, anon) -> None:
+    put_avatar(api_token, room.pk, image_bytes())
+
+    entries = api_token.get(f"{BASE}/chatrooms?organization_id={org.pk}").json()["entries"]
+
+    url = next(e["avatarURL"] for e in entries if e["id"] == room.pk)
+    assert anon.get(url.removeprefix("http://testserver")).status_code == 200
+
+
+def _signed_path(api_token, room) -> tuple[str, dict[str, str]]:
+    url = put_avatar(api_token, room.pk, image_bytes()).json()["avatarURL"]
+    parts = urlsplit(url)
+    return parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"sign": "0" * 64},
+        {"sign": ""},
+        {"sign": "x" * 10_000},
+        {"userID": "7"},
+        {"userID": "abc"},
+        {"expires": "9999999999"},
+        {"expires": ""},
+    ],
+    ids=["tampered", "empty", "oversized", "other-user", "bad-user", "extended", "no-expiry"],
+)
+def test_a_tampered_avatar_link_is_refused(api_token, room, anon, change) -> None:
+    path, params = _signed_path(api_token, room)
+
+    response = anon.get(path, {**params, **change})
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "invalid_signature"
+
+
+@pytest.mark.parametrize("missing", ["userID", "expires"])
+def test_an_avatar_link_missing_a_part_is_refused(api_token, room, anon, missing) -> None:
+    path, params = _signed_path(api_token, room)
+    params.pop(missing)
+
+    response = anon.get(path, params)
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "invalid_signature"
+
+
+def test_an_avatar_link_does_not_open_another_chatroom(org, api_token, room, anon) -> None:
+    other = make_chatroom(org, "Other", [])
+    put_avatar(api_token, other.pk, image_bytes())
+    _path, params = _signed_path(api_token, room)
+
+    response = anon.get(f"{BASE}/chatrooms/{other.pk}/avatar", params)
+
+    assert response.status_code == 403
+
+
+def test_an_expired_avatar_link_is_refused(api_token, room, anon) -> None:
+    path, params = _signed_path(api_token, room)
+    past = int(time.time()) - 1  # signed right, but over
+    params.update(expires=str(past), sign=signing.sign(AVATAR_SIGN_KIND, room.pk, 0, past))
+
+    response = anon.get(path, params)
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "invalid_signature"
+
+
+def test_an_avatar_link_of_a_removed_chatroom_is_404(api_token, room, anon) -> None:
+    path, params = _signed_path(api_token, room)
+    assert api_token.delete(f"{BASE}/chatrooms/{room.pk}").status_code == 200
+
+    response = anon.get(path, params)
+
+    assert response.status_code == 404
 
 
 def test_an_empty_body_removes_the_avatar(api_token, room) -> None:

@@ -118,6 +118,11 @@ class UserOutput(serializers.Serializer):
 
 
 class RoleOutput(serializers.Serializer):
+    id = serializers.IntegerField(
+        source="pk",
+        help_text="The role's numeric id (our extension): the messaging API's roleID "
+        "(/api/messaging/permissions/{roleID}/rules) takes it or the roleId.",
+    )
     roleId = serializers.CharField(source="role_id")
     permissions = serializers.ListField(child=serializers.CharField())
     createdAt = serializers.DateTimeField(source="created_at")

@@ -6,13 +6,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.channels.filters import ChannelFilterSet
 from apps.channels.models import Channel, ChannelTag, Membership, membership_current_q
 from apps.core.errors import DomainError
 from apps.members.models import Member
+from apps.messages.models import Message
 from apps.organizations.models import Organization
 
 
@@ -95,3 +96,28 @@ def membership_map(*, channel: Channel, members: Sequence[Member]) -> dict[int, 
 
 def channel_current_member_count(*, channel: Channel) -> int:
     return Membership.objects.filter(membership_current_q(), channel=channel).count()
+
+
+def channel_newest_live_message_pk(*, channel: Channel) -> int | None:
+    """The primary key of the channel's newest live (not deleted) message, None without
+    one: where a member who has read everything has read up to (the read state's
+    invariant, apps.messages.services.reads). No query when the channel has no live
+    message (``message_count`` 0)."""
+    if not channel.message_count:
+        return None
+    return (
+        Message.objects.filter(channel=channel, deleted_at__isnull=True)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def channel_last_shown_message_subquery(outer: str = "pk") -> Subquery:
+    """The primary key of the (outer) channel's newest message a reader sees (neither
+    deleted nor hidden), as a subquery to annotate a list of channels; ``outer`` names
+    the channel's pk in the outer query."""
+    shown = Message.objects.filter(
+        channel=OuterRef(outer), deleted_at__isnull=True, hidden_at__isnull=True
+    )
+    return Subquery(shown.order_by("-pk").values("pk")[:1])

@@ -25,6 +25,7 @@ from apps.channels.models import Channel, ChannelTag, Membership, membership_cur
 from apps.channels.selectors.channels import (
     channel_current_member_count,
     channel_is_gone,
+    channel_newest_live_message_pk,
     membership_map,
 )
 from apps.core.errors import DomainError
@@ -131,7 +132,11 @@ def _refuse_banned(*, channel: Channel, user_ids: Sequence[str], now: datetime) 
 
 
 def _join(*, channel: Channel, members: Sequence[Member], now: datetime) -> list[Member]:
-    """Make ``members`` current members; returns those who were not members before."""
+    """Make ``members`` current members; returns those who were not members before.
+
+    A new member starts with nothing unread: its read state is the channel's
+    ``message_count`` and newest message (``channel`` as the caller locked it); an
+    invitation it had is used up."""
     existing = membership_map(channel=channel, members=members)
     joined: list[Member] = []
     new_rows: list[Membership] = []
@@ -151,10 +156,20 @@ def _join(*, channel: Channel, members: Sequence[Member], now: datetime) -> list
         elif row.joined_at is None:
             rejoin.append(row.pk)
             joined.append(member)
+    if not joined:
+        return joined
+    read_count, last_read = (
+        channel.message_count,
+        channel_newest_live_message_pk(channel=channel),
+    )
+    for row in new_rows:
+        row.read_count, row.last_read_message_pk = read_count, last_read
     if new_rows:
         Membership.objects.bulk_create(new_rows)
     if rejoin:
-        Membership.objects.filter(pk__in=rejoin).update(joined_at=now)
+        Membership.objects.filter(pk__in=rejoin).update(
+            joined_at=now, invited_at=None, read_count=read_count, last_read_message_pk=last_read
+        )
     return joined
 
 

@@ -9,6 +9,7 @@ from django import forms
 from apps.core.form_fields import IntegerField
 from apps.organizations.models import AccessToken, Organization, StaffRole
 from apps.organizations.services import (
+    BUILTIN_SEARCH_LANGUAGES,
     MAX_AUTO_HIDE_THRESHOLD,
     MAX_CHATROOM_DELETION_GRACE_SECONDS,
     MAX_EVENT_CHATROOM_RETENTION_DAYS,
@@ -95,3 +96,24 @@ class SettingsForm(forms.Form):
             "end is changed from now on."
         ),
     )
+    search_language = forms.ChoiceField(
+        required=False,  # left out or empty: unchanged
+        label="Language of message search",
+        help_text=(
+            "Messages are indexed for search in this language's text search configuration "
+            "(word stems, stop words); “simple” only lowercases words. Changing it indexes "
+            "every message of the organization again, which takes a while on a large one."
+        ),
+    )
+
+    def __init__(self, *args: Any, search_language: str = "", **kwargs: Any) -> None:
+        """``search_language``: the organization's current one (preselected, and offered
+        even if it is not one of PostgreSQL's built-in configurations). The service checks
+        the choice against the database itself."""
+        super().__init__(*args, **kwargs)
+        names = list(BUILTIN_SEARCH_LANGUAGES)
+        if search_language and search_language not in names:
+            names.append(search_language)
+        field = self.fields["search_language"]
+        field.choices = [("", "—")] + [(name, name) for name in names]
+        field.initial = search_language or None

@@ -286,12 +286,13 @@ class SettingsView(OrgAdminView):
                     self.organization.chatroom_deletion_grace_seconds
                 ),
                 "event_chatroom_retention_days": self.organization.event_chatroom_retention_days,
-            }
+            },
+            search_language=self.organization.search_language,
         )
         return self.render("console/org_admin/settings.html", form=form)
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = SettingsForm(request.POST)
+        form = SettingsForm(request.POST, search_language=self.organization.search_language)
         if form.is_valid():
             try:
                 services.organization_settings_update(
@@ -305,6 +306,7 @@ class SettingsView(OrgAdminView):
                     event_chatroom_retention_days=form.cleaned_data[
                         "event_chatroom_retention_days"
                     ],
+                    search_language=form.cleaned_data["search_language"] or None,
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)

@@ -1,10 +1,11 @@
-"""Writes on messages: create (text, custom, image, file) and delete.
+"""Writes on messages: create (text, custom, image, file), edit and delete.
 
 Every surface that creates a message comes here, so the posting rule
 (:func:`apps.channels.rules.check_can_post`) and the content filter
 (:func:`apps.moderation.filter.policy.filter_message_texts`, with the organization's
 policy: block, flag or mask) are applied once, in one place; so is the filter on edited
-text (:func:`message_text_update`).
+text (:func:`message_text_update`). Creates and deletes keep the readers' unread counts
+exact in the same transaction (:mod:`apps.messages.services.reads`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from apps.members.models import Member
 from apps.members.services import member_get_or_create_for_account
 from apps.messages.models import Message, MessageFile, MessageTag
 from apps.messages.selectors.messages import message_detail, message_get
+from apps.messages.services.reads import reads_after_delete, reads_after_post
 from apps.moderation.filter.policy import FilterOutcome, filter_message_texts
 from apps.moderation.services import filter_refusal_count
 from apps.organizations.models import Organization
@@ -168,13 +170,18 @@ def _prepare(
 
 
 def _channel_refusal(channel: Channel) -> DomainError:
-    """Why a message cannot go into ``channel`` any more: gone (404) or closed (403)."""
+    """Why a message cannot go into ``channel`` any more: gone (404), archived or closed
+    (403)."""
     current = Channel.objects.filter(pk=channel.pk).first()
     if current is None or channel_is_gone(current):
         return DomainError(
             "channel_not_found",
             f"No channel with channelId {channel.channel_id!r}.",
             field="channelId",
+        )
+    if current.closed_at is None and current.archived_at is not None:
+        return DomainError(
+            "channel_archived", f"Channel {channel.channel_id!r} is archived (read-only)."
         )
     return DomainError("channel_closed", f"Channel {channel.channel_id!r} is closed.")
 
@@ -199,9 +206,12 @@ def _insert(
         with transaction.atomic():
             now = timezone.now()
             bumped = Channel.objects.filter(
-                channel_live_q(now=now), pk=channel.pk, closed_at__isnull=True
+                channel_live_q(now=now),
+                pk=channel.pk,
+                closed_at__isnull=True,
+                archived_at__isnull=True,
             ).update(message_count=F("message_count") + 1, last_activity_at=now)
-            if not bumped:  # closed, removed or due since the caller loaded it
+            if not bumped:  # closed, archived, removed or due since the caller loaded it
                 raise _channel_refusal(channel)
             if parent is not None:
                 bumped = Message.objects.filter(pk=parent.pk, deleted_at__isnull=True).update(
@@ -218,6 +228,7 @@ def _insert(
                 parent=parent,
             )
             MessageTag.objects.bulk_create([MessageTag(message=message, name=t) for t in tags])
+            reads_after_post(message=message, author=author)
             if flag_reason is not None:  # the content filter's flag policy
                 _flag(organization=organization, message=message, reason=flag_reason)
             event_record(
@@ -319,8 +330,10 @@ def message_create_image(
     tags: Sequence[str] | None = None,
     parent_id: str | None = None,
     full_image: bool = False,
+    author: Member | None = None,
 ) -> Message:
-    """An image message: renditions small/medium/large (and the original if asked)."""
+    """An image message: renditions small/medium/large (and the original if asked), by
+    the acting account's member or by ``author`` (as :func:`message_create`)."""
     max_bytes = int(settings.CHATADMIN["MAX_IMAGE_BYTES"])
     if upload.size is not None and upload.size > max_bytes:
         raise DomainError(
@@ -334,7 +347,11 @@ def message_create_image(
         )
     tags = _clean_tags(tags)
     author, parent = _prepare(
-        organization=organization, actor=actor, channel=channel, parent_id=parent_id
+        organization=organization,
+        actor=actor,
+        channel=channel,
+        parent_id=parent_id,
+        author=author,
     )
     outcome = _filter_posted(organization=organization, texts={"caption": caption})
     caption = outcome.texts["caption"]  # masked under the mask policy
@@ -412,8 +429,10 @@ def message_create_file(
     upload: File,
     tags: Sequence[str] | None = None,
     parent_id: str | None = None,
+    author: Member | None = None,
 ) -> Message:
-    """A file message: the file is stored as it came (variant ``file``)."""
+    """A file message: the file is stored as it came (variant ``file``), by the acting
+    account's member or by ``author`` (as :func:`message_create`)."""
     max_bytes = int(settings.CHATADMIN["MAX_FILE_BYTES"])
     size = upload.size or 0
     if size > max_bytes:
@@ -424,7 +443,11 @@ def message_create_file(
         raise DomainError("invalid_file", "The file is empty.", field="file")
     tags = _clean_tags(tags)
     author, parent = _prepare(
-        organization=organization, actor=actor, channel=channel, parent_id=parent_id
+        organization=organization,
+        actor=actor,
+        channel=channel,
+        parent_id=parent_id,
+        author=author,
     )
     name = clean_file_name(getattr(upload, "name", None))
     content_type = clean_content_type(getattr(upload, "content_type", None))
@@ -459,11 +482,17 @@ def message_delete(
     """Soft delete ``message`` (as the surface loaded it), audited as ``message.delete``.
     Deleting a deleted message is a no-op (idempotent: no second audit entry, counters
     untouched); so is it when a concurrent request deleted it first (the row is re-read
-    under a lock)."""
+    under a lock). The counters and the readers' read state stay exact
+    (:func:`~apps.messages.services.reads.reads_after_delete`). A member acting for
+    itself (messaging API) cannot change an archived channel
+    (:func:`check_not_archived`); whether it may delete this message is the
+    surface's permission check."""
     check_reason(reason)
     message = message_get(organization=organization, message_id=message.public_id, for_update=True)
     if message.deleted_at is not None:
         return message
+    if actor.member is not None:
+        check_not_archived(channel=message.channel)
     message.deleted_at = timezone.now()
     message.save(update_fields=["deleted_at"])
     Channel.objects.filter(pk=message.channel_id, message_count__gt=0).update(
@@ -473,6 +502,7 @@ def message_delete(
         Message.objects.filter(pk=message.parent_id, children_count__gt=0).update(
             children_count=F("children_count") - 1
         )
+    reads_after_delete(message=message)
     audit_record(
         organization=organization,
         actor=actor,
@@ -531,8 +561,10 @@ def message_text_update(
     content filter and the organization's policy applied exactly as on create: block
     raises ``blacklisted_content`` (field ``text``), flag stores the text and opens a
     system report on the message, mask stores the masked text. Audited as
-    ``message.edit``; sets ``edited_at``. A deleted message is ``message_not_found``;
-    a file message has no text (``invalid_parameter``). An unchanged text writes
+    ``message.edit``, emits ``message.updated``; sets ``edited_at``. A deleted message
+    is ``message_not_found``; a file message has no text (``invalid_parameter``). A
+    member acting for itself (messaging API) edits under the posting rule (muted,
+    banned, closed or archived: refused like a post). An unchanged text writes
     nothing."""
     message = message_get(
         organization=organization,
@@ -555,6 +587,8 @@ def message_text_update(
             f"text must be at most {MAX_TEXT_LENGTH} characters.",
             field="text",
         )
+    if actor.member is not None:  # a member edits as it posts: mutes, bans, archive...
+        check_can_post(channel=message.channel, member=actor.member)
     outcome = filter_message_texts(organization=organization, texts={"text": text})
     text = outcome.texts["text"]
     data = dict(message.data or {})
@@ -576,4 +610,41 @@ def message_text_update(
     )
     if outcome.flag_reason is not None:
         _flag(organization=organization, message=message, reason=outcome.flag_reason)
+    message_updated_event(organization=organization, message=message, actor=actor, changed=["text"])
     return message
+
+
+def message_updated_event(
+    *, organization: Organization, message: Message, actor: Actor, changed: list[str]
+) -> None:
+    """``message.updated`` for ``message`` as it now is, in the caller's transaction
+    (``changed``: ``text`` for an edit, ``pinned`` for a pin or an unpin)."""
+    event_record(
+        organization=organization,
+        type=EventType.MESSAGE_UPDATED,
+        payload={
+            "organization": organization.slug,
+            "messageId": str(message.public_id),
+            "channelId": message.channel.channel_id,
+            "userId": message.author.user_id if message.author else None,
+            "type": message.type,
+            "data": message.data,
+            "changed": changed,
+            "isPinned": message.pinned_at is not None,
+            "actor": actor.label,
+            "editedAt": message.edited_at.isoformat() if message.edited_at else None,
+        },
+    )
+
+
+def check_not_archived(*, channel: Channel) -> None:
+    """403 ``channel_archived``: a member acting for itself (messaging API) changes
+    nothing in an archived (read-only) channel, even where the posting rule does not
+    apply (deleting its message, removing its reaction). Posts, edits, reactions and
+    pins get this refusal with the rest of the posting rule
+    (:func:`~apps.channels.rules.check_can_post`); staff (Admin API, console) may still
+    clean up an archived channel."""
+    if channel.is_archived:
+        raise DomainError(
+            "channel_archived", f"Channel {channel.channel_id!r} is archived (read-only)."
+        )

@@ -1,3 +1,9 @@
 """Messaging API: activity."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.messaging.activity import views
+
+urlpatterns = [
+    path("activity/", views.ActivityView.as_view(), name="messaging-activity"),
+]

@@ -4,6 +4,7 @@ query parameters and camelCase bodies exactly as the document spells them."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
@@ -12,11 +13,23 @@ from rest_framework import serializers
 from apps.channels.models import Channel
 from apps.channels.selectors.chatrooms import MAX_ID
 from apps.channels.services.chatrooms import MAX_ASSIGNED_USERS, MAX_NAME_LENGTH
+from apps.core import signing
 from apps.core.fields import IntegerField, StringField, sent_in_json_body
 from apps.messages.services.messages import MAX_TEXT_LENGTH
 
 MAX_LIMIT = 50
 DEFAULT_LIMIT = 10
+
+#: The kind signed into a chatroom's avatarURL (apps.core.signing).
+AVATAR_SIGN_KIND = "chatroom-avatar"
+#: The ``userID`` of an avatar link: the link is the chatroom's, for whoever saw its
+#: avatarURL (the chatroom service's callers are tokens, not always a user).
+AVATAR_LINK_USER = 0
+
+
+def avatar_link_params(room_pk: int) -> dict[str, str]:
+    """``sign``, ``userID``, ``expires`` of a chatroom's avatar link."""
+    return signing.signed_params(AVATAR_SIGN_KIND, room_pk, AVATAR_LINK_USER)
 
 
 def _id_field(**kwargs: Any) -> IntegerField:
@@ -132,9 +145,10 @@ class ChatroomSerializer(serializers.Serializer):
         if not obj.avatar:
             return None
         path = reverse("messenger-chatroom-avatar", kwargs={"roomID": obj.pk})
-        # the version makes clients (and caches) fetch a replaced avatar again
+        # the version makes clients (and caches) fetch a replaced avatar again; the
+        # signature lets an image view load it without a token header (avatar_link_params)
         version = int(obj.updated_at.timestamp()) if obj.updated_at else 0
-        url = f"{path}?v={version}"
+        url = f"{path}?{urlencode({'v': version, **avatar_link_params(obj.pk)})}"
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request is not None else url
 

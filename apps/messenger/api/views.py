@@ -17,7 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
@@ -27,8 +27,10 @@ from apps.api_v2.messages.serializers import MessageEnvelopeSerializer, MessageS
 from apps.audit.actor import Actor
 from apps.channels.models import Channel
 from apps.channels.selectors.chatrooms import (
+    MAX_ID,
     chatroom_assigned_ids,
     chatroom_for_event,
+    chatroom_live_q,
     chatrooms_assigned_to,
     chatrooms_of_organization,
 )
@@ -40,12 +42,14 @@ from apps.channels.services.chatrooms import (
     chatroom_delete,
     chatroom_update,
 )
+from apps.core import signing
 from apps.core.errors import DomainError
 from apps.core.parsing import request_data
 from apps.members.models import Member
 from apps.messages.models import Message
 from apps.messages.services.messages import message_create
 from apps.messenger.api.serializers import (
+    AVATAR_SIGN_KIND,
     ChatroomCreateInputSerializer,
     ChatroomListQuerySerializer,
     ChatroomListSerializer,
@@ -353,15 +357,55 @@ AVATAR_BODY = {
 
 class ChatroomAvatarView(MessengerAPIView):
     """PUT (set; an empty body removes) and GET (the image)
-    /api/messenger/chatrooms/{roomID}/avatar."""
+    /api/messenger/chatrooms/{roomID}/avatar.
+
+    GET takes either token header, or no header at all on the signed link that
+    ``avatarURL`` is (``sign``, ``userID``, ``expires``: apps.core.signing), so an image
+    view can load it: then the signature is checked first (403 ``invalid_signature`` if
+    missing a part, tampered or expired) and the chatroom must still exist (404)."""
 
     parser_classes = [RawBodyParser]
     content_negotiation_class = RawBodyNegotiation
 
+    def _signed_get(self) -> bool:
+        request = getattr(self, "request", None)  # None while the schema is generated
+        return request is not None and request.method in ("GET", "HEAD") and "sign" in request.GET
+
+    def get_authenticators(self) -> list[Any]:
+        return [] if self._signed_get() else super().get_authenticators()
+
+    def get_permissions(self) -> list[Any]:
+        return [AllowAny()] if self._signed_get() else super().get_permissions()
+
+    def _signed_chatroom(self, room_id: int) -> Channel:
+        query = self.request.query_params
+        signing.verify_or_403(
+            AVATAR_SIGN_KIND, room_id, query.get("userID"), query.get("expires"), query.get("sign")
+        )
+        # the id is one we signed: the chatroom of whichever organization, if still live
+        channel = (
+            Channel.objects.filter(chatroom_live_q(), pk=room_id)
+            .select_related("organization")
+            .first()
+            if 1 <= room_id <= MAX_ID
+            else None
+        )
+        if channel is None:
+            raise DomainError("chatroom_not_found", "Chatroom not found.", field="roomID")
+        return channel
+
     @extend_schema(
         operation_id="messenger_chatroom_avatar_get",
         summary="The avatar image of a chatroom (avatarURL)",
-        parameters=[ROOM_ID],
+        description="With a token header, or with none on the signed avatarURL (its "
+        "`sign`, `userID` and `expires`, valid CHATADMIN_SIGNED_URL_TTL_SECONDS).",
+        parameters=[
+            ROOM_ID,
+            OpenApiParameter("v", OpenApiTypes.INT, description="Version (cache buster)."),
+            OpenApiParameter("sign", OpenApiTypes.STR, description="Signature of avatarURL."),
+            OpenApiParameter("userID", OpenApiTypes.STR, description="Signed with sign."),
+            OpenApiParameter("expires", OpenApiTypes.STR, description="Signed with sign."),
+        ],
         responses={
             (200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The image"),
             **ERRORS,
@@ -369,7 +413,10 @@ class ChatroomAvatarView(MessengerAPIView):
         tags=TAG,
     )
     def get(self, request: Request, roomID: int) -> Any:
-        _scope, channel = self.visible_chatroom(roomID)
+        if self._signed_get():
+            channel = self._signed_chatroom(roomID)
+        else:
+            _scope, channel = self.visible_chatroom(roomID)
         if not channel.avatar:
             raise DomainError("not_found", "This chatroom has no avatar.")
         try:

@@ -15,7 +15,9 @@ What it makes, in the organization ``demo``:
 - 20 messages, one of them with a thread of 3 replies;
 - 2 blacklist records, 1 whitelist record, 1 open report;
 - the superuser ``admin@demo.local`` (password ``demo-admin-pass``, set on the first
-  run only) and an Admin API access token named ``demo``.
+  run only) and an Admin API access token named ``demo``;
+- a messaging API session of ``alice`` (rotated like the token: her earlier sessions
+  are revoked).
 """
 
 from __future__ import annotations
@@ -30,7 +32,12 @@ from apps.audit.actor import Actor
 from apps.channels.models import Channel
 from apps.channels.services.channels import channel_create
 from apps.members.models import Member
-from apps.members.services import member_update, members_resolve
+from apps.members.services import (
+    member_session_issue,
+    member_sessions_revoke,
+    member_update,
+    members_resolve,
+)
 from apps.messages.models import Message
 from apps.messages.services.messages import message_create
 from apps.moderation.services import blacklist_records_add, whitelist_records_add
@@ -132,11 +139,12 @@ class Command(BaseCommand):
             self._filters(org, actor)
             self._report(org, actor, members, channels)
             raw_token = self._token(org, actor)
+            session = self._session(actor, members["alice"])
         if created_messages:
             self.stdout.write(f"Seeded organization {org.slug!r} with demo data.")
         else:
             self.stdout.write(f"Organization {org.slug!r} already seeded; nothing to add.")
-        self._box(host=host, password=password, raw_token=raw_token)
+        self._box(host=host, password=password, raw_token=raw_token, session=session)
 
     # --- rows ---------------------------------------------------------------------------
 
@@ -278,9 +286,14 @@ class Command(BaseCommand):
         )
         return issued.raw
 
+    def _session(self, actor: Actor, member: Member) -> str:
+        """A new messaging API session of ``member``; the earlier ones are revoked."""
+        member_sessions_revoke(actor=actor, member=member)
+        return member_session_issue(actor=actor, member=member).token
+
     # --- output -------------------------------------------------------------------------
 
-    def _box(self, *, host: str, password: str | None, raw_token: str) -> None:
+    def _box(self, *, host: str, password: str | None, raw_token: str, session: str) -> None:
         base = f"http://{host}"
         if password:
             password_line = f"Password:   {password}"
@@ -301,6 +314,10 @@ class Command(BaseCommand):
             "            (organization 'demo'; shown once, replaced on the next run)",
             f"Try:        curl -H 'Authorization: Bearer {raw_token}' \\",
             f"              {base}/api/v2/channels",
+            f"Session:    {session}",
+            "            (messaging API as 'alice'; replaced on the next run)",
+            f"Try:        curl -H 'Authorization: Bearer {session}' \\",
+            f"              {base}/api/messaging/channels/",
         ]
         width = max(len(line) for line in lines)
         border = "+" + "-" * (width + 2) + "+"
