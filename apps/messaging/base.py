@@ -15,6 +15,7 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
@@ -27,6 +28,8 @@ from apps.members.models import Member
 from apps.messaging.authentication import HasSession, SessionTokenAuthentication
 from apps.messaging.dialect import exception_handler
 from apps.organizations.models import Organization
+from apps.permissions.registry import MESSAGING
+from apps.permissions.services import check
 
 #: Ids are unsigned 64-bit in the document and signed 64-bit in the database: anything
 #: larger is an unknown id (404), never a database error.
@@ -86,6 +89,11 @@ class MessagingAPIView(APIView):
     def get_exception_handler(self) -> Any:
         return exception_handler
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """After authentication: every route needs ``access`` on ``messaging`` (403)."""
+        super().initial(request, *args, **kwargs)
+        check(self.member, "access", MESSAGING)
+
     @property
     def member(self) -> Member:
         return self.request.auth.member
@@ -121,3 +129,25 @@ class MessagingAPIView(APIView):
     def acknowledge() -> Response:
         """``{"success": {"message": "OK"}}``: removals and other acknowledgements."""
         return Response({"success": {"message": "OK"}})
+
+
+class MessagingSuccessBody(serializers.Serializer):
+    message = serializers.CharField()
+
+
+class SuccessEnvelope(serializers.Serializer):
+    """``{"success": {"message": "OK"}}`` (OpenAPI)."""
+
+    success = MessagingSuccessBody()
+
+
+class MessagingErrorBody(serializers.Serializer):
+    message = serializers.CharField()
+    code = serializers.CharField()
+    field = serializers.CharField(required=False)
+
+
+class ErrorEnvelope(serializers.Serializer):
+    """``{"error": {"message", "code", "field"?}}`` (apps.messaging.dialect; OpenAPI)."""
+
+    error = MessagingErrorBody()

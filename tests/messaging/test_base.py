@@ -186,3 +186,42 @@ def test_a_session_acts_only_in_its_own_organization(
     assert response.status_code == 404
     assert error_of(response)["code"] == "channel_not_found"
     assert acme_channel.messages.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/messaging/channels/"),
+        ("post", "/api/messaging/channels/{channel}/messages/"),
+        ("get", "/api/messaging/search/messages"),
+        ("get", "/api/messaging/status/"),
+        ("get", "/api/messaging/commands/"),
+        ("get", "/api/messaging/permissions/effective"),
+    ],
+)
+def test_a_role_denied_access_is_refused_on_every_area(
+    org: Organization, alice: Member, method: str, path: str
+) -> None:
+    """``access`` on ``messaging`` is checked once, by the base view of every route."""
+    from apps.channels.models import Membership
+    from apps.permissions.services import role_rules_set
+    from tests.factories import RoleFactory
+    from tests.personas import session_client
+
+    channel = ChannelFactory(organization=org)
+    Membership.objects.create(
+        organization=org, channel=channel, member=alice, joined_at=timezone.now()
+    )
+    role = RoleFactory(organization=org, role_id="silenced")
+    role_rules_set(
+        actor=SYSTEM,
+        role=role,
+        rules=[{"resource": "messaging", "operation": "access", "access": "deny"}],
+    )
+    alice.roles = ["silenced"]
+    alice.save(update_fields=["roles"])
+    client = session_client(alice)
+    response = getattr(client, method)(path.format(channel=channel.pk), {"message": "hi"})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"

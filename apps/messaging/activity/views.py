@@ -11,10 +11,7 @@ from rest_framework.response import Response
 from apps.channels.selectors.conversations import conversation_get
 from apps.messaging.activity.serializers import ActivityInput
 from apps.messaging.activity.throttling import ActivityMemberThrottle
-from apps.messaging.base import MessagingAPIView
-from apps.messaging.permissions.serializers import ErrorEnvelope, SuccessEnvelope
-from apps.permissions.registry import MESSAGING
-from apps.permissions.services import check
+from apps.messaging.base import ErrorEnvelope, MessagingAPIView, SuccessEnvelope
 from apps.presence import selectors, services
 
 
@@ -41,7 +38,6 @@ class ActivityView(MessagingAPIView):
         tags=["messaging"],
     )
     def post(self, request: Request) -> Response:
-        check(self.member, "access", MESSAGING)
         data = self.validate(ActivityInput)
         channel = message = None
         if "channelID" in data:

@@ -30,9 +30,8 @@ from apps.messages.models import MessageFile
 from apps.messages.selectors.attachments import attachment_get, link_member_get
 from apps.messages.services.messages import SAFE_FILE_TYPES
 from apps.messaging.attachments.links import SIGN_KIND, extension
-from apps.messaging.base import path_id
+from apps.messaging.base import ErrorEnvelope, path_id
 from apps.messaging.dialect import exception_handler
-from apps.messaging.permissions.serializers import ErrorEnvelope
 
 TAGS = ["messaging"]
 #: Extensions that name the same format.

@@ -67,28 +67,6 @@ class RoleRulesEnvelope(serializers.Serializer):
 
 # The messaging dialect's acknowledgement and error bodies, for OpenAPI. Other areas of the
 # messaging API import these two envelopes too (one component each in the schema).
-class MessagingSuccessBody(serializers.Serializer):
-    message = serializers.CharField()
-
-
-class SuccessEnvelope(serializers.Serializer):
-    """``{"success": {"message": "OK"}}``."""
-
-    success = MessagingSuccessBody()
-
-
-class MessagingErrorBody(serializers.Serializer):
-    message = serializers.CharField()
-    code = serializers.CharField()
-    field = serializers.CharField(required=False)
-
-
-class ErrorEnvelope(serializers.Serializer):
-    """``{"error": {"message", "code", "field"?}}`` (apps.messaging.dialect)."""
-
-    error = MessagingErrorBody()
-
-
 def render_rules(rules: list[Rule]) -> list[dict[str, Any]]:
     return [
         {

@@ -8,15 +8,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.members.models import Role
-from apps.messaging.base import MessagingAPIView
+from apps.messaging.base import ErrorEnvelope, MessagingAPIView, SuccessEnvelope
 from apps.messaging.permissions.serializers import (
     EffectiveEnvelope,
     EffectiveQueryInput,
-    ErrorEnvelope,
     OperationsEnvelope,
     RoleRulesEnvelope,
     RulesSetInput,
-    SuccessEnvelope,
     render_rules,
 )
 from apps.permissions import selectors, services
@@ -34,11 +32,7 @@ _ERRORS = {401: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope}
 
 
 class _PermissionsAPIView(MessagingAPIView):
-    """A permissions route: the caller needs ``access`` on ``messaging``, as everywhere."""
-
-    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
-        super().initial(request, *args, **kwargs)
-        services.check(self.member, "access", MESSAGING)
+    """A permissions route."""
 
 
 class PermissionsView(_PermissionsAPIView):

@@ -9,25 +9,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.messages.selectors import search
-from apps.messaging.base import MessagingAPIView
+from apps.messaging.base import ErrorEnvelope, MessagingAPIView
 from apps.messaging.messages.shapes import render_messages
-from apps.messaging.permissions.serializers import ErrorEnvelope
 from apps.messaging.search.serializers import (
     MessageSearchInput,
     SearchResultEnvelope,
     ThreadSearchInput,
 )
-from apps.permissions.registry import MESSAGING
-from apps.permissions.services import check
 
 TAGS = ["messaging"]
 _ERRORS = {400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope}
 
 
 class _SearchView(MessagingAPIView):
-    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
-        super().initial(request, *args, **kwargs)
-        check(self.member, "access", MESSAGING)
+    """A search route."""
 
 
 class SearchMessagesView(_SearchView):

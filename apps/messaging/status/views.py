@@ -6,16 +6,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.messaging.base import MessagingAPIView
-from apps.messaging.permissions.serializers import ErrorEnvelope, SuccessEnvelope
+from apps.messaging.base import ErrorEnvelope, MessagingAPIView, SuccessEnvelope
 from apps.messaging.status.serializers import (
     StatusEnvelope,
     StatusListEnvelope,
     StatusSetInput,
     render_status,
 )
-from apps.permissions.registry import MESSAGING
-from apps.permissions.services import check
 from apps.presence import selectors, services
 
 TAGS = ["messaging"]
@@ -24,10 +21,6 @@ _ERRORS = {401: ErrorEnvelope, 403: ErrorEnvelope}
 
 class StatusView(MessagingAPIView):
     """GET, POST, DELETE /status/."""
-
-    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
-        super().initial(request, *args, **kwargs)
-        check(self.member, "access", MESSAGING)
 
     @extend_schema(
         operation_id="messaging_status_list",
