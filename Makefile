@@ -85,6 +85,7 @@ bench: install
 	$(SCRATCH_ENV) $(PY) benchmarks/purge.py $(PURGE_ARGS)
 	$(SCRATCH_ENV) $(PY) benchmarks/filter.py
 	$(SCRATCH_ENV) $(PY) benchmarks/console.py $(CONSOLE_ARGS)
+	$(SCRATCH_ENV) $(PY) benchmarks/messaging.py $(MESSAGING_ARGS)
 
 # gunicorn on PostgreSQL under concurrent API clients (scratch database test_<NAME> of
 # DATABASE_URL). LOAD_ARGS, e.g. "--clients 8 --seconds 30 --workers 3".

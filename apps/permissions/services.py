@@ -43,10 +43,10 @@ def channel_resource(channel: Channel | int | str) -> str:
 def _rules_of(member: Member) -> list[tuple[str, str, str]]:
     """(resource, operation, access) of the member's roles, cached on the member object
     for its current ``roles`` (a changed or reloaded list is read again)."""
-    role_ids = [r for r in (member.roles or []) if isinstance(r, str)]
     cached = getattr(member, _CACHE_ATTR, None)
-    if cached is not None and cached[0] == role_ids:
+    if cached is not None and cached[0] == member.roles:
         return cached[1]
+    role_ids = [r for r in (member.roles or []) if isinstance(r, str)]
     rules: list[tuple[str, str, str]] = []
     if role_ids:
         # One query: each role joined to its rules (a role without rules gives one row
@@ -63,7 +63,7 @@ def _rules_of(member: Member) -> list[tuple[str, str, str]]:
                 )
             if resource is not None:
                 rules.append((resource, operation, access))
-    setattr(member, _CACHE_ATTR, (role_ids, rules))
+    setattr(member, _CACHE_ATTR, (list(member.roles or []), rules))
     return rules
 
 
@@ -115,16 +115,29 @@ def _is_owner(member: Member, channel: Channel | None, resource: str) -> bool:
 
 def can(member: Member, operation: str, resource: str | Channel = MESSAGING) -> bool:
     """Whether ``member`` may do ``operation`` on ``resource`` (``messaging``, a channel,
-    or a resource name such as ``messaging:channel:42``). See the module docstring."""
-    channel = resource if isinstance(resource, Channel) else None
-    name = channel_resource(channel) if channel is not None else resource
-    registered = operation_get(operation, name)
-    access = rule_access(member, operation, name)
-    if access is not None:
-        return access == Rule.Access.ALLOW
+    or a resource name such as ``messaging:channel:42``). See the module docstring.
+
+    Called for every channel of a list several times, so the common case is cheap: a
+    member whose roles have no rules decides from the registry without building the
+    resource's name."""
+    if isinstance(resource, Channel):
+        channel: Channel | None = resource
+        registered = BY_NAME[(CHANNEL, operation)]
+    else:
+        channel = None
+        registered = operation_get(operation, resource)
+    if _rules_of(member):
+        name = channel_resource(channel) if channel is not None else resource
+        access = rule_access(member, operation, name)
+        if access is not None:
+            return access == Rule.Access.ALLOW
+    else:
+        name = resource if channel is None else ""
     if member.org_role in registered.roles:
         return True
-    return registered.owner and _is_owner(member, channel, name)
+    if not registered.owner:
+        return False
+    return _is_owner(member, channel, name or channel_resource(channel))  # type: ignore[arg-type]
 
 
 def check(member: Member, operation: str, resource: str | Channel = MESSAGING) -> None:
