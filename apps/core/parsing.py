@@ -131,3 +131,24 @@ def request_data(request: Any, *, include_query: bool = False) -> dict[str, Any]
     elif body != {}:  # a JSON array, string, number or null
         raise DomainError("malformed_body", "The JSON body must be an object.")
     return result
+
+
+class InputMixin:
+    """For API views: ``params()`` (the body and, for GET/HEAD, the query string, as one
+    dict: :func:`request_data`) and ``validate(SerializerClass)`` (its validated data, or
+    400 naming the offending field). The serializer's context carries the request and
+    the view's ``organization``."""
+
+    request: Any
+    organization: Any
+
+    def params(self) -> dict[str, Any]:
+        return request_data(self.request, include_query=self.request.method in ("GET", "HEAD"))
+
+    def validate(self, serializer_class: Any, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        serializer = serializer_class(
+            data=self.params() if data is None else data,
+            context={"request": self.request, "organization": self.organization},
+        )
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)

@@ -17,12 +17,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from apps.audit.actor import Actor
 from apps.core.errors import DomainError
-from apps.core.parsing import request_data
+from apps.core.parsing import InputMixin
 from apps.core.sweeps import iso
 from apps.members.models import Member
 from apps.messaging.authentication import HasSession, SessionTokenAuthentication
@@ -80,7 +79,7 @@ class IdField(serializers.Field):
         return str(value)
 
 
-class MessagingAPIView(APIView):
+class MessagingAPIView(InputMixin, APIView):
     """A view of the messaging API: the caller is one member of one organization."""
 
     authentication_classes = [SessionTokenAuthentication]
@@ -105,20 +104,6 @@ class MessagingAPIView(APIView):
     @property
     def actor(self) -> Actor:
         return Actor.for_member(self.member)
-
-    def params(self) -> dict[str, Any]:
-        return request_data(self.request, include_query=self.request.method in ("GET", "HEAD"))
-
-    def validate(
-        self, serializer_class: type[Serializer], data: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """Validated input of ``serializer_class`` (400 with the offending field if bad)."""
-        serializer = serializer_class(
-            data=self.params() if data is None else data,
-            context={"request": self.request, "organization": self.organization},
-        )
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
 
     @staticmethod
     def respond(payload: Any, *, status: int = 200) -> Response:

@@ -113,21 +113,3 @@ class MessagingReadState(serializers.Serializer):
 
 class MessagingReadStateEnvelope(serializers.Serializer):
     response = MessagingReadState()
-
-
-class _MessagingMessagesOK(serializers.Serializer):
-    message = serializers.CharField()
-
-
-class MessagingMessagesSuccess(serializers.Serializer):
-    success = _MessagingMessagesOK()
-
-
-class _MessagingMessagesError(serializers.Serializer):
-    message = serializers.CharField()
-    code = serializers.CharField()
-    field = serializers.CharField(required=False)
-
-
-class MessagingMessagesError(serializers.Serializer):
-    error = _MessagingMessagesError()

@@ -37,15 +37,19 @@ from apps.messages.services.messages import (
 from apps.messages.services.pins import message_pin, message_unpin
 from apps.messages.services.reactions import reaction_create, reaction_delete
 from apps.messages.services.reads import ReadState, channel_mark_read, thread_mark_read
-from apps.messaging.base import MessagingAPIView, id_str, path_id
+from apps.messaging.base import (
+    ErrorEnvelope,
+    MessagingAPIView,
+    SuccessEnvelope,
+    id_str,
+    path_id,
+)
 from apps.messaging.messages.access import check_delete, check_edit
 from apps.messaging.messages.serializers import (
     MessagingAttachInput,
     MessagingMarkAsReadInput,
     MessagingMessageEnvelope,
     MessagingMessageInput,
-    MessagingMessagesError,
-    MessagingMessagesSuccess,
     MessagingReactionInput,
     MessagingReadStateEnvelope,
 )
@@ -54,10 +58,10 @@ from apps.permissions.services import check
 
 TAGS = ["messaging"]
 _ERRORS: dict[int, Any] = {
-    400: MessagingMessagesError,
-    401: MessagingMessagesError,
-    403: MessagingMessagesError,
-    404: MessagingMessagesError,
+    400: ErrorEnvelope,
+    401: ErrorEnvelope,
+    403: ErrorEnvelope,
+    404: ErrorEnvelope,
 }
 REACTION = OpenApiParameter("reaction", str, OpenApiParameter.PATH, description="Reaction")
 
@@ -146,7 +150,7 @@ class MessagesView(_ChannelMessagesView):
         operation_id="messaging_messages_create",
         summary="Post new message to the channel",
         request=MessagingMessageInput,
-        responses={201: MessagingMessageEnvelope, 413: MessagingMessagesError, **_ERRORS},
+        responses={201: MessagingMessageEnvelope, 413: ErrorEnvelope, **_ERRORS},
         tags=TAGS,
     )
     def post(self, request: Request, channelID: int) -> Response:
@@ -192,7 +196,7 @@ class MessageView(_ChannelMessagesView):
     @extend_schema(
         operation_id="messaging_messages_delete",
         summary="Delete existing message",
-        responses={200: MessagingMessagesSuccess, **_ERRORS},
+        responses={200: SuccessEnvelope, **_ERRORS},
         tags=TAGS,
     )
     def delete(self, request: Request, channelID: int, messageID: int) -> Response:
@@ -211,7 +215,7 @@ class RepliesView(_ChannelMessagesView):
         operation_id="messaging_messages_reply",
         summary="Reply to a message",
         request=MessagingMessageInput,
-        responses={201: MessagingMessageEnvelope, 413: MessagingMessagesError, **_ERRORS},
+        responses={201: MessagingMessageEnvelope, 413: ErrorEnvelope, **_ERRORS},
         tags=TAGS,
     )
     def post(self, request: Request, channelID: int, messageID: int) -> Response:
@@ -437,8 +441,8 @@ class AttachView(_ChannelMessagesView):
         request={"multipart/form-data": MessagingAttachInput},
         responses={
             201: MessagingMessageEnvelope,
-            413: MessagingMessagesError,
-            415: MessagingMessagesError,
+            413: ErrorEnvelope,
+            415: ErrorEnvelope,
             **_ERRORS,
         },
         tags=TAGS,
