@@ -306,6 +306,7 @@ CELERY_BEAT_SCHEDULE: dict = {
             ("member-bans-expire", "members.member_bans_expire_sweep"),
             ("channel-scheduled-deletion", "channels.channel_scheduled_deletion_sweep"),
             ("statuses-expire", "presence.statuses_expire_sweep"),
+            ("search-reindex", "messages.search_reindex_sweep"),
         ]
     },
 }

@@ -34,6 +34,13 @@ class Organization(models.Model):
     #: The PostgreSQL text search configuration of message search (pg_ts_config, e.g.
     #: ``simple``, ``english``, ``german``); message texts are indexed in it.
     search_language = models.CharField(max_length=32, default="simple")
+    #: Bumped by every change of ``search_language``; the messages are indexed in it once
+    #: ``search_indexed_generation`` has caught up (apps.messages.services.search_index:
+    #: a batched re-index that a worker claims, and beat re-finds if it was lost).
+    search_index_generation = models.PositiveIntegerField(default=0)
+    search_indexed_generation = models.PositiveIntegerField(default=0)
+    #: A worker re-indexing holds this lease (renewed per batch), so two never run at once.
+    search_reindex_claimed_until = models.DateTimeField(null=True, blank=True)
     #: An event's chatroom is deleted this many days after the event ends.
     event_chatroom_retention_days = models.PositiveIntegerField(default=30)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import Account
@@ -17,6 +18,7 @@ from apps.accounts.services import account_get_or_create
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.core.errors import DomainError
+from apps.core.publishing import publish_on_commit
 from apps.organizations.models import AccessToken, Organization, StaffRole, hash_token
 from apps.organizations.selectors import staff_role_of
 
@@ -155,20 +157,6 @@ def _check_search_language(value: Any) -> str:
     return value
 
 
-def _search_reindex(organization: Organization) -> None:
-    """Index the organization's messages again in its (new) ``search_language``: on
-    PostgreSQL the trigger of migration ``chat_messages.0004`` recomputes
-    ``search_vector`` when ``data`` is written, from the organization row as this
-    transaction sees it (one statement, so the index and the setting change together)."""
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE chat_messages_message SET data = data WHERE organization_id = %s",
-            [organization.pk],
-        )
-
-
 @transaction.atomic
 def organization_settings_update(
     *,
@@ -188,10 +176,10 @@ def organization_settings_update(
     30 days in seconds) and ``event_chatroom_retention_days`` (0 to 3650): None
     unchanged; they apply to chatrooms deleted and events changed from now on (the audit
     entry lists them when given). ``search_language``: the text search configuration of
-    message search (:func:`search_language_choices`; None unchanged); a change re-indexes
-    the organization's messages in the same transaction (on PostgreSQL: one UPDATE of
-    all of them, so it takes a while on a large organization). Bad values: 400
-    ``invalid_parameter``.
+    message search (:func:`search_language_choices`; None unchanged); new and edited
+    messages are indexed in it at once, and a change queues the re-index of the
+    organization's other messages (``messages.search_reindex``: batches, each its own
+    short transaction; beat re-finds a lost one). Bad values: 400 ``invalid_parameter``.
     """
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     before = {
@@ -257,10 +245,18 @@ def organization_settings_update(
         reindex = search_language != organization.search_language
         organization.search_language = search_language
         fields.append("search_language")
+    if reindex:  # the messages are re-indexed in batches by a worker, once committed
+        organization.search_index_generation = F("search_index_generation") + 1
+        fields.append("search_index_generation")
     if fields:
         organization.save(update_fields=fields)
+        organization.refresh_from_db(fields=["search_index_generation"])
     if reindex:
-        _search_reindex(organization)
+        publish_on_commit(
+            "messages.search_reindex",
+            organization.pk,
+            recovered_by="messages.search_reindex_sweep",
+        )
     audit_record(
         organization=organization,
         actor=actor,

@@ -20,6 +20,7 @@ from apps.channels.services.channels import channel_create
 from apps.core import publishing
 from apps.core.publishing import PUBLISH_OPTIONS, publish, publish_on_commit
 from apps.events.tasks import dispatch_pending
+from apps.messages.tasks import search_reindex_sweep
 from apps.retention.tasks import channel_purge, channel_purge_sweep
 from tests.factories import MessageFactory
 from tests.personas import TokenClient
@@ -113,3 +114,4 @@ def test_workers_and_beat_never_give_up_on_the_broker(settings: Any) -> None:
     assert settings.CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP is True
     assert settings.CELERY_BROKER_CONNECTION_MAX_RETRIES is None
     assert settings.CELERY_BEAT_SCHEDULE["channel-purge-sweep"]["task"] == channel_purge_sweep.name
+    assert settings.CELERY_BEAT_SCHEDULE["search-reindex"]["task"] == search_reindex_sweep.name

@@ -10,6 +10,7 @@ from django.db import connection
 from apps.audit.actor import Actor
 from apps.audit.models import AuditEntry
 from apps.core.errors import DomainError
+from apps.messages.services.search_index import search_reindex, search_reindex_pending
 from apps.organizations.services import (
     BUILTIN_SEARCH_LANGUAGES,
     organization_settings_update,
@@ -75,7 +76,44 @@ def test_a_change_reindexes_the_organizations_messages_only(org, other_org):
 
     assert vector(ours) == vector(theirs) == "'running':1"
     organization_settings_update(organization=org, actor=Actor.system(), search_language="english")
+    new = MessageFactory(channel=ours.channel, data={"text": "jumping"})
+    assert vector(new) == "'jump':1"  # new messages at once
+    assert vector(ours) == "'running':1"  # older ones by the worker, in batches
+    assert search_reindex_pending() == [org.pk]
+    assert search_reindex(organization_pk=org.pk, batch_size=1) >= 2
     assert vector(ours) == "'run':1"
     assert vector(theirs) == "'running':1"
-    edited = MessageFactory(channel=ours.channel, data={"text": "jumping"})
-    assert vector(edited) == "'jump':1"
+    assert search_reindex_pending() == []
+    assert search_reindex(organization_pk=org.pk) == 0  # done: a rerun does nothing
+
+
+def test_a_language_change_is_recorded_as_work_and_queued_after_the_commit(org):
+    organization_settings_update(organization=org, actor=Actor.system(), search_language="german")
+    org.refresh_from_db()
+    assert org.search_index_generation == 1 > org.search_indexed_generation
+    assert search_reindex_pending() == [org.pk]
+    organization_settings_update(organization=org, actor=Actor.system(), search_language="german")
+    org.refresh_from_db()
+    assert org.search_index_generation == 1  # unchanged language: no new work
+
+
+def test_a_claimed_reindex_is_not_run_twice_and_a_lapsed_claim_is_taken_over(org):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.organizations.models import Organization
+
+    organization_settings_update(organization=org, actor=Actor.system(), search_language="german")
+    held = timezone.now() + timedelta(minutes=5)
+    Organization.objects.filter(pk=org.pk).update(search_reindex_claimed_until=held)
+    assert search_reindex_pending() == []  # held by a worker: the sweep leaves it
+    assert search_reindex(organization_pk=org.pk) == 0
+    org.refresh_from_db()
+    assert org.search_indexed_generation == 0
+    lapsed = timezone.now() - timedelta(seconds=1)  # that worker died
+    Organization.objects.filter(pk=org.pk).update(search_reindex_claimed_until=lapsed)
+    assert search_reindex_pending() == [org.pk]
+    search_reindex(organization_pk=org.pk)
+    org.refresh_from_db()
+    assert (org.search_indexed_generation, org.search_reindex_claimed_until) == (1, None)
