@@ -131,7 +131,7 @@ def _refuse_banned(*, channel: Channel, user_ids: Sequence[str], now: datetime) 
         )
 
 
-def _join(*, channel: Channel, members: Sequence[Member], now: datetime) -> list[Member]:
+def memberships_join(*, channel: Channel, members: Sequence[Member], now: datetime) -> list[Member]:
     """Make ``members`` current members; returns those who were not members before.
 
     A new member starts with nothing unread: its read state is the channel's
@@ -173,7 +173,7 @@ def _join(*, channel: Channel, members: Sequence[Member], now: datetime) -> list
     return joined
 
 
-def _ensure_rows(*, channel: Channel, members: Sequence[Member]) -> dict[int, Membership]:
+def membership_rows_ensure(*, channel: Channel, members: Sequence[Member]) -> dict[int, Membership]:
     """Membership rows for every member (created without joined_at if missing)."""
     rows = membership_map(channel=channel, members=members)
     missing = [
@@ -225,7 +225,7 @@ def channel_create(
     tag_names = list(dict.fromkeys(tags))
     ChannelTag.objects.bulk_create([ChannelTag(channel=channel, name=t) for t in tag_names])
     members = members_resolve(organization=organization, user_ids=list(user_ids), actor=actor)
-    _join(channel=channel, members=members, now=now)
+    memberships_join(channel=channel, members=members, now=now)
     channel.member_count = len(members)
     channel.save(update_fields=["member_count"])
     audit_record(
@@ -283,7 +283,7 @@ def channel_users_add(*, channel: Channel, actor: Actor, user_ids: Sequence[str]
     members = members_resolve(
         organization=channel.organization, user_ids=list(user_ids), actor=actor
     )
-    joined = _join(channel=channel, members=members, now=now)
+    joined = memberships_join(channel=channel, members=members, now=now)
     before = channel.member_count
     _recount_members(channel)
     channel.last_activity_at = now
@@ -392,7 +392,7 @@ def channel_users_mute(
     members = members_resolve(
         organization=channel.organization, user_ids=list(user_ids), actor=actor
     )
-    rows = _ensure_rows(channel=channel, members=members)
+    rows = membership_rows_ensure(channel=channel, members=members)
     before = {
         m.user_id: _mute_state(rows[m.pk].muted_at, rows[m.pk].mute_expires_at, now)["isMuted"]
         for m in members
@@ -453,7 +453,7 @@ def channel_users_ban(
     members = members_resolve(
         organization=channel.organization, user_ids=list(user_ids), actor=actor
     )
-    rows = _ensure_rows(channel=channel, members=members)
+    rows = membership_rows_ensure(channel=channel, members=members)
     removed = sorted(m.user_id for m in members if rows[m.pk].joined_at is not None)
     Membership.objects.filter(pk__in=[r.pk for r in rows.values()]).update(
         banned_at=banned_at, ban_expires_at=expires_at, ban_reason=reason, joined_at=None

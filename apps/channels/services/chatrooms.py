@@ -31,7 +31,7 @@ from apps.audit.services import audit_record
 from apps.channels.models import Channel, Membership, membership_current_q
 from apps.channels.selectors.channels import channel_is_gone
 from apps.channels.selectors.chatrooms import chatroom_default
-from apps.channels.services.channels import MAX_USER_IDS, _join, channel_create
+from apps.channels.services.channels import MAX_USER_IDS, channel_create, memberships_join
 from apps.core.errors import DomainError
 from apps.core.sweeps import iso, timed_active_q
 from apps.events.models import EventType
@@ -159,7 +159,7 @@ def chatroom_assign(
     leaving = list(current.exclude(member__in=list(wanted)).select_related("member"))
     if leaving:
         Membership.objects.filter(pk__in=[row.pk for row in leaving]).update(joined_at=None)
-    joined = _join(channel=channel, members=list(wanted.values()), now=now)
+    joined = memberships_join(channel=channel, members=list(wanted.values()), now=now)
     left = [row.member for row in leaving]
     channel.member_count = len(wanted)
     channel.last_activity_at = now

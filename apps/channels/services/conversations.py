@@ -35,10 +35,10 @@ from apps.channels.selectors.conversations import channel_not_found
 from apps.channels.services.channels import (
     AUDIT_TARGET,
     MAX_USER_IDS,
-    _ensure_rows,
-    _join,
     channel_create,
     channel_event_record,
+    membership_rows_ensure,
+    memberships_join,
 )
 from apps.core.errors import DomainError
 from apps.core.sweeps import iso, timed_active_q
@@ -413,7 +413,7 @@ def conversation_member_join(*, channel: Channel, member: Member, target: Member
         return row
     _refuse_banned(locked, [target], "userID")
     now = timezone.now()
-    _join(channel=locked, members=[target], now=now)
+    memberships_join(channel=locked, members=[target], now=now)
     before = _recount(locked, now)
     actor = Actor.for_member(member)
     self_join = target.pk == member.pk
@@ -483,7 +483,7 @@ def conversation_members_invite(
     check(member, "members.manage", channel)
     locked = _lock(channel)
     _refuse_banned(locked, targets, "userID")
-    rows = _ensure_rows(channel=locked, members=targets)
+    rows = membership_rows_ensure(channel=locked, members=targets)
     fresh = [m for m in targets if rows[m.pk].joined_at is None and rows[m.pk].invited_at is None]
     now = timezone.now()
     if fresh:
