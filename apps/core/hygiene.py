@@ -35,6 +35,25 @@ _BAD_PATH = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+def _path_not_utf8(path: str) -> bool:
+    """Whether the path held bytes that are not UTF-8. Django decodes such a path
+    leniently, re-escaping the bad bytes (a lone surrogate sent as ``%ED%A0%80`` arrives
+    as the text ``%ED%A0%80``), so a route that creates what its path names (a v2
+    channel, a user's session, a reaction) would create a row of that name. The price: a
+    path whose own text holds a percent escape of such bytes (an id with a literal
+    ``%ED``) names nothing either (docs/security.md). Some WSGI servers hand the bad
+    bytes over as U+FFFD instead: no id holds that character either."""
+    if "\ufffd" in path:
+        return True
+    if "%" not in path:
+        return False
+    try:
+        unquote_to_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def check_urlencoded(raw: bytes, *, encoding: str = "utf-8", where: str) -> None:
     """Decode ``raw`` (``a=1&b[]=2``) strictly: raise :class:`DomainError` if a name or
     value is not valid in ``encoding`` (``malformed_body`` for a body, else
@@ -77,7 +96,7 @@ class InputHygieneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if _BAD_PATH.search(request.path):
+        if _BAD_PATH.search(request.path) or _path_not_utf8(request.path):
             return error_response(request, "not_found")
         try:
             query = request.META.get("QUERY_STRING", "")

@@ -66,7 +66,7 @@ def _as_int(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, str):
-        text = value.strip()
+        text = value  # no trimming: "1\x85" is not the user 1
         if text.isascii() and text.isdigit() and len(text) <= 20:
             return int(text)
     return None

@@ -67,8 +67,9 @@ class IdField(serializers.Field):
             self.fail("invalid")
         if isinstance(data, int):
             number = data
-        elif isinstance(data, str) and data.strip().isascii() and data.strip().isdigit():
-            number = int(data.strip())
+        elif isinstance(data, str) and data.strip(" ").isascii() and data.strip(" ").isdigit():
+            # spaces only: a control or separator character around an id is refused
+            number = int(data.strip(" "))
         else:
             self.fail("invalid")
         if not 1 <= number <= MAX_ID:

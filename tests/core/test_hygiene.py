@@ -179,3 +179,16 @@ def test_a_nul_in_a_multipart_field_is_refused(api: TokenClient) -> None:
     )
     assert _json_error(response, 400, "invalid_parameter")["field"] == "displayName"
     assert not Channel.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("raw", ["%ED%A0%80", "%FF", "%C0%AF"])
+def test_a_path_that_is_not_utf8_names_nothing_and_creates_nothing(
+    api: TokenClient, raw: str
+) -> None:
+    """Django would decode it leniently (``%ED%A0%80`` as that text): a route that creates
+    what its path names would create a channel of that name."""
+    response = api.put(f"/api/v2/channel/c{raw}", {"type": "standard"}, format="json")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert not Channel.objects.exists()

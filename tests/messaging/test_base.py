@@ -225,3 +225,17 @@ def test_a_role_denied_access_is_refused_on_every_area(
     response = getattr(client, method)(path.format(channel=channel.pk), {"message": "hi"})
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("raw", ["1\u0085", "6\t", "\u20281", "1\x1f", "٣", "1.0", True])
+def test_an_id_with_anything_but_digits_and_spaces_around_is_refused(
+    as_alice: MessagingClient, raw: object
+) -> None:
+    response = as_alice.post("/api/messaging/activity/", {"channelID": raw, "kind": "typing"})
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "message": response.json()["error"]["message"],
+        "code": "invalid_parameter",
+        "field": "channelID",
+    }

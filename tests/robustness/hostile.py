@@ -38,7 +38,7 @@ from django.db import connection
 from apps.core.errors import CATALOG
 from apps.core.text import identifier_problem
 
-from .world import VOLATILE, snapshot
+from .world import VOLATILE, changed, snapshot, tenant_snapshot
 
 # --- the values --------------------------------------------------------------------------
 
@@ -195,20 +195,26 @@ def multipart(
 @functools.cache
 def annotated_schema() -> dict[str, Any]:
     """The OpenAPI schema, with ``"x-identifier": true`` on every property that is an
-    IdField (apps.core.fields) or a list of them. The mark is added while drf-spectacular
+    IdField (apps.core.fields: the customer-chosen ids of v2 and the chatroom service;
+    apps.messaging.base: the messaging API's numeric ids, also marked
+    ``"x-numeric-id": true``) or a list of them. The mark is added while drf-spectacular
     maps the serializers, so it follows the code, not a list kept here."""
     from drf_spectacular.generators import SchemaGenerator
     from drf_spectacular.openapi import AutoSchema
 
     from apps.core.fields import IdField
+    from apps.messaging.base import IdField as NumericIdField
 
+    id_fields = (IdField, NumericIdField)
     original = AutoSchema._map_serializer_field
 
     def marking(self: Any, field: Any, direction: str, bypass_extensions: bool = False) -> Any:
         result = original(self, field, direction, bypass_extensions)
         child = getattr(field, "child", None)
-        if isinstance(field, IdField) or isinstance(child, IdField):
+        if isinstance(field, id_fields) or isinstance(child, id_fields):
             result = {**result, "x-identifier": True}
+        if isinstance(field, NumericIdField) or isinstance(child, NumericIdField):
+            result = {**result, "x-numeric-id": True}
         return result
 
     AutoSchema._map_serializer_field = marking  # type: ignore[method-assign]
@@ -244,7 +250,50 @@ def identifier_names() -> frozenset[str]:
     return frozenset(names)
 
 
+@functools.cache
+def numeric_id_names() -> frozenset[str]:
+    """Names that are a numeric id of the messaging API somewhere (``channelID``...)."""
+    schema = annotated_schema()
+    return frozenset(
+        name
+        for component in schema["components"]["schemas"].values()
+        for name, prop in component.get("properties", {}).items()
+        if prop.get("x-numeric-id")
+    )
+
+
+#: ``Slot.why`` of a numeric id: its probes also wrap a VALID id (numeric_id_values).
+NUMERIC_ID = "numeric id (IdField of apps.messaging.base)"
+
+
+def numeric_id_values(valid: str) -> list[Hostile]:
+    """Hostile values around a valid numeric id (``42\x85``, ``\u202842``...): the
+    plain values are refused for not being digits at all, these only for the character
+    (``str.strip()`` would trim several of them off the ends)."""
+    return [
+        Hostile("id_nul", f"{valid}\x00", ALWAYS),
+        Hostile("id_c0_end", f"{valid}\x1b", IDENTIFIER),
+        Hostile("id_tab_end", f"{valid}\t", IDENTIFIER),
+        Hostile("id_c1_end", f"{valid}\x85", IDENTIFIER),
+        Hostile("id_separator_start", f"\u2028\x1f{valid}", IDENTIFIER),
+        Hostile("id_zero_width", f"{valid}\u200b", IDENTIFIER),
+        Hostile("id_bidi", f"\u202e{valid}", IDENTIFIER),
+        Hostile("id_fullwidth", "\uff11" * len(valid), IDENTIFIER),
+    ]
+
+
 # --- the slots of an operation -----------------------------------------------------------
+
+#: Path parameters that are not identifiers but free text, with the reason: there only
+#: NUL, lone surrogates and invalid UTF-8 must be refused (every other path parameter is
+#: an id: a control or format character or nothing visible is refused too).
+FREE_PATH_PARAMETERS: dict[str, str] = {
+    "reaction": "a reaction's name (messaging API) is the Admin API v2's free-text "
+    "reactionName (the same Reaction rows): controls are refused, bidi and zero-width "
+    "characters kept, as in v2",
+    "name": "an attachment link's file name (messaging API) is informative: never read, "
+    "never stored; the file is served under its stored name",
+}
 
 PATH, QUERY, BODY, KEY = "path", "query", "body", "key"
 #: (schemathesis cases) A list or an object as JSON text in one form field.
@@ -318,6 +367,8 @@ def operations() -> list[Operation]:
 
 
 def _strictness(schema: dict[str, Any], name: str) -> tuple[bool, str]:
+    if schema.get("x-numeric-id") or name in numeric_id_names():
+        return True, NUMERIC_ID
     if schema.get("x-identifier") or name in identifier_names():
         return True, "identifier (IdField)"
     if "enum" in schema:
@@ -470,7 +521,7 @@ def form_pairs(value: Any, prefix: bytes = b"") -> list[tuple[bytes, str | bytes
 
 def api_error_problem(response: Any) -> str | None:
     """Why ``response`` (a 4xx under /api/) is not the API's error body, or None."""
-    content_type = response.get("Content-Type", "") if hasattr(response, "get") else ""
+    content_type = content_type_of(response)
     if not content_type.startswith("application/json"):
         return f"Content-Type {content_type!r}, not the JSON error body"
     try:
@@ -487,6 +538,55 @@ def api_error_problem(response: Any) -> str | None:
     if not isinstance(body.get("message"), str) or not body["message"]:
         return "no message"
     return None
+
+
+def content_type_of(response: Any) -> str:
+    """The Content-Type of a Django response or of a schemathesis one (whose headers map
+    lower-case names to lists of values)."""
+    if hasattr(response, "get"):
+        return response.get("Content-Type", "")
+    headers = {k.lower(): v for k, v in (getattr(response, "headers", None) or {}).items()}
+    value = headers.get("content-type", "")
+    return value[0] if isinstance(value, list) and value else str(value or "")
+
+
+def messaging_error_problem(response: Any) -> str | None:
+    """Why ``response`` (a 4xx under /api/messaging/) is not the messaging API's error
+    body ``{"error": {"message", "code", "field"?}}``, or None."""
+    content_type = content_type_of(response)
+    if not content_type.startswith("application/json"):
+        return f"Content-Type {content_type!r}, not the JSON error body"
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return "a body that is not JSON"
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or set(body) != {"error"}:
+        return f"not the messaging error body: {str(body)[:120]}"
+    code = error.get("code")
+    if code not in CATALOG:
+        return f"code {code!r} is not in apps.core.errors.CATALOG"
+    if CATALOG[code][0] != response.status_code:
+        return f"code {code!r} is a {CATALOG[code][0]}, answered with {response.status_code}"
+    if not isinstance(error.get("message"), str) or not error["message"]:
+        return "no message"
+    if "field" in error and not isinstance(error["field"], str):
+        return f"field {error['field']!r} is not a string"
+    return None
+
+
+#: The error judge of each API surface, by mount point.
+ERROR_JUDGES = {
+    "/api/v2/": api_error_problem,
+    "/api/messenger/": api_error_problem,
+    "/api/messaging/": messaging_error_problem,
+}
+
+
+def error_problem(path: str, response: Any) -> str | None:
+    """Why ``response`` (a 4xx of ``path``) is not its surface's error body, or None."""
+    judge = next((j for prefix, j in ERROR_JUDGES.items() if path.startswith(prefix)), None)
+    return judge(response) if judge is not None else f"{path}: no error judge for its surface"
 
 
 def html_error_problem(response: Any) -> str | None:
@@ -571,6 +671,31 @@ class WriteWatch:
                       if self.before.get(k) != after.get(k))  # fmt: skip
 
 
+class TenantWriteWatch(WriteWatch):
+    """A :class:`WriteWatch` that also takes one organization's rows
+    (world.tenant_snapshot) before the first write: :meth:`tenant_written` names the
+    tables where that organization's rows changed."""
+
+    def __init__(self, organization: Any) -> None:
+        super().__init__()
+        self.organization = organization
+        self.tenant_before: dict[str, Any] | None = None
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if self.tenant_before is None and not self._inside and _WRITE.match(sql):
+            self._inside = True
+            try:
+                self.tenant_before = tenant_snapshot(self.organization)
+            finally:
+                self._inside = False
+        return super().__call__(execute, sql, params, many, context)
+
+    def tenant_written(self) -> list[str]:
+        if self.tenant_before is None:
+            return []
+        return changed(self.tenant_before, tenant_snapshot(self.organization))
+
+
 def wire_repr(value: bytes | str, limit: int = 160) -> str:
     text = value if isinstance(value, str) else value.decode("latin-1")
     text = text.encode("unicode_escape").decode("ascii")
@@ -632,7 +757,7 @@ def strict_at(op: Operation | None, where: str, at: tuple[Any, ...], media: str 
     path ids, IdFields (and parameters of their names), enums, formats, numbers. A value
     the schema does not declare (an extra key, a metadata entry) is free text."""
     if where == PATH:
-        return True
+        return str(at[0]) not in FREE_PATH_PARAMETERS
     node = schema_at(op, where, at, media)
     if node is None:
         return False
@@ -724,6 +849,9 @@ def hostile_case_strategy(case: Any) -> Any:
                 elif isinstance(leaf, str) or (
                     isinstance(leaf, int) and not isinstance(leaf, bool)
                 ):
+                    node = schema_at(op, BODY, at, media) if at else None
+                    if multipart_body and (node or {}).get("format") == "binary":
+                        continue  # a file's content: any bytes are valid there
                     slots.append((BODY, at))
         if (form_body or multipart_body) and op is not None and isinstance(case.body, dict):
             # A list or an object may come as JSON text in one form field (apps.core.fields):
@@ -838,17 +966,13 @@ def _unquote(text: str) -> str:
 
 def hostile_refused(ctx: Any, response: Any, case: Any) -> bool | None:
     """A schemathesis check: a hostile case marked "refuse" gets a 4xx, and every 4xx
-    under /api/ is the error body with a code of the catalog."""
+    under /api/ is its surface's error body with a code of the catalog."""
     mark = (case.headers or {}).get(MARK, "")
     status = response.status_code
     if mark.startswith("refuse") and not 400 <= status < 500:
         raise AssertionError(f"hostile input accepted with {status}: {mark}")
     if 400 <= status < 500:
-        try:
-            body = json.loads(response.content)
-        except ValueError:
-            raise AssertionError(f"{status} without the JSON error body: {mark}") from None
-        code = body.get("code") if isinstance(body, dict) else None
-        if code not in CATALOG or CATALOG[code][0] != status or body.get("status") != "error":
-            raise AssertionError(f"{status} with {str(body)[:200]} (not the error body): {mark}")
+        problem = error_problem(case.path, response)
+        if problem:
+            raise AssertionError(f"{status}: {problem}: {mark}")
     return None

@@ -4,19 +4,33 @@ of the OTHER organization (globex) on THIS organization's (acme's) real ids.
 
 Expected matrix (``expected_statuses``):
 
-================  ===================  =====================================
-credential         /api/v2/...          /api/messenger/...
-================  ===================  =====================================
-admin Bearer       404                  401 (surface takes API-TOKEN / PAT)
-API-TOKEN          401 (Bearer only)    404
-member's PAT       401 (Bearer only)    404, or 403 where the operation needs
-                                        an admin (checked before the lookup)
-admin's PAT        401 (Bearer only)    404
-================  ===================  =====================================
+================  ===============  ======================  =============================
+credential         /api/v2/...      /api/messenger/...      /api/messaging/...
+================  ===============  ======================  =============================
+admin Bearer       404              401 (API-TOKEN / PAT)   401 (a session token only)
+API-TOKEN          401              404                     401
+member's PAT       401              404, or 403 where the   401
+                                    operation needs an
+                                    admin (checked first)
+admin's PAT        401              404                     401
+member session     401              401                     404, or 403 where the
+                                                            operation's permission is
+                                                            checked before any lookup
+admin session      401              401                     404
+================  ===============  ======================  =============================
+
+Signed files (``/api/messaging/attachment/...``) take no session: the link's signature
+is the credential, checked before any lookup. A messaging session sends a VALID link
+signed for its own (globex) member on acme's attachment: 404 ``attachment_not_found``
+(the tenancy check); every other credential sends a forged signature: 403
+``invalid_signature``. ``test_signed_files_refuse_a_missing_or_forged_signature`` adds
+globex's session with no signature and with a forged one.
 
 Operations that take no id of acme at all (creating in the caller's own namespace,
-listing the caller's own rows) may succeed: they are listed in ``OWN_NAMESPACE`` with
-the reason, and then none of acme's rows may change and no acme id may be in the body.
+listing the caller's own rows, filters that match nothing of another organization) may
+succeed: they are listed in ``OWN_NAMESPACE`` with the reason, and then none of acme's
+rows may change and no secret of acme (world.Tenant.secrets) may be in the body.
+``{roleID}`` is called with the role's numeric id and with its v2 ``roleId`` (its name).
 
 Every call: never 2xx on acme's ids, never 500, and the database is unchanged (row
 count and checksum of every table) whenever the call was refused.
@@ -29,24 +43,28 @@ from typing import Any
 from urllib.parse import quote
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 
 from tests.builders import image_bytes
 
+from .hostile import TenantWriteWatch
 from .routes import Route, api_routes, console_url_names
 from .world import (
+    SURFACE_KINDS,
     Tenant,
     changed,
     console_client,
     snapshot,
-    tenant_snapshot,
+    surface_of_route,
     world_fixture,  # noqa: F401  (the ``world`` fixture)
 )
 
-V2, MESSENGER = "/api/v2/", "/api/messenger/"
-BEARER_ONLY = {"admin_bearer"}
-MESSENGER_KINDS = {"api_token", "member_pat", "admin_pat"}
+V2, MESSENGER, MESSAGING = "/api/v2/", "/api/messenger/", "/api/messaging/"
+#: Routes authenticated by a signed link, not by a session (apps.messaging.attachments).
+SIGNED_FILES = "/api/messaging/attachment/"
+#: A signature that signs nothing (the right length and alphabet).
+FORGED_SIGNATURE = "0" * 64
 
 
 def path_values(acme: Tenant) -> dict[str, str]:
@@ -58,7 +76,29 @@ def path_values(acme: Tenant) -> dict[str, str]:
         "allowRuleId": quote(acme.allow_rule.pattern, safe=""),
         "roomID": str(acme.chatroom.pk),
         "organizationID": str(acme.org.pk),
+        # the messaging API: numeric ids
+        "channelID": str(acme.channel.pk),
+        "messageID": str(acme.message.pk),
+        "userID": str(acme.member.pk),
+        "roleID": str(acme.role.pk),
+        "attachmentID": str(acme.attachment.pk),
+        "name": quote(acme.attachment.name, safe=""),
+        "ext": acme.attachment_preview_ext(),
+        "command": "shrug",
+        "reaction": "like",
     }
+
+
+def path_variants(route: Route, acme: Tenant) -> list[dict[str, str]]:
+    """The path values a route is called with: ``{roleID}`` once as the role's numeric id
+    and once as its v2 ``roleId`` (the document's two spellings)."""
+    values = path_values(acme)
+    if route.template.startswith("/api/v2/whitelist/"):
+        values["ruleId"] = values["allowRuleId"]
+    variants = [values]
+    if "roleID" in route.params:
+        variants.append({**values, "roleID": quote(acme.role.role_id, safe="")})
+    return variants
 
 
 def id_parameters(acme: Tenant) -> dict[str, Any]:
@@ -88,6 +128,37 @@ def id_parameters(acme: Tenant) -> dict[str, Any]:
         "banPeriod": 60,
         "scheduledDeletion": "2999-01-01T00:00:00Z",
         "reason": "cross-org",
+        # the messaging API (ids are numeric; lists where the route takes a list)
+        "channelID": str(acme.channel.pk),
+        "messageID": str(acme.message.pk),
+        "threadID": str(acme.message.pk),
+        "lastReadMessageID": str(acme.message.pk),
+        "replyTo": str(acme.message.pk),
+        "afterMessageID": str(acme.message.pk),
+        "beforeMessageID": str(acme.message.pk),
+        "fromMessageID": str(acme.message.pk),
+        "toMessageID": str(acme.message.pk),
+        "members": [str(acme.member.pk), str(acme.admin_member.pk)],
+        "userID": [str(acme.member.pk)],
+        "organisationID": str(acme.org.pk),
+        "resource": f"messaging:channel:{acme.channel.pk}",
+        "rules": [
+            {
+                "resource": f"messaging:channel:{acme.channel.pk}",
+                "operation": "read",
+                "access": "deny",
+            },
+        ],
+        "topic": "cross-org",
+        "state": "archive",
+        "flag": "pinned",
+        "kind": "typing",
+        "icon": ":x:",
+        "expires": "1h",
+        "input": "cross-org",
+        "params": ["cross-org"],
+        "query": "secret",
+        "ttl": 3600,
     }
 
 
@@ -103,9 +174,16 @@ def query_string(params: dict[str, Any]) -> dict[str, Any]:
 #: Per-operation values that differ from ``id_parameters``.
 ROUTE_PARAMETERS: dict[str, dict[str, Any]] = {
     "POST /api/v2/channel": {"type": "standard"},
+    "POST /api/messaging/channels/": {"type": "public"},
+    "PUT /api/messaging/channels/{channelID}": {"type": "public"},
 }
-#: Uploads: multipart with a real image (JSON would be a 415 before any lookup).
-MULTIPART = {"POST /api/v2/messages/files", "POST /api/v2/messages/images"}
+#: Uploads: multipart with a real image (JSON would be a 415 before any lookup), by the
+#: name of their file field.
+MULTIPART = {
+    "POST /api/v2/messages/files": "file",
+    "POST /api/v2/messages/images": "file",
+    "POST /api/messaging/channels/{channelID}/attach": "upload",
+}
 
 #: Operations that take no id of acme, act on the caller's own namespace and so may
 #: succeed for globex: then no acme row may change and no acme id may be in the body.
@@ -119,6 +197,19 @@ OWN_NAMESPACE: dict[str, str] = {
     "GET /api/v2/blacklist/records": "globex's blacklist",
     "GET /api/v2/whitelist/records": "globex's whitelist",
     "GET /api/v2/reactions/messages/most": "globex's most reacted messages",
+    "POST /api/v2/users/{userId}/sessions": "the v2 provisioning rule: globex's token issues "
+    "a session for GLOBEX's member of that userId (created if missing), never acme's "
+    "(test_a_session_issued_by_the_other_organization_is_its_own)",
+    "GET /api/messaging/channels/": "globex's channel list (its public channels and its "
+    "member's); `query` filters by name",
+    "GET /api/messaging/commands/": "the commands globex's member may run",
+    "GET /api/messaging/permissions/": "the registry of operations (the same everywhere)",
+    "GET /api/messaging/status/": "globex's members' current statuses",
+    "POST /api/messaging/status/": "sets the caller's own status",
+    "DELETE /api/messaging/status/": "clears the caller's own status",
+    "GET /api/messaging/search/messages": "acme's ids in the filters match nothing: globex's "
+    "own readable messages (the query matches globex's 'globex secret')",
+    "GET /api/messaging/search/threads": "as /search/messages: globex's own threads",
 }
 #: Refusals that come before any lookup of an id (and so reveal nothing about acme).
 EARLY_REFUSALS: dict[tuple[str, str], tuple[int, str]] = {
@@ -129,15 +220,27 @@ EARLY_REFUSALS: dict[tuple[str, str], tuple[int, str]] = {
         400,
         "user_context_required: an API-TOKEN cannot send, whoever's the room",
     ),
+    **{
+        (f"{method} /api/messaging/permissions/{{roleID}}/rules", "member_session"): (
+            403,
+            "`grant` is checked before the role is looked up: a plain member learns "
+            "nothing of any role, its own organization's included",
+        )
+        for method in ("GET", "PATCH", "DELETE")
+    },
 }
+
+
+def is_session_kind(kind: str) -> bool:
+    return kind in SURFACE_KINDS[MESSAGING]
 
 
 def expected_statuses(route: Route, kind: str) -> set[int]:
     """The matrix of the module docstring."""
-    surface_v2 = route.template.startswith(V2)
-    if surface_v2 and kind not in BEARER_ONLY:
-        return {401}
-    if not surface_v2 and kind not in MESSENGER_KINDS:
+    if route.template.startswith(SIGNED_FILES):
+        # a valid link of the caller's own member: the tenancy check; else a forged one
+        return {404} if is_session_kind(kind) else {403}
+    if kind not in SURFACE_KINDS[surface_of_route(route.template)]:
         return {401}
     early = EARLY_REFUSALS.get((str(route), kind))
     if early:
@@ -145,16 +248,26 @@ def expected_statuses(route: Route, kind: str) -> set[int]:
     return {404}
 
 
-def _call(client: Any, route: Route, acme: Tenant) -> Any:
-    values = path_values(acme)
-    if route.template.startswith("/api/v2/whitelist/"):
-        values["ruleId"] = values["allowRuleId"]
+def signed_query(client: Any, acme: Tenant) -> dict[str, str]:
+    """A signed file's query for ``client``: a valid link for the client's own member (a
+    messaging client), else a forged signature naming acme's member."""
+    member = getattr(client, "member", None)
+    if member is not None:
+        return acme.signed_link(member)
+    forged = acme.signed_link(acme.member)
+    return {**forged, "sign": FORGED_SIGNATURE}
+
+
+def _call(client: Any, route: Route, acme: Tenant, values: dict[str, str] | None = None) -> Any:
+    values = values if values is not None else path_variants(route, acme)[0]
     url = route.template.format(**values)
     params = {**id_parameters(acme), **ROUTE_PARAMETERS.get(str(route), {})}
+    if route.template.startswith(SIGNED_FILES):
+        return client.get(url, signed_query(client, acme))
     if str(route) in MULTIPART:
         upload = SimpleUploadedFile("a.png", image_bytes(), content_type="image/png")
         flat = {k: v for k, v in query_string(params).items() if not isinstance(v, list)}
-        return client.post(url, {**flat, "file": upload}, format="multipart")
+        return client.post(url, {**flat, MULTIPART[str(route)]: upload}, format="multipart")
     if route.method == "get":
         return client.get(url, query_string(params))
     if route.method == "delete":
@@ -168,10 +281,38 @@ def _urlencode(params: dict[str, Any]) -> str:
     return urlencode(params, doseq=True)
 
 
-def test_the_matrix_covers_every_route_and_both_surfaces() -> None:
+def test_the_matrix_covers_every_route_and_every_surface() -> None:
     routes = api_routes()
-    assert {r.template.split("/")[2] for r in routes} == {"v2", "messenger"}
-    assert len(routes) >= 50
+    assert {r.template.split("/")[2] for r in routes} == {"v2", "messenger", "messaging"}
+    assert {surface_of_route(r.template) for r in routes} == set(SURFACE_KINDS)
+    assert len(routes) >= 80
+
+
+def judge_cell(route: Route, kind: str, acme: Tenant, response: Any, writes: Any) -> list[str]:
+    """What is wrong with one cell's answer. ``writes``: (tables changed, acme's tables
+    changed) by the call."""
+    changed_any, changed_acme = writes
+    status = response.status_code
+    body = response.content.decode(errors="replace") if not response.streaming else ""
+    if status >= 500:
+        return [f"{status} {body[:200]}"]
+    problems = []
+    if 200 <= status < 300:
+        if OWN_NAMESPACE.get(str(route)) is None:
+            problems.append(f"{status} (a 2xx on acme's ids) {body[:200]}")
+        leaked = [s for s in acme.secrets() if s in body]
+        if leaked:
+            problems.append(f"acme's {leaked} in the response")
+        if changed_acme:
+            problems.append(f"changed acme's {changed_acme}")
+        return problems
+    if status not in expected_statuses(route, kind):
+        problems.append(f"{status}, expected {sorted(expected_statuses(route, kind))} {body[:200]}")
+    if changed_any:
+        problems.append(f"refused ({status}) but changed {changed_any}")
+    if status == 404 and response.get("Content-Type", "").startswith("application/json"):
+        json.loads(body)  # a JSON error, not an HTML page
+    return problems
 
 
 def test_another_organizations_credentials_never_reach_this_organizations_rows(
@@ -179,45 +320,92 @@ def test_another_organizations_credentials_never_reach_this_organizations_rows(
 ) -> None:
     acme: Tenant = world["acme"]
     failures: list[str] = []
-    observed: list[str] = []
-    for route in api_routes():
-        for kind, client in world["creds"].items():
-            # Each cell starts from the same world: the call runs in a savepoint that is
-            # rolled back afterwards (so a create of globex's own "acme-..." channel
-            # cannot change what the next cell sees).
-            with transaction.atomic():
-                before, before_acme = snapshot(), tenant_snapshot(acme.org)
-                response = _call(client, route, acme)
-                after, after_acme = snapshot(), tenant_snapshot(acme.org)
-                transaction.set_rollback(True)
-            status = response.status_code
-            observed.append(f"{route} [{kind}] -> {status}")
-            cell = f"{route} as globex {kind}"
-            body = response.content.decode(errors="replace")
-            if status >= 500:
-                failures.append(f"{cell}: {status} {body[:200]}")
-                continue
-            if 200 <= status < 300:
-                reason = OWN_NAMESPACE.get(str(route))
-                if reason is None:
-                    failures.append(f"{cell}: {status} (a 2xx on acme's ids) {body[:200]}")
-                leaked = [s for s in acme.secrets() if s in body]
-                if leaked:
-                    failures.append(f"{cell}: acme's {leaked} in the response")
-                if changed(before_acme, after_acme):
-                    failures.append(f"{cell}: changed acme's {changed(before_acme, after_acme)}")
-                continue
-            if status not in expected_statuses(route, kind):
-                failures.append(
-                    f"{cell}: {status}, expected {sorted(expected_statuses(route, kind))}"
-                    f" {body[:200]}"
-                )
-            if changed(before, after):
-                failures.append(f"{cell}: refused ({status}) but changed {changed(before, after)}")
-            if status == 404 and response.get("Content-Type", "").startswith("application/json"):
-                json.loads(body)  # a JSON error, not an HTML page
-    del observed
+    cells = [
+        (route, values, kind, client)
+        for route in api_routes()
+        for values in path_variants(route, acme)
+        for kind, client in world["creds"].items()
+    ]
+    for route, values, kind, client in cells:
+        # Each cell starts from the same world: the call runs in a savepoint that is
+        # rolled back afterwards (so a create of globex's own "acme-..." channel
+        # cannot change what the next cell sees). What it wrote is read only if it ran a
+        # statement that may write (hostile.TenantWriteWatch: the row count and checksum
+        # of every table, and of acme's rows, taken just before the first one).
+        watch = TenantWriteWatch(acme.org)
+        with transaction.atomic():
+            with connection.execute_wrapper(watch):
+                response = _call(client, route, acme, values)
+            writes = (watch.written(), watch.tenant_written())
+            transaction.set_rollback(True)
+        variant = f" (roleID={values['roleID']})" if "roleID" in route.params else ""
+        failures += [
+            f"{route}{variant} as globex {kind}: {problem}"
+            for problem in judge_cell(route, kind, acme, response, writes)
+        ]
+    assert len(cells) >= 6 * len(api_routes())
     assert not failures, "\n".join(failures)
+
+
+def test_signed_files_refuse_a_missing_or_forged_signature(world: dict[str, Any]) -> None:
+    """The attachment routes take no session: globex's session without a signature, with
+    a forged one, or with acme's member's link re-signed for another attachment is 403
+    ``invalid_signature`` before any lookup; a valid link of globex's own member on
+    acme's attachment is 404 ``attachment_not_found`` (acme's file stays acme's)."""
+    acme: Tenant = world["acme"]
+    session = world["creds"]["member_session"]
+    routes = [r for r in api_routes() if r.template.startswith(SIGNED_FILES)]
+    assert len(routes) == 2
+    own = acme.signed_link(session.member)
+    other_file = acme.signed_link(acme.member, acme.file_attachment)
+    queries = {
+        "no signature": ({}, 403, "invalid_signature"),
+        "forged": ({**own, "sign": FORGED_SIGNATURE}, 403, "invalid_signature"),
+        "another attachment's": (other_file, 403, "invalid_signature"),
+        "expired": ({**own, "expires": "1"}, 403, "invalid_signature"),
+        "globex's own valid link": (own, 404, "attachment_not_found"),
+    }
+    failures = []
+    for route in routes:
+        url = route.template.format(**path_values(acme))
+        for label, (query, status, code) in queries.items():
+            before = snapshot()
+            response = session.get(url, query)
+            body = response.json() if response.get("Content-Type") == "application/json" else {}
+            got = (response.status_code, body.get("error", {}).get("code"))
+            if got != (status, code):
+                failures.append(f"{route} [{label}]: {got}, expected {(status, code)}")
+            if changed(before, snapshot()):
+                failures.append(f"{route} [{label}]: changed {changed(before, snapshot())}")
+    assert not failures, "\n".join(failures)
+
+
+def test_a_session_issued_by_the_other_organization_is_its_own(world: dict[str, Any]) -> None:
+    """``POST /api/v2/users/{userId}/sessions`` with globex's Bearer token and acme's
+    userId: a session of GLOBEX's member of that userId (provisioned), which sees
+    globex's channels only; acme's member has no new session."""
+    from apps.members.models import MemberSession
+    from tests.personas import MessagingClient
+
+    acme: Tenant = world["acme"]
+    user_id = acme.member.user_id
+    before = MemberSession.objects.filter(member=acme.member).count()
+    answer = world["creds"]["admin_bearer"].post(
+        f"/api/v2/users/{quote(user_id, safe='')}/sessions", {"ttl": 600}, format="json"
+    )
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["session"]["userId"] == user_id
+    session = MemberSession.objects.select_related("member").latest("pk")
+    assert session.member.organization.slug == "globex"
+    assert session.member.user_id == user_id and session.member.pk != acme.member.pk
+    assert MemberSession.objects.filter(member=acme.member).count() == before
+    client = MessagingClient(token=answer.json()["session"]["token"])
+    listed = client.get("/api/messaging/channels/")
+    assert listed.status_code == 200, listed.content
+    body = listed.content.decode()
+    assert not [s for s in acme.secrets() if s in body]
+    channel = client.get(f"/api/messaging/channels/{acme.channel.pk}")
+    assert channel.status_code == 404
 
 
 def _console_kwargs(params: list[str], acme: Tenant) -> dict[str, Any]:

@@ -2,13 +2,19 @@
 
 Every operation of every surface is generated from /api/schema/, so a new route cannot
 escape: /api/v2/ with an admin Bearer token; /api/messenger/ once with an org
-``API-TOKEN`` and once with a ``Personal-Access-Token`` of an org admin. Each pytest item
-(one operation x one credential) runs on a seeded organization (channels, members,
-messages, a chatroom, filter rules); about half of the generated path parameters are
-replaced with seeded ids so the handlers get past their 404 and into the real code.
+``API-TOKEN`` and once with a ``Personal-Access-Token`` of an org admin; /api/messaging/
+with an org admin's member session. Each pytest item (one operation x one credential)
+runs on a seeded organization (channels, members, messages, a chatroom, filter rules; for
+the messaging API a public channel with its members, an image attachment, a role with a
+rule); about half of the generated path parameters are replaced with seeded ids so the
+handlers get past their 404 and into the real code (and, for the messaging API's signed
+files, the generated signature with a valid link for the session's member).
 
-Budget: ``MAX_EXAMPLES`` per item; 42 v2 operations + 2 x 11 messenger operations
-= 64 items, ~80 cases each (positive and negative generation) = > 5,000 cases per run.
+Budget: ``MAX_EXAMPLES`` per item of v2 and the chatroom service: 44 v2 operations +
+2 x 11 messenger operations = 66 items, ~80 cases each (positive and negative
+generation) = > 5,000 cases per run. The messaging API's ~41 operations get
+``MESSAGING_MAX_EXAMPLES`` each (default 10, plus schemathesis' coverage cases: the
+messaging share of the CI step is kept under a minute, about 40 s on PostgreSQL).
 
 Hostile variants (tests/robustness/hostile.py): every generated case gets one or two
 hostile changes: NUL, lone surrogates, C0/C1 controls, bidi and zero-width characters at
@@ -17,11 +23,13 @@ nothing visible, integers as Arabic-Indic or fullwidth digits, ``"1_0"``, ``" 1 
 ``1e3``, ``1e-400``, ``1.0``, ``true``. The ``hostile_refused`` check wants a 4xx wherever
 the change must be refused (NUL or a surrogate anywhere; a control, format character or
 nothing visible in an identifier, an enum, a number or a path id; an odd integer) and the
-error body on every 4xx. In process: ``HOSTILE_MAX_EXAMPLES`` per operation (v2 with the
-Bearer token, messenger with the admin's Personal-Access-Token). Over a real gunicorn
-(PostgreSQL only, on the test database): ``GUNICORN_MAX_EXAMPLES`` per operation, and
-every body-taking operation's clean and hostile bodies again with
-``Transfer-Encoding: chunked`` and no ``Content-Length``.
+error body on every 4xx (the messaging API's ``{"error": {...}}`` under /api/messaging/).
+In process: ``HOSTILE_MAX_EXAMPLES`` per operation (v2 with the Bearer token, messenger
+with the admin's Personal-Access-Token; messaging with the admin's session,
+``MESSAGING_HOSTILE_MAX_EXAMPLES``). Over a real gunicorn (PostgreSQL only, on the test
+database): ``GUNICORN_MAX_EXAMPLES`` per operation (``MESSAGING_GUNICORN_MAX_EXAMPLES``
+for the messaging API), and every body-taking operation's clean and hostile bodies
+again with ``Transfer-Encoding: chunked`` and no ``Content-Length``.
 
 Run: ``.venv/bin/pytest -m fuzz`` (add DATABASE_URL for PostgreSQL; CI does).
 Known exclusions: docs/testing.md, "Fuzzing: known exclusions".
@@ -42,7 +50,9 @@ import pytest
 import schemathesis
 from django.conf import settings as django_settings
 from django.core import signals
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import close_old_connections, connection
+from django.utils import timezone
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import (
@@ -55,11 +65,18 @@ from schemathesis.checks import (
 )
 
 from apps.audit.actor import Actor
+from apps.channels.models import Channel, Membership
 from apps.channels.services.chatrooms import chatroom_create_custom
-from apps.members.models import Member
+from apps.core import signing
+from apps.members.models import Member, Role
+from apps.members.services import member_session_issue
+from apps.messages.selectors.attachments import primary_and_preview
+from apps.messages.services.messages import message_create_image
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import AccessToken
+from apps.permissions.services import role_rules_set
 from chatadmin.wsgi import application
+from tests.builders import image_bytes
 from tests.chaos import servers
 from tests.factories import (
     AccountFactory,
@@ -71,7 +88,14 @@ from tests.factories import (
 from tests.personas import issue_token
 
 from . import hostile
-from .test_hostile_input import API_GAPS, api_probes, credential_headers, surface_of
+from .test_cross_org import SIGNED_FILES
+from .test_hostile_input import (
+    API_GAPS,
+    api_probes,
+    credential_headers,
+    surface_of,
+    unthrottled,
+)
 from .world import Tenant, world_fixture  # noqa: F401  (the ``world`` fixture)
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
@@ -79,6 +103,10 @@ pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "80"))
 HOSTILE_MAX_EXAMPLES = int(os.environ.get("FUZZ_HOSTILE_MAX_EXAMPLES", "100"))
 GUNICORN_MAX_EXAMPLES = int(os.environ.get("FUZZ_GUNICORN_MAX_EXAMPLES", "25"))
+#: The messaging API's share (about 41 operations): kept small, see the module docstring.
+MESSAGING_MAX_EXAMPLES = int(os.environ.get("FUZZ_MESSAGING_MAX_EXAMPLES", "10"))
+MESSAGING_HOSTILE_MAX_EXAMPLES = int(os.environ.get("FUZZ_MESSAGING_HOSTILE_MAX_EXAMPLES", "20"))
+MESSAGING_GUNICORN_MAX_EXAMPLES = int(os.environ.get("FUZZ_MESSAGING_GUNICORN_MAX_EXAMPLES", "5"))
 
 CHECKS = [
     not_a_server_error,
@@ -123,6 +151,7 @@ api_schema.config.generation.update(
 )
 v2_schema = api_schema.include(path_regex=r"^/api/v2/")
 messenger_schema = api_schema.include(path_regex=r"^/api/messenger/")
+messaging_schema = api_schema.include(path_regex=r"^/api/messaging/")
 
 
 @pytest.fixture(autouse=True)
@@ -154,6 +183,7 @@ def seeded(db: None) -> dict[str, Any]:
     BlacklistRecord.objects.create(organization=org, pattern="badword")
     WhitelistRecord.objects.create(organization=org, pattern="goodword")
     ChannelFactory(organization=other, channel_id="foreign")
+    messaging = _seed_messaging(org, admin, members[1])
 
     def issue(kind: str, email: str) -> str:
         account = admin.account if kind == AccessToken.Kind.PERSONAL else None
@@ -172,13 +202,61 @@ def seeded(db: None) -> dict[str, Any]:
             "ruleId": "badword",
             "roomID": room.pk,
             "organizationID": org.pk,
+            **messaging["ids"],
         },
         "headers": {
             "admin": {"Authorization": f"Bearer {issue(AccessToken.Kind.ADMIN, 'adm@acme.test')}"},
             "api": {"API-TOKEN": issue(AccessToken.Kind.API, "api@acme.test")},
             "personal": {"Personal-Access-Token": issue(AccessToken.Kind.PERSONAL, "")},
+            "session": {"Authorization": f"Bearer {messaging['token']}"},
         },
+        "signed": messaging["signed"],
         "organization": org,
+    }
+
+
+def _seed_messaging(org: Any, admin: Member, member: Member) -> dict[str, Any]:
+    """The messaging API's rows: a public channel (the admin its owner, ``member`` in it)
+    with a text message and an image (its attachment has a preview), a role with a rule,
+    the admin's session and a signed link of the attachment for the admin."""
+    now = timezone.now()
+    channel = ChannelFactory(
+        organization=org, channel_id="messaging", visibility=Channel.Visibility.PUBLIC
+    )
+    for who in (admin, member):
+        Membership.objects.create(
+            organization=org, channel=channel, member=who, joined_at=now, is_owner=who == admin
+        )
+    text = MessageFactory(channel=channel, author=member)
+    image = message_create_image(
+        organization=org,
+        actor=Actor.for_member(member),
+        channel=channel,
+        upload=SimpleUploadedFile("photo.png", image_bytes(), content_type="image/png"),
+        author=member,
+    )
+    attachment, preview = primary_and_preview(image)
+    assert attachment is not None and preview is not None
+    role = Role.objects.create(organization=org, role_id="fuzz-role")
+    role_rules_set(
+        actor=Actor.system(),
+        role=role,
+        rules=[{"resource": "messaging:channel:*", "operation": "join", "access": "allow"}],
+    )
+    return {
+        "ids": {
+            "channelID": channel.pk,
+            "messageID": text.pk,
+            "userID": member.pk,
+            "roleID": role.pk,
+            "attachmentID": attachment.pk,
+            "name": attachment.name,
+            "ext": preview.name.rpartition(".")[2],
+            "command": "shrug",
+            "reaction": "like",
+        },
+        "token": member_session_issue(actor=Actor.system(), member=admin).token,
+        "signed": signing.signed_params("attachment", attachment.pk, admin.pk),
     }
 
 
@@ -189,6 +267,9 @@ def _run(case: Any, seeded: dict[str, Any], credential: str) -> None:
         for name in case.path_parameters:
             if name in seeded["ids"]:
                 case.path_parameters[name] = seeded["ids"][name]
+        if case.path.startswith(SIGNED_FILES):
+            # the seeded attachment's link, so the file is served (else 403 at the door)
+            case.query = {**(case.query or {}), **seeded["signed"]}
     excluded = list(EXCLUDED.get((case.method.upper(), case.path), []))
     if case.media_type and case.media_type != "application/json":
         # Form encodings carry only strings: ``regexs={}`` is a one-item list holding the
@@ -217,6 +298,13 @@ def test_messenger_with_api_token(case: Any, seeded: dict[str, Any]) -> None:
 @FUZZ_SETTINGS
 def test_messenger_with_personal_token(case: Any, seeded: dict[str, Any]) -> None:
     _run(case, seeded, "personal")
+
+
+@messaging_schema.parametrize()
+@settings(FUZZ_SETTINGS, max_examples=MESSAGING_MAX_EXAMPLES)
+def test_messaging_with_session(case: Any, seeded: dict[str, Any]) -> None:
+    with unthrottled():
+        _run(case, seeded, "session")
 
 
 # --- hostile input, in process ------------------------------------------------------------
@@ -258,6 +346,7 @@ hostile_schema = _hostile_schema(
 )
 hostile_v2 = hostile_schema.include(path_regex=r"^/api/v2/")
 hostile_messenger = hostile_schema.include(path_regex=r"^/api/messenger/")
+hostile_messaging = hostile_schema.include(path_regex=r"^/api/messaging/")
 
 
 def _seed_path(case: Any, ids: dict[str, Any]) -> None:
@@ -271,6 +360,10 @@ def _seed_path(case: Any, ids: dict[str, Any]) -> None:
 
 def _run_hostile(case: Any, seeded: dict[str, Any], credential: str, **kwargs: Any) -> None:
     _seed_path(case, seeded["ids"])
+    mark = case.headers.get(hostile.MARK, "") if case.headers else ""
+    if case.path.startswith(SIGNED_FILES) and "query [" not in mark:
+        # a valid link unless the hostile change is in the query
+        case.query = {**(case.query or {}), **seeded["signed"]}
     case.call_and_validate(headers=seeded["headers"][credential], checks=HOSTILE_CHECKS, **kwargs)
 
 
@@ -284,6 +377,13 @@ def test_hostile_admin_api_v2(case: Any, seeded: dict[str, Any]) -> None:
 @HOSTILE_SETTINGS
 def test_hostile_messenger(case: Any, seeded: dict[str, Any]) -> None:
     _run_hostile(case, seeded, "personal")
+
+
+@hostile_messaging.parametrize()
+@settings(HOSTILE_SETTINGS, max_examples=MESSAGING_HOSTILE_MAX_EXAMPLES)
+def test_hostile_messaging(case: Any, seeded: dict[str, Any]) -> None:
+    with unthrottled():
+        _run_hostile(case, seeded, "session")
 
 
 # --- hostile input over a real gunicorn ---------------------------------------------------
@@ -328,6 +428,7 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
 
 gunicorn_v2 = gunicorn_schema.include(path_regex=r"^/api/v2/")
 gunicorn_messenger = gunicorn_schema.include(path_regex=r"^/api/messenger/")
+gunicorn_messaging = gunicorn_schema.include(path_regex=r"^/api/messaging/")
 
 
 @gunicorn_v2.parametrize()
@@ -346,6 +447,17 @@ def test_hostile_messenger_over_gunicorn(
     case: Any, seeded: dict[str, Any], gunicorn_url: str
 ) -> None:
     _run_hostile(case, seeded, "personal", base_url=gunicorn_url, timeout=30)
+
+
+@gunicorn_messaging.parametrize()
+@settings(GUNICORN_SETTINGS, max_examples=MESSAGING_GUNICORN_MAX_EXAMPLES)
+@pytest.mark.django_db(transaction=True)
+def test_hostile_messaging_over_gunicorn(
+    case: Any, seeded: dict[str, Any], gunicorn_url: str
+) -> None:
+    # gunicorn's own settings: POST /activity/ throttles at 60 a minute per member there
+    # (a 429 is documented); few enough cases per operation to stay under it
+    _run_hostile(case, seeded, "session", base_url=gunicorn_url, timeout=30)
 
 
 #: Probes of test_hostile_input sent again chunked: the clean request, and the ones that
@@ -427,11 +539,15 @@ def test_chunked_bodies_over_gunicorn(world: dict[str, Any], gunicorn_url: str) 
 
 
 def _code(body: bytes) -> str | None:
+    """The error code of an error body of any surface (the messaging API's is nested)."""
     try:
         parsed = json.loads(body)
     except ValueError:
         return None
-    return parsed.get("code") if isinstance(parsed, dict) else None
+    if not isinstance(parsed, dict):
+        return None
+    error = parsed.get("error")
+    return error.get("code") if isinstance(error, dict) else parsed.get("code")
 
 
 def _raw_request(url: str, head: str, body: bytes) -> tuple[int, bytes]:

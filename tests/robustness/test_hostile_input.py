@@ -5,16 +5,17 @@ method, every string parameter it has, every hostile value (tests/robustness/hos
 Where the values go:
 
 - **API** (``/api/v2/`` with an admin Bearer token, ``/api/messenger/`` with an admin's
-  Personal-Access-Token), each operation from a clean request that reaches its handler:
-  every path parameter and every query parameter of the schema (plus one it does not
-  know) with every value; every body property at every depth as JSON (object-valued ones
-  such as ``metadata`` and a message's ``data`` get hostile keys and values two levels
-  down; a hostile top-level key; lone surrogates as ``\\ud800`` escapes; integers as raw
-  ``1e3``, ``1e-400``, ``1.0``, ``true``; one body that is not UTF-8); the same properties
-  in an urlencoded form (``data[text]=a%00``, ``%FF``, integers as text) and a list or
-  object as JSON text in one form field (``metadata={"k": "\\u0000"}``); multipart with
-  NUL, a surrogate's bytes and invalid UTF-8, and, for uploads, every value (file names
-  too).
+  Personal-Access-Token, ``/api/messaging/`` with an org admin's session, its signed
+  files with a valid link for that admin), each operation from a clean request that
+  reaches its handler: every path parameter and every query parameter of the schema
+  (plus one it does not know) with every value; every body property at every depth as
+  JSON (object-valued ones such as ``metadata`` and a message's ``data`` get hostile
+  keys and values two levels down; a hostile top-level key; lone surrogates as
+  ``\\ud800`` escapes; integers as raw ``1e3``, ``1e-400``, ``1.0``, ``true``; one body
+  that is not UTF-8); the same properties in an urlencoded form (``data[text]=a%00``,
+  ``%FF``, integers as text) and a list or object as JSON text in one form field
+  (``metadata={"k": "\\u0000"}``); multipart with NUL, a surrogate's bytes and invalid
+  UTF-8, and, for uploads, every value (file names too).
 - **Console** (an owner's session): every path id of every page (``/console/<org>/...``)
   with every method its view takes; every field of every form the pages render (GET forms
   in the query string, POST forms in the body, the other fields as the page filled them).
@@ -26,14 +27,16 @@ enums, formats, integer types; hostile.Slot):
 - NUL, a lone surrogate or invalid UTF-8 anywhere: a 4xx;
 - C0/C1 controls, a bidi override, a zero-width space or an invisible-only value in an
   identifier, a path id, an enum, a date or an integer, and an integer in an odd
-  spelling: a 4xx on the API; on the console such values in any field that is not free
+  spelling (the messaging API's numeric ids also with the character around a valid id:
+  ``42\\x85``): a 4xx on the API; on the console such values in any field that is not free
   text must change nothing (its forms answer a refusal with a redirect and an error
   message); free text (a displayName, a reason, a message) may keep them;
 - every 4xx is the surface's error body (JSON ``{"status": "error", "code", "message"}``
-  with a code of apps.core.errors.CATALOG whose status it has, under /api/; an HTML page
-  on the console) and wrote nothing. "Wrote" is the row count and checksum of every table
-  (hostile.WriteWatch: taken only once a statement that may write runs, so a request
-  that writes nothing costs no extra query). Each request runs in a savepoint that is
+  under /api/v2/ and /api/messenger/, ``{"error": {"message", "code"}}`` under
+  /api/messaging/, with a code of apps.core.errors.CATALOG whose status it has; an HTML
+  page on the console) and wrote nothing. "Wrote" is the row count and checksum of every
+  table (hostile.WriteWatch: taken only once a statement that may write runs, so a
+  request that writes nothing costs no extra query). Each request runs in a savepoint that is
   rolled back: an accepted one does not change what the next one sees.
 
 Known gaps that are not server errors are listed in ``API_GAPS`` with the reason (and in
@@ -60,13 +63,15 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from django.conf import settings
 from django.contrib.messages import constants as message_levels
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.members.models import MemberSession
 from apps.organizations.models import AccessToken
 from tests.builders import image_bytes
 
@@ -104,6 +109,9 @@ def _quiet_refusals() -> Iterator[None]:
 SURFACES: dict[str, tuple[str, Callable[[Any], str | None]]] = {
     "/api/v2/": ("admin_bearer", h.api_error_problem),
     "/api/messenger/": ("admin_pat", h.api_error_problem),
+    # an org admin's session (it may do every operation, so clean requests reach their
+    # handlers); the signed files ignore it and read their signed query (route_values)
+    "/api/messaging/": ("admin_session", h.messaging_error_problem),
 }
 
 #: Parameters the schema does not document (drf-spectacular drops DELETE bodies; the
@@ -129,15 +137,36 @@ def known_values(acme: Tenant) -> dict[str, Any]:
         "scheduledDeletion": (timezone.now() + timedelta(days=2)).isoformat(),
         "reason": "hostile input",
         "publicIds": ["acme-role"],
+        # the messaging API: values that pass every check of its operations
+        "members": [str(acme.member.pk)],
+        "userID": [str(acme.member.pk)],
+        "state": "unarchive",
+        "name": "hostile probe",
+        "kind": "typing",
+        "query": "secret",
     }
+
+
+#: A ``route_values`` value that leaves the parameter out of the clean request.
+OMIT = object()
 
 
 def route_values(acme: Tenant) -> dict[str, dict[str, Any]]:
     """Per-operation values that differ from ``known_values``."""
+    signed = acme.signed_link(acme.admin_member)  # the signed files' credential
+    mark_as_read = {"threadID": OMIT}  # a thread is named by a message with replies
     return {
         "POST /api/v2/channel": {"channelId": "acme-new-channel", "type": "standard"},
         "POST /api/v2/whitelist/records": {"regexs": ["new.example.com"]},
         "DELETE /api/v2/whitelist/records": {"ruleIds": [acme.allow_rule.pattern]},
+        "POST /api/messaging/channels/": {"type": "public"},
+        "PUT /api/messaging/channels/{channelID}": {"type": "public", "organisationID": OMIT},
+        "GET /api/messaging/attachment/{attachmentID}/original/{name}": signed,
+        "GET /api/messaging/attachment/{attachmentID}/preview.{ext}": signed,
+        **{
+            f"{method} /api/messaging/channels/{{channelID}}/messages/mark-as-read": mark_as_read
+            for method in ("GET", "POST", "PUT")
+        },
     }
 
 
@@ -189,7 +218,8 @@ def _path(op: Operation, values: dict[str, str], override: tuple[str, str] | Non
 
 
 def _known(op: Operation, acme: Tenant) -> dict[str, Any]:
-    return {**known_values(acme), **route_values(acme).get(str(op), {})}
+    known = {**known_values(acme), **route_values(acme).get(str(op), {})}
+    return {name: value for name, value in known.items() if value is not OMIT}
 
 
 def _base_query(op: Operation, known: dict[str, Any]) -> list[tuple[Any, Any]]:
@@ -267,11 +297,16 @@ def api_probes(op: Operation, acme: Tenant) -> Iterator[Probe]:
             "application/x-www-form-urlencoded", refuse, why,
         )  # fmt: skip
 
+    # The file fields of a multipart body (``file`` of v2, ``upload`` of the messaging API).
+    file_fields = [
+        key
+        for key, prop in (multipart_schema or {}).get("properties", {}).items()
+        if h.resolve(h.annotated_schema(), prop).get("format") == "binary"
+    ]
+
     def multipart_probe(label: str, body: Any, refuse: bool, why: str, filename: Any = None):
-        fields = h.form_pairs({k: v for k, v in body.items() if k != "file"})
-        files = []
-        if "file" in (multipart_schema or {}).get("properties", {}):
-            files.append(("file", filename or "a.png", image_bytes(), "image/png"))
+        fields = h.form_pairs({k: v for k, v in body.items() if k not in file_fields})
+        files = [(key, filename or "a.png", image_bytes(), "image/png") for key in file_fields]
         data, content_type = h.multipart(fields, files)
         return Probe(name, label, op.method, _url(path, query), data, content_type, refuse, why)
 
@@ -289,22 +324,25 @@ def api_probes(op: Operation, acme: Tenant) -> Iterator[Probe]:
     # The request itself, clean: it must not fail (and tells what the probes start from).
     yield with_url(_url(path, query), "clean", False, "")
 
-    # Path parameters: ids that no row has; always a 4xx.
+    # Path parameters: ids that no row has, always a 4xx; free-text ones
+    # (hostile.FREE_PATH_PARAMETERS) refuse what is refused everywhere.
     for param, schema in op.path_params.items():
         slot = h.parameter_slot(h.PATH, param, schema)
+        free = param in h.FREE_PATH_PARAMETERS
         for label, value, spelling, _ in _slot_values(slot, ALL):
             text = h.pct(value.wire()) if value is not None else h.pct(spelling)
             url = _url(_path(op, values, (param, text)), query)
-            yield with_url(url, f"path {param}={label}", True, slot.why)
+            refuse = not free or value is None or value.refused == h.ALWAYS
+            why = "free text (FREE_PATH_PARAMETERS)" if free else slot.why
+            yield with_url(url, f"path {param}={label}", refuse, why)
 
     # Query parameters (documented, undocumented, and one the operation does not know).
     query_slots = [h.parameter_slot(h.QUERY, n, s) for n, s in op.query_params.items()]
     query_slots += [s for s in undocumented if s.where == h.QUERY]
     unknown = Slot(h.QUERY, ("hostileProbe",), h.STRING, False, "unknown parameter")
     for slot in [*query_slots, unknown]:
-        for label, value, spelling, refuse in _slot_values(
-            slot, AT_THE_DOOR if slot is unknown else ALL
-        ):
+        values = AT_THE_DOOR if slot is unknown else ALL + _numeric(slot, known.get(slot.name))
+        for label, value, spelling, refuse in _slot_values(slot, values):
             raw = value.wire() if value is not None else spelling
             url = _url(path, _replace_pair(query, slot.at[0], raw))
             yield with_url(url, f"query {slot.name}={label}", refuse, slot.why)
@@ -318,7 +356,8 @@ def api_probes(op: Operation, acme: Tenant) -> Iterator[Probe]:
 
     if upload:  # multipart only: every value there, file names included
         for slot in slots:
-            for label, value, spelling, refuse in _slot_values(slot, ALL):
+            numeric = _numeric(slot, _at(base, slot.at))
+            for label, value, spelling, refuse in _slot_values(slot, ALL + numeric):
                 tag = f"{slot.where} {slot.name or '{}'}={label}"
                 if slot.kind == h.BINARY:
                     filename = value.wire() if value is not None else spelling
@@ -338,7 +377,8 @@ def api_probes(op: Operation, acme: Tenant) -> Iterator[Probe]:
         if slot.kind == h.BINARY:
             continue
         tag = f"{slot.where} {slot.name or '{}'}"
-        for label, value, _, refuse in _slot_values(slot, JSON_TEXT, {}):
+        numeric = _numeric(slot, _at(base, slot.at))
+        for label, value, _, refuse in _slot_values(slot, JSON_TEXT + numeric, {}):
             body = _placed(base, slot, value, "", form=False)
             yield json_probe(f"json {tag}={label}", body, refuse, slot.why)
         if slot.kind == h.INTEGER:
@@ -361,6 +401,29 @@ def api_probes(op: Operation, acme: Tenant) -> Iterator[Probe]:
     # choice of the body's enums (a message's ``data`` is checked differently per type).
     if form_schema is not None:
         yield from _form_json_probes(form_schema, base, form_probe)
+
+
+def _at(base: Any, at: tuple[Any, ...]) -> Any:
+    """The value at ``at`` in ``base`` (None where there is none)."""
+    for part in at:
+        if isinstance(part, int) and isinstance(base, list) and part < len(base):
+            base = base[part]
+        elif isinstance(part, str) and isinstance(base, dict):
+            base = base.get(part)
+        else:
+            return None
+    return base
+
+
+def _numeric(slot: Slot, valid: Any) -> list[Hostile]:
+    """For a numeric id of the messaging API: hostile values around a valid id (else
+    none)."""
+    if slot.why != h.NUMERIC_ID:
+        return []
+    if isinstance(valid, (list, tuple)):
+        valid = valid[0] if valid else None
+    text = str(valid) if valid is not None else ""
+    return h.numeric_id_values(text if text.isdigit() else "1")
 
 
 def _form_json_probes(form_schema: dict[str, Any], base: dict[str, Any], form_probe: Any):
@@ -576,17 +639,25 @@ def test_every_route_is_probed(world: dict[str, Any]) -> None:
     assert {surface_of(r.template) for r in api_routes()} == set(SURFACES), "a surface is gone"
 
 
+def unthrottled() -> Any:
+    """Settings without the per-member throttle of ``POST /activity/`` (hundreds of probes
+    by one member would be 429 before their parameters are read)."""
+    return override_settings(CHATADMIN={**settings.CHATADMIN, "ACTIVITY_PER_MEMBER_MINUTE": 10**9})
+
+
 def _api_outcomes(acme: Tenant) -> Iterator[Outcome]:
     headers = credential_headers(acme)
     # Fresh tokens are not stamped again for a minute: the probes' own writes stand out.
     AccessToken.objects.update(last_used_at=timezone.now())
+    MemberSession.objects.update(last_used_at=timezone.now())
     client = Client()
     for op in h.operations():
         surface = surface_of(op.template)
         if surface is None:
             continue  # test_every_route_is_probed names it
         for probe in api_probes(op, acme):
-            yield judge(client, probe, headers[surface])
+            with unthrottled():
+                yield judge(client, probe, headers[surface])
 
 
 def test_api_hostile_input(world: dict[str, Any]) -> None:

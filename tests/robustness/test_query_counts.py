@@ -1,7 +1,8 @@
 """Query-count baselines of every page that answers GET: every GET route under /api/ (with
-each kind of credential of its surface) and every console page (as an admin of the
-organization; the login page anonymously), read from the URL resolver, so a new route is
-covered without a new test.
+each kind of credential of its surface: the messaging API's with a plain member's and an
+org admin's session) and every console page (as an admin of the organization; the login
+page anonymously), read from the URL resolver, so a new route is covered without a new
+test.
 
 For each page, on one organization (``acme`` of tests/robustness/world.py):
 
@@ -9,7 +10,9 @@ For each page, on one organization (``acme`` of tests/robustness/world.py):
    the caches, then the query count of a second request (``CaptureQueriesContext``);
 2. GROWTH more batches (more members, channels, memberships, messages, replies, files,
    reactions, reports, rules, roles, tokens, staff, events, chatrooms, audit entries
-   and refusal counters, on the pages' own detail rows as well), then again;
+   and refusal counters; for the messaging API public and private channels with
+   owners, invitees and flags, pins, bookmarks, read states, statuses and permission
+   rules; on the pages' own detail rows as well), then again;
 3. the two counts must be equal (a count that grows with the rows is an N+1), and equal
    to the page's entry in its app's baseline, ``tests/<app>/query_counts.json`` (format:
    tests/robustness/query_counts.py).
@@ -52,15 +55,23 @@ from apps.channels.services.chatrooms import (
     chatroom_create_custom,
     chatroom_update,
 )
+from apps.channels.services.conversations import (
+    conversation_create,
+    conversation_flag_set,
+    conversation_members_invite,
+)
 from apps.members.models import Member
 from apps.members.services import member_ban, roles_upsert
 from apps.messages.models import Message, MessageTag
+from apps.messages.services.bookmarks import message_bookmark
 from apps.messages.services.messages import (
     message_create,
     message_create_file,
     message_create_image,
 )
+from apps.messages.services.pins import message_pin
 from apps.messages.services.reactions import reaction_create
+from apps.messages.services.reads import channel_mark_read, thread_mark_read
 from apps.moderation.models import FilterRefusalDay
 from apps.moderation.services import blacklist_records_add, whitelist_records_add
 from apps.organizations.models import AccessToken
@@ -69,6 +80,8 @@ from apps.organizations.services import (
     personal_token_issue,
     staff_member_add,
 )
+from apps.permissions.services import role_rules_set
+from apps.presence.services import status_set
 from apps.reports.services import report_create
 from tests.builders import image_bytes
 from tests.factories import AccountFactory, OrganizationFactory
@@ -78,14 +91,15 @@ from . import query_counts as baselines
 from .routes import api_routes, openapi_path, view_methods
 from .test_cross_org import path_values
 from .test_roles import ADMIN_ONLY
-from .world import Tenant, build_tenant, console_client, credentials_of
+from .world import SURFACE_KINDS, Tenant, build_tenant, console_client, credentials_of
 
 #: Batches of rows added between the two measurements (the small world has one).
 GROWTH = 4
-#: The credential kinds each surface is measured with.
-API_KINDS = {
-    "/api/v2/": ("admin_bearer",),
-    "/api/messenger/": ("api_token", "member_pat", "admin_pat"),
+#: The credential kinds each surface is measured with (every kind of world.SURFACE_KINDS).
+API_KINDS = SURFACE_KINDS
+#: (route, credential) not measured, with the reason: the page refuses that caller.
+NOT_MEASURED = {
+    ("/api/messaging/permissions/{roleID}/rules", "member_session"): "needs `grant`: 403",
 }
 #: Console pages measured without a session; the others as an admin of acme, and the
 #: organization's pages that a moderator may open also as a moderator (pages differ by
@@ -134,6 +148,7 @@ def measured_pages() -> list[Page]:
         kinds = [k for s, ks in API_KINDS.items() if route.template.startswith(s) for k in ks]
         if not kinds:
             raise AssertionError(f"{route}: a new surface? add its credentials to API_KINDS")
+        kinds = [k for k in kinds if (route.template, k) not in NOT_MEASURED]
         pages += [Page(route.template, kind, _owning_app(route.callback)) for kind in kinds]
     for raw, pattern in _walk(get_resolver().url_patterns):
         template = openapi_path(raw)
@@ -317,7 +332,80 @@ def add_rows(acme: Tenant, batch: int) -> Extras:
     )
     if batch == 0:
         chatroom_avatar_set(channel=acme.chatroom, actor=by_admin, content=image_bytes())
+    add_messaging_rows(acme, batch, joiner=joiner, channel=channel, text=text)
     return Extras(image_message=image, file_message=file)
+
+
+def add_messaging_rows(
+    acme: Tenant, batch: int, *, joiner: Member, channel: Any, text: Any
+) -> None:
+    """The messaging API's rows of one batch: a public channel (owned by a new member,
+    with acme's members in it and an invitee) and a private one, flags of acme's member,
+    pins, bookmarks and reactions in acme.channel, read states (channel and thread), a
+    status, and a rule on acme's role for the new channel."""
+    org = acme.org
+    tag = f"grow-{batch}"
+    owner = make_member(org, user_id=f"acme-{tag}-owner", display_name=f"Owner {batch}")
+    invitee = make_member(org, user_id=f"acme-{tag}-invitee", display_name=f"Invitee {batch}")
+    public = conversation_create(
+        member=owner,
+        name=f"public {tag}",
+        topic=tag,
+        visibility="public",
+        members=[acme.member, acme.admin_member],
+    )
+    conversation_members_invite(channel=public, member=owner, targets=[invitee])
+    private = conversation_create(
+        member=owner,
+        name=f"private {tag}",
+        visibility="private",
+        members=[acme.member, acme.admin_member, joiner],
+    )
+    conversation_flag_set(channel=public, member=acme.member, flag="pinned")
+    conversation_flag_set(channel=private, member=acme.admin_member, flag="hidden")
+    by_owner = Actor.for_member(owner)
+    message_create(
+        organization=org,
+        actor=by_owner,
+        channel=public,
+        type="text",
+        data={"text": f"secret {tag}"},
+        author=owner,
+    )
+    message_create(
+        organization=org,
+        actor=by_owner,
+        channel=private,
+        type="text",
+        data={"text": f"private secret {tag}"},
+        author=owner,
+    )
+    by_admin_member = Actor.for_member(acme.admin_member)
+    for who in (acme.member, acme.admin_member):
+        message_bookmark(member=who, message=text)
+        reaction_create(
+            organization=org,
+            actor=Actor.for_member(who),
+            message=text,
+            reaction_name=f"r{batch}",
+            member=who,
+        )
+    message_pin(organization=org, actor=by_admin_member, member=acme.admin_member, message=text)
+    channel_mark_read(member=acme.member, channel=acme.channel)
+    channel_mark_read(member=acme.member, channel=channel)
+    thread_mark_read(member=acme.member, thread=acme.message)
+    status_set(member=owner, icon=":x:", message=f"status {tag}", expires="1h")
+    role_rules_set(
+        actor=Actor.system(),
+        role=acme.role,
+        rules=[
+            {
+                "resource": f"messaging:channel:{public.pk}",
+                "operation": "message.pin",
+                "access": "allow",
+            }
+        ],
+    )
 
 
 # --- calling a page ----------------------------------------------------------------------
@@ -327,6 +415,10 @@ CONSOLE_PKS = {
     "filters_edit": lambda acme, extras: acme.rule.pk,
     "event": lambda acme, extras: acme.event_id,
 }
+
+
+#: The member each messaging credential acts as (a signed file is signed for it).
+SESSION_MEMBERS = {"member_session": "member", "admin_session": "admin_member"}
 
 
 def page_url(page: Page, acme: Tenant, extras: Extras) -> tuple[str, dict[str, Any]]:
@@ -358,7 +450,11 @@ def page_url(page: Page, acme: Tenant, extras: Extras) -> tuple[str, dict[str, A
         "/api/v2/reactions/messages/most": {"reactionName": "like"},
         "/api/messenger/chatroom": {"event_id": acme.event_id, "organization_id": acme.org.pk},
         "/api/messenger/chatrooms": {"organization_id": acme.org.pk},
+        "/api/messaging/search/messages": {"channelID": acme.channel.pk},
     }
+    if page.template.startswith("/api/messaging/attachment/"):
+        member = getattr(acme, SESSION_MEMBERS[page.credential])
+        return page.template.format(**values), acme.signed_link(member)
     return page.template.format(**values), queries.get(page.template, {})
 
 
@@ -428,8 +524,9 @@ def measure_all(pages: list[Page], acme: Tenant, extras: Extras) -> dict[str, Me
 def test_every_surface_and_app_has_measured_pages() -> None:
     pages = measured_pages()
     assert {p.template.split("/")[1] for p in pages} == {"api", "console"}
-    assert {p.app for p in pages} >= {"api_v2", "console", "messenger"}
-    assert len(pages) >= 40
+    assert {p.app for p in pages} >= {"api_v2", "console", "messenger", "messaging"}
+    assert {p.credential for p in pages if p.app == "messaging"} == set(SESSION_MEMBERS)
+    assert len(pages) >= 60
 
 
 def test_query_counts_match_the_baselines_and_do_not_grow_with_rows(

@@ -15,26 +15,59 @@
    (outsider: a moderator of the other organization; a 403 would reveal that the
    organization exists.)
 
-2. Token kinds x API operations: no credential, or a bad one of any header kind -> 401
-   on every operation of both surfaces; this organization's own credentials -> 401 only
-   on the surface they are not for (a Bearer token on /api/messenger/, an API-TOKEN or a
-   Personal-Access-Token on /api/v2/), never 401 on their own surface.
+2. Token kinds x API operations: no credential, or a bad one of any header kind (a
+   revoked or expired messaging session included) -> 401 on every operation of the three
+   surfaces; this organization's own credentials -> 401 only on the surfaces they are
+   not for (world.SURFACE_KINDS: an admin Bearer token on /api/v2/, an API-TOKEN or a
+   Personal-Access-Token on /api/messenger/, a member session on /api/messaging/), never
+   401 on their own. The messaging API's signed files take no session: without a valid
+   signature they are 403 ``invalid_signature`` whatever the headers, and with a valid
+   link for the session's member they answer the file.
+
+3. Member organization roles x messaging operations, with permission rules
+   (``OPERATIONS``): each of admin, member, guest and external, a plain member (not the
+   owner) of a public channel, tries a sample of operations. Each cell is first asserted
+   against the documented default (``DEFAULTS``, docs/api/messaging-permissions.md, kept
+   equal to apps/permissions/registry.py here), then with one rule on a role the member
+   holds: a ``deny`` turns an allowed cell into 403 ``forbidden``, an ``allow`` turns a
+   denied cell into the operation's success. Deny beats allow across two roles, and a
+   v2 role's ``permissions`` count as allow rules.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import transaction
+from django.utils import timezone
 
-from tests.personas import MessengerClient, TokenClient
+from apps.audit.actor import Actor
+from apps.channels.models import Channel, Membership
+from apps.members.models import Member, MemberSession, Role
+from apps.members.services import member_session_issue, member_sessions_revoke
+from apps.permissions.registry import BY_NAME, CHANNEL, MESSAGING
+from apps.permissions.services import role_rules_set
+from tests.factories import ChannelFactory, MessageFactory, OrganizationFactory
+from tests.personas import (
+    MessagingClient,
+    MessengerClient,
+    TokenClient,
+    make_member,
+    session_client,
+)
 
-from .routes import api_routes
-from .test_cross_org import _call, console_pages
+from .routes import Route, api_routes
+from .test_cross_org import SIGNED_FILES, _call, console_pages
 from .world import (
+    SURFACE_KINDS,
     Tenant,
     console_client,
     credentials_of,
+    surface_of_route,
     world_fixture,  # noqa: F401  (the ``world`` fixture)
 )
 
@@ -124,13 +157,15 @@ def test_every_console_role_on_every_console_page(world: dict[str, Any]) -> None
     assert not failures, "\n".join(failures)
 
 
-BAD_CREDENTIALS = {
-    "none": lambda: TokenClient(None, None),
-    "bad_bearer": lambda: TokenClient("not-a-token", None),
-    "bad_api_token": lambda: MessengerClient(api_token="not-a-token"),
-    "bad_personal_token": lambda: MessengerClient(personal_token="not-a-token"),
-    "empty_bearer": lambda: _with_header("HTTP_AUTHORIZATION", "Bearer "),
-    "basic_scheme": lambda: _with_header("HTTP_AUTHORIZATION", "Basic dXNlcjpwYXNz"),
+BAD_CREDENTIALS: dict[str, Callable[[Tenant], Any]] = {
+    "none": lambda acme: TokenClient(None, None),
+    "bad_bearer": lambda acme: TokenClient("not-a-token", None),
+    "bad_api_token": lambda acme: MessengerClient(api_token="not-a-token"),
+    "bad_personal_token": lambda acme: MessengerClient(personal_token="not-a-token"),
+    "empty_bearer": lambda acme: _with_header("HTTP_AUTHORIZATION", "Bearer "),
+    "basic_scheme": lambda acme: _with_header("HTTP_AUTHORIZATION", "Basic dXNlcjpwYXNz"),
+    "revoked_session": lambda acme: _revoked_session(acme),
+    "expired_session": lambda acme: _expired_session(acme),
 }
 
 
@@ -140,31 +175,237 @@ def _with_header(name: str, value: str) -> TokenClient:
     return client
 
 
+def _revoked_session(acme: Tenant) -> MessagingClient:
+    """A session of acme's member, revoked (with every other of its sessions)."""
+    member = Member.objects.create(
+        organization=acme.org, user_id="acme-revoked", display_name="Revoked"
+    )
+    client = session_client(member)
+    member_sessions_revoke(actor=Actor.system(), member=member)
+    return MessagingClient(token=client.token)
+
+
+def _expired_session(acme: Tenant) -> MessagingClient:
+    issued = member_session_issue(actor=Actor.system(), member=acme.member, ttl=60)
+    MemberSession.objects.filter(pk=issued.session.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    return MessagingClient(token=issued.token)
+
+
+def expected_without_credentials(route: Route) -> int:
+    """401 everywhere; a signed file without a valid signature: 403 invalid_signature."""
+    return 403 if route.template.startswith(SIGNED_FILES) else 401
+
+
 @pytest.mark.parametrize("credential", sorted(BAD_CREDENTIALS))
 def test_missing_or_bad_credentials_are_401_on_every_operation(
     world: dict[str, Any], credential: str
 ) -> None:
     acme = world["acme"]
-    client = BAD_CREDENTIALS[credential]()
+    client = BAD_CREDENTIALS[credential](acme)
+    routes = api_routes()
+    assert {surface_of_route(r.template) for r in routes} == set(SURFACE_KINDS)
     failures = [
-        f"{route}: {status}"
-        for route in api_routes()
-        if (status := _call(client, route, acme).status_code) != 401
+        f"{route}: {status}, expected {expected_without_credentials(route)}"
+        for route in routes
+        if (status := _call(client, route, acme).status_code) != expected_without_credentials(route)
     ]
     assert not failures, "\n".join(failures)
 
 
-def test_own_credentials_are_401_only_on_the_other_surface(world: dict[str, Any]) -> None:
+def test_own_credentials_are_401_only_on_the_other_surfaces(world: dict[str, Any]) -> None:
     acme = world["acme"]
     failures = []
     for kind, client in credentials_of(acme).all().items():
         for route in api_routes():
-            status = _call(client, route, acme).status_code
-            own_surface = route.template.startswith("/api/v2/") == (kind == "admin_bearer")
-            if own_surface and status == 401:
-                failures.append(f"{route} [{kind}]: 401 on its own surface")
-            if not own_surface and status != 401:
-                failures.append(f"{route} [{kind}]: {status}, expected 401")
+            # in a savepoint rolled back: an accepted write (a v2 DELETE of acme's user)
+            # must not change what the next call sees
+            with transaction.atomic():
+                status = _call(client, route, acme).status_code
+                transaction.set_rollback(True)
+            surface = surface_of_route(route.template)
+            own_surface = kind in SURFACE_KINDS[surface]
             if status >= 500:
                 failures.append(f"{route} [{kind}]: {status}")
+            elif route.template.startswith(SIGNED_FILES):
+                # no session: a valid link of the session's member, else a forged one
+                want = {200} if own_surface else {403}
+                if status not in want:
+                    failures.append(f"{route} [{kind}]: {status}, expected {sorted(want)}")
+            elif own_surface and status == 401:
+                failures.append(f"{route} [{kind}]: 401 on its own surface")
+            elif not own_surface and status != 401:
+                failures.append(f"{route} [{kind}]: {status}, expected 401")
     assert not failures, "\n".join(failures)
+
+
+# --- member org roles x messaging operations, with rules -----------------------------------
+
+ORG_ROLES = ("admin", "member", "guest", "external")
+#: The documented defaults of the sampled operations (docs/api/messaging-permissions.md):
+#: which organization roles may do each, when no rule decides.
+DEFAULTS: dict[str, frozenset[str]] = {
+    "channel.public.create": frozenset({"admin", "member"}),
+    "archive": frozenset({"admin"}),
+    "update": frozenset({"admin"}),
+    "members.manage": frozenset({"admin"}),
+    "message.send": frozenset({"admin", "member", "guest", "external"}),
+    "message.delete.all": frozenset({"admin"}),
+    "grant": frozenset({"admin"}),
+}
+
+
+@dataclass
+class Stage:
+    """A public channel owned by an admin, the owner's message in it, a member to invite,
+    a role to change (for ``grant``), and one caller per organization role: a joined
+    (not owning) member of the channel holding the role ``under-test`` (no rules yet)."""
+
+    channel: Channel
+    message_pk: int
+    target_pk: int
+    other_role: Role
+    role: Role
+    callers: dict[str, MessagingClient]
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str  # the registry's operation
+    resource: str  # MESSAGING or CHANNEL
+    ok: int  # the success status
+    request: Callable[[Stage], tuple[str, str, dict[str, Any] | None]]
+
+
+_C = "/api/messaging/channels"
+OPERATIONS = [
+    Operation("channel.public.create", MESSAGING, 201,
+              lambda s: ("post", f"{_C}/", {"name": "roles-new", "type": "public"})),
+    Operation("archive", CHANNEL, 200,
+              lambda s: ("put", f"{_C}/{s.channel.pk}/state", {"state": "archive"})),
+    Operation("update", CHANNEL, 200,
+              lambda s: ("put", f"{_C}/{s.channel.pk}", {"topic": "changed"})),
+    Operation("members.manage", CHANNEL, 200,
+              lambda s: ("post", f"{_C}/{s.channel.pk}/invite", {"userID": [s.target_pk]})),
+    Operation("message.send", CHANNEL, 201,
+              lambda s: ("post", f"{_C}/{s.channel.pk}/messages/", {"message": "hello"})),
+    Operation("message.delete.all", CHANNEL, 200,
+              lambda s: ("delete", f"{_C}/{s.channel.pk}/messages/{s.message_pk}", None)),
+    Operation("grant", MESSAGING, 200, lambda s: (
+        "patch", f"/api/messaging/permissions/{s.other_role.pk}/rules",
+        {"rules": [{"resource": "messaging", "operation": "access", "access": "allow"}]},
+    )),
+]  # fmt: skip
+
+
+def _stage() -> Stage:
+    org = OrganizationFactory(slug="roles", name="Roles")
+    owner = make_member(org, Member.OrgRole.ADMIN, user_id="owner")
+    channel = ChannelFactory(
+        organization=org, channel_id="roles-public", visibility=Channel.Visibility.PUBLIC
+    )
+    role = Role.objects.create(organization=org, role_id="under-test")
+    callers = {}
+    now = timezone.now()
+    for org_role in ORG_ROLES:
+        caller = make_member(org, org_role, user_id=f"as-{org_role}", roles=[role.role_id])
+        callers[org_role] = session_client(caller)
+    for who in [owner, *(c.member for c in callers.values())]:
+        Membership.objects.create(
+            organization=org, channel=channel, member=who, joined_at=now, is_owner=who == owner
+        )
+    return Stage(
+        channel=channel,
+        message_pk=MessageFactory(channel=channel, author=owner).pk,
+        target_pk=make_member(org, user_id="invitee").pk,
+        other_role=Role.objects.create(organization=org, role_id="other"),
+        role=role,
+        callers=callers,
+    )
+
+
+def _try(stage: Stage, op: Operation, org_role: str, rules: list[dict[str, str]]) -> Any:
+    """The operation as ``org_role``'s caller with ``rules`` on its role, in a savepoint
+    rolled back afterwards (each cell starts from the same stage)."""
+    with transaction.atomic():
+        if rules:
+            role_rules_set(actor=Actor.system(), role=stage.role, rules=rules)
+        method, url, body = op.request(stage)
+        client = stage.callers[org_role]
+        response = getattr(client, method)(url, body, format="json")
+        transaction.set_rollback(True)
+    return response
+
+
+def _resource(op: Operation, stage: Stage, *, wildcard: bool) -> str:
+    if op.resource == MESSAGING:
+        return MESSAGING
+    return f"{CHANNEL}:*" if wildcard else f"{CHANNEL}:{stage.channel.pk}"
+
+
+def _verdict(response: Any, op: Operation, allowed: bool) -> str | None:
+    """Why ``response`` is not what the cell wants (None if it is)."""
+    code = response.json().get("error", {}).get("code") if response.status_code >= 400 else None
+    if allowed and response.status_code != op.ok:
+        return f"{response.status_code} {code}, expected {op.ok}"
+    if not allowed and (response.status_code, code) != (403, "forbidden"):
+        return f"{response.status_code} {code}, expected 403 forbidden"
+    return None
+
+
+def test_the_sampled_defaults_are_the_registrys() -> None:
+    """The table of this module is the documented one (and the registry's)."""
+    assert {op.name for op in OPERATIONS} == set(DEFAULTS)
+    for op in OPERATIONS:
+        assert BY_NAME[(op.resource, op.name)].roles == DEFAULTS[op.name], op.name
+
+
+@pytest.mark.django_db
+def test_member_roles_x_messaging_operations_with_rules() -> None:
+    stage = _stage()
+    failures, cells = [], 0
+    for op in OPERATIONS:
+        for org_role in ORG_ROLES:
+            allowed = org_role in DEFAULTS[op.name]
+            # the default, then a rule that flips it: deny on the exact resource, allow
+            # on the wildcard (`messaging:channel:*`) for channel operations
+            flip = {
+                "resource": _resource(op, stage, wildcard=not allowed),
+                "operation": op.name,
+                "access": "deny" if allowed else "allow",
+            }
+            for label, rules, want in (("default", [], allowed), ("rule", [flip], not allowed)):
+                cells += 1
+                problem = _verdict(_try(stage, op, org_role, rules), op, want)
+                if problem:
+                    extra = f" ({flip['access']} {flip['resource']})" if rules else ""
+                    failures.append(f"{op.name} as {org_role} [{label}{extra}]: {problem}")
+    assert cells == 2 * len(OPERATIONS) * len(ORG_ROLES)
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.django_db
+def test_deny_beats_allow_and_v2_permissions_are_allow_rules() -> None:
+    stage = _stage()
+    archive = next(op for op in OPERATIONS if op.name == "archive")
+    # a v2 role's ``permissions`` allow: a plain member may archive
+    Role.objects.filter(pk=stage.role.pk).update(permissions=["archive"])
+    assert _verdict(_try(stage, archive, "member", []), archive, True) is None
+    # a deny rule of a second role of the member beats both
+    denier = Role.objects.create(organization=stage.role.organization, role_id="denier")
+    role_rules_set(
+        actor=Actor.system(),
+        role=denier,
+        rules=[{"resource": f"{CHANNEL}:*", "operation": "archive", "access": "deny"}],
+    )
+    member = stage.callers["member"].member
+    Member.objects.filter(pk=member.pk).update(roles=[stage.role.role_id, denier.role_id])
+    allow = [
+        {"resource": f"{CHANNEL}:{stage.channel.pk}", "operation": "archive", "access": "allow"}
+    ]
+    assert _verdict(_try(stage, archive, "member", allow), archive, False) is None
+    # and the admin, allowed by default, is denied by it too
+    admin = stage.callers["admin"].member
+    Member.objects.filter(pk=admin.pk).update(roles=[denier.role_id])
+    assert _verdict(_try(stage, archive, "admin", []), archive, False) is None

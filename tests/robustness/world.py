@@ -1,6 +1,14 @@
 """Two tenants with one of everything: ``acme`` (the organization under test, every id a
 distinctive ``acme-...`` string so it is easy to spot in a response) and ``globex`` (the
-other organization) with a credential of every kind.
+other organization) with a credential of every kind: the Admin API v2's Bearer token,
+the chatroom service's ``API-TOKEN`` and Personal-Access-Tokens, and the messaging API's
+member sessions (a plain member's and an org admin's).
+
+What the messaging API reaches: ``channel`` is public (both members joined, the admin
+its owner), ``private_channel`` private (the same two), ``message`` pinned and
+bookmarked, a file message and an image message (their ``MessageFile`` rows are the
+attachments; the image has a preview), a v2 role with permission rules held by the
+plain member, and the plain member's status.
 
 Plain builders, not fixtures: tests/robustness has no conftest of its own (another
 suite of this folder may add one)."""
@@ -14,6 +22,7 @@ from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.test import Client
 from django.utils import timezone
@@ -22,12 +31,20 @@ from apps.accounts.models import Account
 from apps.audit.actor import Actor
 from apps.calendar_events.services import calendar_event_create
 from apps.channels.models import Channel, Membership
-from apps.members.models import Member
-from apps.messages.models import Message, Reaction
+from apps.core import signing
+from apps.members.models import Member, Role
+from apps.messages.models import Message, MessageFile, Reaction
+from apps.messages.selectors.attachments import primary_and_preview
+from apps.messages.services.bookmarks import message_bookmark
+from apps.messages.services.messages import message_create_file, message_create_image
+from apps.messages.services.pins import message_pin
 from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.organizations.models import AccessToken, Organization, StaffRole
+from apps.permissions.services import role_rules_set
+from apps.presence.models import Status
+from apps.presence.services import status_set
 from apps.reports.models import Report
-from tests.builders import make_chatroom
+from tests.builders import image_bytes, make_chatroom
 from tests.factories import (
     AccountFactory,
     ChannelFactory,
@@ -36,6 +53,7 @@ from tests.factories import (
     StaffRoleFactory,
 )
 from tests.personas import (
+    MessagingClient,
     MessengerClient,
     TokenClient,
     api_token_client,
@@ -43,6 +61,7 @@ from tests.personas import (
     make_admin_client,
     make_member,
     personal_client,
+    session_client,
 )
 
 
@@ -58,15 +77,26 @@ class Tenant:
     allow_rule: WhitelistRecord
     report: Report
     event_id: int
+    # the messaging API's rows
+    private_channel: Channel
+    file_message: Message
+    image_message: Message
+    attachment: MessageFile  # the image message's attachment
+    preview: MessageFile  # its preview (a thumbnail)
+    file_attachment: MessageFile
+    role: Role  # held by ``member``, with rules
+    status: Status  # ``member``'s
     staff: dict[str, Account] = field(default_factory=dict)
     token_pk: int = 0
 
     def secrets(self) -> list[str]:
         """Strings that only this tenant's rows contain and that no caller sends (ids that a
         caller sends may come back as an echo, or name the caller's own row: ids of the
-        Admin API v2 are chosen by clients, per organization)."""
+        Admin API v2 are chosen by clients, per organization; the messaging API's path
+        values, such as a role's name or an attachment's file name, are sent too)."""
         return [
             self.channel.display_name,
+            self.channel.topic,
             str(self.message.public_id),
             self.message.data["text"],
             self.member.display_name,
@@ -74,7 +104,22 @@ class Tenant:
             self.rule.pattern,
             self.allow_rule.pattern,
             self.chatroom.display_name,
+            self.private_channel.display_name,
+            self.private_channel.topic,
+            str(self.file_message.public_id),
+            str(self.image_message.public_id),
+            self.status.message,
         ]
+
+    def attachment_preview_ext(self) -> str:
+        """The extension of the attachment's preview (``{ext}`` of its preview route)."""
+        return self.preview.name.rpartition(".")[2].lower()
+
+    def signed_link(self, member: Member, attachment: MessageFile | None = None) -> dict[str, str]:
+        """The query of a valid signed attachment link for ``member`` (``sign``,
+        ``userID``, ``expires``): the attachment routes' credential."""
+        target = attachment if attachment is not None else self.attachment
+        return signing.signed_params("attachment", target.pk, member.pk)
 
 
 def build_tenant(slug: str) -> Tenant:
@@ -86,12 +131,72 @@ def build_tenant(slug: str) -> Tenant:
         org, Member.OrgRole.MEMBER, user_id=f"{slug}-bob", display_name=f"{slug}-secret-bob"
     )
     channel = ChannelFactory(
-        organization=org, channel_id=f"{slug}-secret-channel", display_name=f"{slug}-secret-display"
+        organization=org,
+        channel_id=f"{slug}-secret-channel",
+        display_name=f"{slug}-secret-display",
+        visibility=Channel.Visibility.PUBLIC,
+        topic=f"{slug}-secret-public-topic",
     )
-    for who in (admin_member, member):
-        Membership.objects.create(organization=org, channel=channel, member=who)
+    private_channel = ChannelFactory(
+        organization=org,
+        channel_id=f"{slug}-secret-private-channel",
+        display_name=f"{slug}-secret-private",
+        visibility=Channel.Visibility.PRIVATE,
+        topic=f"{slug}-secret-private-topic",
+    )
+    now = timezone.now()
+    for where in (channel, private_channel):
+        for who in (admin_member, member):
+            Membership.objects.create(
+                organization=org,
+                channel=where,
+                member=who,
+                joined_at=now,
+                is_owner=who == admin_member,
+            )
     message = MessageFactory(channel=channel, author=member, data={"text": f"{slug} secret"})
     Reaction.objects.create(organization=org, message=message, member=admin_member, name="like")
+    by_member = Actor.for_member(member)
+    file_message = message_create_file(
+        organization=org,
+        actor=by_member,
+        channel=channel,
+        upload=SimpleUploadedFile(f"{slug}-file.txt", b"some text", content_type="text/plain"),
+        author=member,
+    )
+    image_message = message_create_image(
+        organization=org,
+        actor=by_member,
+        channel=channel,
+        upload=SimpleUploadedFile(f"{slug}-image.png", image_bytes(), content_type="image/png"),
+        author=member,
+    )
+    attachment, preview = primary_and_preview(image_message)
+    file_attachment, _ = primary_and_preview(file_message)
+    assert attachment is not None and preview is not None and file_attachment is not None
+    message_pin(
+        organization=org,
+        actor=Actor.for_member(admin_member),
+        member=admin_member,
+        message=message,
+    )
+    message_bookmark(member=member, message=message)
+    role = Role.objects.create(organization=org, role_id=f"{slug}-role", permissions=["read"])
+    role_rules_set(
+        actor=Actor.system(),
+        role=role,
+        rules=[
+            {
+                "resource": f"messaging:channel:{channel.pk}",
+                "operation": "message.pin",
+                "access": "allow",
+            },
+            {"resource": "messaging:channel:*", "operation": "join", "access": "allow"},
+        ],
+    )
+    member.roles = [role.role_id]
+    member.save(update_fields=["roles"])
+    status = status_set(member=member, icon=":wave:", message=f"{slug}-secret-status")
     chatroom = make_chatroom(org, f"{slug}-secret-room", [member])
     start = timezone.now() + timedelta(days=1)
     event = calendar_event_create(
@@ -117,10 +222,18 @@ def build_tenant(slug: str) -> Tenant:
             organization=org, reporter=admin_member, target_member=member, target_message=message
         ),
         event_id=event.pk,
+        private_channel=private_channel,
+        file_message=file_message,
+        image_message=image_message,
+        attachment=attachment,
+        preview=preview,
+        file_attachment=file_attachment,
+        role=role,
+        status=status,
     )
-    for role in StaffRole.Role:
-        tenant.staff[role.value] = StaffRoleFactory(
-            organization=org, role=role, account__email=f"{role.value}@{slug}.test"
+    for staff_role in StaffRole.Role:
+        tenant.staff[staff_role.value] = StaffRoleFactory(
+            organization=org, role=staff_role, account__email=f"{staff_role.value}@{slug}.test"
         ).account
     issued = issue_token(
         kind=AccessToken.Kind.API,
@@ -139,6 +252,8 @@ class Credentials:
     api_token: MessengerClient
     member_pat: MessengerClient
     admin_pat: MessengerClient
+    member_session: MessagingClient
+    admin_session: MessagingClient
 
     def all(self) -> dict[str, Any]:
         return {
@@ -146,7 +261,25 @@ class Credentials:
             "api_token": self.api_token,
             "member_pat": self.member_pat,
             "admin_pat": self.admin_pat,
+            "member_session": self.member_session,
+            "admin_session": self.admin_session,
         }
+
+
+#: The credential kinds of each API surface (the others are 401 there).
+SURFACE_KINDS: dict[str, tuple[str, ...]] = {
+    "/api/v2/": ("admin_bearer",),
+    "/api/messenger/": ("api_token", "member_pat", "admin_pat"),
+    "/api/messaging/": ("member_session", "admin_session"),
+}
+
+
+def surface_of_route(template: str) -> str:
+    """The surface prefix of an API route (AssertionError for a new surface)."""
+    for prefix in SURFACE_KINDS:
+        if template.startswith(prefix):
+            return prefix
+    raise AssertionError(f"{template}: a new surface? add it to world.SURFACE_KINDS")
 
 
 def credentials_of(tenant: Tenant) -> Credentials:
@@ -156,6 +289,8 @@ def credentials_of(tenant: Tenant) -> Credentials:
         api_token=api_token_client(tenant.org, email=f"api@{slug}.test"),
         member_pat=personal_client(tenant.member),
         admin_pat=personal_client(tenant.admin_member),
+        member_session=session_client(tenant.member),
+        admin_session=session_client(tenant.admin_member),
     )
 
 

@@ -8,8 +8,6 @@ endpoints do); another organization's member of the same userId is never touched
 
 from __future__ import annotations
 
-from urllib.parse import unquote_to_bytes
-
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -24,7 +22,6 @@ from apps.api_v2.sessions.serializers import (
     UserIdPathInput,
     render_session,
 )
-from apps.core.errors import DomainError
 from apps.core.schema import ErrorOutput
 from apps.members.selectors import member_get
 from apps.members.services import member_session_issue_for_user_id, member_sessions_revoke
@@ -35,28 +32,8 @@ _USER_ID = OpenApiParameter(
 )
 
 
-def _broken_path_id(value: str) -> bool:
-    """Whether a path's userId is what a client's broken encoding left: Django decodes a
-    path that is not UTF-8 leniently, re-escaping the bad bytes (a lone surrogate sent
-    as ``%ED%A0%80`` arrives as the text ``%ED%A0%80``) or, behind some servers, as
-    U+FFFD. The hygiene middleware refuses a lone surrogate or a control character in a
-    path with 404; this route would otherwise provision a user of that name, so such a
-    path names no user here either (404)."""
-    if "\ufffd" in value:
-        return True
-    if "%" in value:
-        try:
-            unquote_to_bytes(value).decode("utf-8")
-        except UnicodeDecodeError:
-            return True
-    return False
-
-
 class UserSessionsView(AdminAPIView):
-    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
-        super().initial(request, *args, **kwargs)
-        if _broken_path_id(str(kwargs.get("userId", ""))):
-            raise DomainError("not_found", "The path is not valid UTF-8.")
+    """A path that is not UTF-8 never gets here (apps.core.hygiene: 404)."""
 
     @extend_schema(
         operation_id="v2_users_sessions_issue",
