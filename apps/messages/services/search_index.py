@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
 from apps.messages.models import Message
@@ -64,9 +64,12 @@ def search_reindex(*, organization_pk: int, batch_size: int | None = None) -> in
     size = batch_size or int(settings.CHATADMIN["PURGE_BATCH_SIZE"])
     done = 0
     if connection.vendor == "postgresql":
-        top = Message.objects.aggregate(top=Max("pk"))["top"] or 0
-        low = 0
-        while low < top:  # id ranges of the whole table: an index range scan each
+        bounds = Message.objects.filter(organization_id=organization_pk).aggregate(
+            low=Min("pk"), top=Max("pk")
+        )
+        low = (bounds["low"] or 1) - 1
+        top = bounds["top"] or 0
+        while low < top:  # id ranges between the organization's first and last message
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(
                     "UPDATE chat_messages_message SET data = data"
