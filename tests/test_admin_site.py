@@ -26,7 +26,7 @@ from apps.audit.models import AuditEntry
 from apps.audit.services import audit_record
 from apps.calendar_events.models import CalendarEvent
 from apps.channels.models import Channel, Membership
-from apps.core.admin import EstimatedCountPaginator, ReadOnlyAdmin
+from apps.core.admin import EstimatedCountPaginator, ReadOnlyAdmin, table_row_estimate
 from apps.events.models import Event, EventType
 from apps.events.services import event_record
 from apps.members.models import Member, MemberSession, Role
@@ -157,7 +157,12 @@ def test_the_message_changelist_counts_with_a_limit_only(superuser_client: Clien
             response = superuser_client.get(_changelist_url(Message) + query_string)
         assert response.status_code == 200
         counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
-        assert counts, "the capped count runs on SQLite (and for filtered lists)"
+        # Unfiltered on PostgreSQL, the planner's estimate stands in for the count once it
+        # says the table is large: a long test session (rolled-back rows included) can
+        # get it there (test_the_paginator_trusts_the_planner_... pins that case).
+        estimate = table_row_estimate(Message.objects.all())
+        if query_string or estimate is None or estimate < EstimatedCountPaginator.count_cap:
+            assert counts, "the capped count runs on SQLite (and for filtered lists)"
         assert all("LIMIT" in sql.upper() for sql in counts), counts
 
 
