@@ -49,8 +49,9 @@ def check_can_post(*, channel: Channel, member: Member, now: datetime | None = N
         raise refusal
 
 
-def _standing_refusal(channel: Channel, member: Member, now: datetime) -> DomainError | None:
-    """The refusals that do not depend on the member's row in the channel."""
+def channel_refusal(channel: Channel, now: datetime | None = None) -> DomainError | None:
+    """Why nobody may write in ``channel`` now, whoever they are: gone (404), closed or
+    archived (403); None if it is open."""
     if channel_is_gone(channel, now):
         return DomainError(
             "channel_not_found",
@@ -59,13 +60,33 @@ def _standing_refusal(channel: Channel, member: Member, now: datetime) -> Domain
         )
     if channel.is_closed:
         return DomainError("channel_closed", f"Channel {channel.channel_id!r} is closed.")
+    return _archived_refusal(channel)
+
+
+def _archived_refusal(channel: Channel) -> DomainError | None:
     if channel.is_archived:
         return DomainError(
             "channel_archived", f"Channel {channel.channel_id!r} is archived (read-only)."
         )
-    if member.is_globally_banned(now):
-        return DomainError("user_globally_banned", f"User {member.user_id!r} is banned.")
     return None
+
+
+def check_not_archived(*, channel: Channel) -> None:
+    """403 ``channel_archived``: a member acting for itself (messaging API) changes
+    nothing in an archived (read-only) channel, even where the posting rule does not
+    apply (renaming it, deleting its message, removing its reaction); staff (Admin API,
+    console) may still clean up an archived channel."""
+    refusal = _archived_refusal(channel)
+    if refusal is not None:
+        raise refusal
+
+
+def _standing_refusal(channel: Channel, member: Member, now: datetime) -> DomainError | None:
+    """The refusals that do not depend on the member's row in the channel."""
+    refusal = channel_refusal(channel, now)
+    if refusal is None and member.is_globally_banned(now):
+        return DomainError("user_globally_banned", f"User {member.user_id!r} is banned.")
+    return refusal
 
 
 def _membership_refusal(

@@ -20,6 +20,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit.actor import Actor
+from apps.channels.models import Channel
+from apps.channels.selectors.conversations import conversation_get
 from apps.core.errors import DomainError
 from apps.core.parsing import InputMixin
 from apps.core.sweeps import iso
@@ -105,6 +107,11 @@ class MessagingAPIView(InputMixin, APIView):
     @property
     def actor(self) -> Actor:
         return Actor.for_member(self.member)
+
+    def channel(self, channel_id: int | str, *, include_deleted: bool = False) -> Channel:
+        """The channel of the path as the caller sees it, else 404 ``channel_not_found``."""
+        pk = path_id(channel_id, code="channel_not_found", field="channelID")
+        return conversation_get(member=self.member, channel_pk=pk, include_deleted=include_deleted)
 
     @staticmethod
     def respond(payload: Any, *, status: int = 200) -> Response:

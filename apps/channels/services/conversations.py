@@ -30,6 +30,7 @@ from django.utils import timezone
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.channels.models import Channel, Membership, membership_current_q
+from apps.channels.rules import check_not_archived
 from apps.channels.selectors.channels import channel_current_member_count
 from apps.channels.selectors.conversations import channel_not_found
 from apps.channels.services.channels import (
@@ -250,8 +251,7 @@ def conversation_update(
     if visibility is not None and visibility != channel.visibility:
         check(member, f"channel.{visibility}.create", MESSAGING)
     locked = _lock(channel)
-    if locked.is_archived:
-        raise DomainError("channel_archived", "The channel is archived (read-only).")
+    check_not_archived(channel=locked)
     name = _clean_name(name, visibility=visibility or locked.visibility)
     topic = _clean_topic(topic)
     before = {"name": locked.display_name, "topic": locked.topic, "type": locked.visibility}

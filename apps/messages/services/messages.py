@@ -27,8 +27,8 @@ from django.utils import timezone
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record, check_reason
 from apps.channels.models import Channel
-from apps.channels.rules import check_can_post
-from apps.channels.selectors.channels import channel_is_gone, channel_live_q
+from apps.channels.rules import channel_refusal, check_can_post, check_not_archived
+from apps.channels.selectors.channels import channel_live_q
 from apps.core.errors import DomainError
 from apps.core.images import process_image
 from apps.core.text import is_invisible
@@ -170,20 +170,18 @@ def _prepare(
 
 
 def _channel_refusal(channel: Channel) -> DomainError:
-    """Why a message cannot go into ``channel`` any more: gone (404), archived or closed
-    (403)."""
+    """Why a message cannot go into ``channel`` any more (re-read: the guarded insert
+    found it changed): gone (404), closed or archived (403)."""
     current = Channel.objects.filter(pk=channel.pk).first()
-    if current is None or channel_is_gone(current):
+    if current is None:  # purged meanwhile
         return DomainError(
             "channel_not_found",
             f"No channel with channelId {channel.channel_id!r}.",
             field="channelId",
         )
-    if current.closed_at is None and current.archived_at is not None:
-        return DomainError(
-            "channel_archived", f"Channel {channel.channel_id!r} is archived (read-only)."
-        )
-    return DomainError("channel_closed", f"Channel {channel.channel_id!r} is closed.")
+    return channel_refusal(current) or DomainError(
+        "channel_closed", f"Channel {channel.channel_id!r} is closed."
+    )
 
 
 def _insert(
@@ -635,16 +633,3 @@ def message_updated_event(
             "editedAt": message.edited_at.isoformat() if message.edited_at else None,
         },
     )
-
-
-def check_not_archived(*, channel: Channel) -> None:
-    """403 ``channel_archived``: a member acting for itself (messaging API) changes
-    nothing in an archived (read-only) channel, even where the posting rule does not
-    apply (deleting its message, removing its reaction). Posts, edits, reactions and
-    pins get this refusal with the rest of the posting rule
-    (:func:`~apps.channels.rules.check_can_post`); staff (Admin API, console) may still
-    clean up an archived channel."""
-    if channel.is_archived:
-        raise DomainError(
-            "channel_archived", f"Channel {channel.channel_id!r} is archived (read-only)."
-        )

@@ -7,13 +7,12 @@ from django.db import IntegrityError, transaction
 
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
-from apps.channels.rules import check_can_post
+from apps.channels.rules import check_can_post, check_not_archived
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.members.services import member_get_or_create_for_account
 from apps.messages.models import Message, Reaction
 from apps.messages.selectors.reactions import admin_reaction_get
-from apps.messages.services.messages import check_not_archived
 from apps.organizations.models import Organization
 
 

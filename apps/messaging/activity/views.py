@@ -8,7 +8,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.channels.selectors.conversations import conversation_get
 from apps.messaging.activity.serializers import ActivityInput
 from apps.messaging.activity.throttling import ActivityMemberThrottle
 from apps.messaging.base import ErrorEnvelope, MessagingAPIView, SuccessEnvelope
@@ -41,7 +40,7 @@ class ActivityView(MessagingAPIView):
         data = self.validate(ActivityInput)
         channel = message = None
         if "channelID" in data:
-            channel = conversation_get(member=self.member, channel_pk=data["channelID"])
+            channel = self.channel(data["channelID"])
             if "messageID" in data:
                 message = selectors.channel_message_get(
                     channel=channel, message_pk=data["messageID"]

@@ -14,7 +14,6 @@ from rest_framework.response import Response
 
 from apps.channels.models import Channel
 from apps.channels.selectors.conversations import (
-    conversation_get,
     conversation_members,
     conversation_view_of,
     conversations_visible,
@@ -56,11 +55,6 @@ USER_ID = OpenApiParameter(
 
 class ChannelsAPIView(MessagingAPIView):
     """A channels route."""
-
-    def channel(self, channel_id: int, *, include_deleted: bool = False) -> Channel:
-        """The channel as the caller sees it, else 404 ``channel_not_found``."""
-        pk = path_id(channel_id, code="channel_not_found", field="channelID")
-        return conversation_get(member=self.member, channel_pk=pk, include_deleted=include_deleted)
 
     def target(self, user_id: int) -> Member:
         pk = path_id(user_id, code="user_not_found", field="userID")

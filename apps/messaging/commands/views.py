@@ -12,9 +12,8 @@ from drf_spectacular.utils import (
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.channels.selectors.conversations import conversation_get
 from apps.core.errors import DomainError
-from apps.messaging.base import MessagingAPIView, SuccessEnvelope, path_id
+from apps.messaging.base import MessagingAPIView, SuccessEnvelope
 from apps.messaging.commands.registry import (
     Invocation,
     as_dict,
@@ -89,10 +88,7 @@ class CommandExecView(CommandsAPIView):
         tags=TAGS,
     )
     def post(self, request: Request, channelID: int, command: str) -> Response:
-        channel = conversation_get(
-            member=self.member,
-            channel_pk=path_id(channelID, code="channel_not_found", field="channelID"),
-        )
+        channel = self.channel(channelID)
         found = command_get(organization=self.organization, name=command)
         if not found.allowed(self.member, channel):
             raise DomainError("forbidden", f"You are not allowed to run /{found.name} here.")

@@ -20,7 +20,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.channels.models import Channel
-from apps.channels.selectors.conversations import conversation_get
 from apps.core.errors import DomainError
 from apps.core.parsers import MultiPartParser
 from apps.core.parsing import request_data
@@ -114,10 +113,6 @@ def read_state(channel: Channel, thread: Message | None, state: ReadState) -> di
 
 class _ChannelMessagesView(MessagingAPIView):
     """A route under /channels/{channelID}/: the channel as the member sees it."""
-
-    def channel(self, channel_id: int) -> Channel:
-        pk = path_id(channel_id, code="channel_not_found", field="channelID")
-        return conversation_get(member=self.member, channel_pk=pk)
 
     def message(self, channel: Channel, message_id: int, *, field: str = "messageID") -> Message:
         pk = path_id(message_id, code="message_not_found", field=field)
