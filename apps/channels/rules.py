@@ -1,8 +1,14 @@
-"""The posting rule, written once: every surface that creates a message calls it."""
+"""The posting rule, written once: every surface that creates a message calls it.
+
+It reads a channel and the member's row in it through what :class:`PostingChannel` and
+:class:`PostingMembership` name: the models, or the light rows a list reads as values
+(:mod:`apps.channels.selectors.conversations`), so one rule decides for both.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from django.utils import timezone
 
@@ -12,17 +18,43 @@ from apps.core.errors import DomainError
 from apps.members.models import Member
 
 
+class PostingChannel(Protocol):
+    """What the posting rule reads of a channel (a :class:`Channel` has it all)."""
+
+    @property
+    def channel_id(self) -> str: ...
+    @property
+    def deleted_at(self) -> datetime | None: ...
+    @property
+    def scheduled_deletion_at(self) -> datetime | None: ...
+    @property
+    def is_closed(self) -> bool: ...
+    @property
+    def is_archived(self) -> bool: ...
+    def is_muted(self, now: datetime | None = None) -> bool: ...
+
+
+class PostingMembership(Protocol):
+    """What the posting rule reads of the member's row (a :class:`Membership` has it)."""
+
+    @property
+    def is_member(self) -> bool: ...
+    def is_muted(self, now: datetime | None = None) -> bool: ...
+    def is_banned(self, now: datetime | None = None) -> bool: ...
+
+
 def post_refusal(
     *,
-    channel: Channel,
+    channel: PostingChannel,
     member: Member,
-    membership: Membership | None,
+    membership: PostingMembership | None,
     now: datetime | None = None,
 ) -> DomainError | None:
     """Why ``member`` (whose row in the channel is ``membership``, None if it has none)
     may not post in ``channel`` right now, or None if it may. Makes no query: a list that
     renders many channels (the messaging API's ``canSendMessages``) passes the rows it
-    loaded; :func:`check_can_post` loads the one row itself.
+    loaded (as values: light rows, not models); :func:`check_can_post` loads the one row
+    itself.
 
     A channel whose scheduled deletion time has passed is gone (404). Closed and archived
     (read-only) channels refuse everyone. Global and channel bans refuse everyone.
@@ -49,7 +81,7 @@ def check_can_post(*, channel: Channel, member: Member, now: datetime | None = N
         raise refusal
 
 
-def channel_refusal(channel: Channel, now: datetime | None = None) -> DomainError | None:
+def channel_refusal(channel: PostingChannel, now: datetime | None = None) -> DomainError | None:
     """Why nobody may write in ``channel`` now, whoever they are: gone (404), closed or
     archived (403); None if it is open."""
     if channel_is_gone(channel, now):
@@ -63,7 +95,7 @@ def channel_refusal(channel: Channel, now: datetime | None = None) -> DomainErro
     return _archived_refusal(channel)
 
 
-def _archived_refusal(channel: Channel) -> DomainError | None:
+def _archived_refusal(channel: PostingChannel) -> DomainError | None:
     if channel.is_archived:
         return DomainError(
             "channel_archived", f"Channel {channel.channel_id!r} is archived (read-only)."
@@ -81,7 +113,7 @@ def check_not_archived(*, channel: Channel) -> None:
         raise refusal
 
 
-def _standing_refusal(channel: Channel, member: Member, now: datetime) -> DomainError | None:
+def _standing_refusal(channel: PostingChannel, member: Member, now: datetime) -> DomainError | None:
     """The refusals that do not depend on the member's row in the channel."""
     refusal = channel_refusal(channel, now)
     if refusal is None and member.is_globally_banned(now):
@@ -90,7 +122,7 @@ def _standing_refusal(channel: Channel, member: Member, now: datetime) -> Domain
 
 
 def _membership_refusal(
-    channel: Channel, member: Member, membership: Membership | None, now: datetime
+    channel: PostingChannel, member: Member, membership: PostingMembership | None, now: datetime
 ) -> DomainError | None:
     """The refusals that depend on the member's row (bans, membership, mutes)."""
     if membership is not None and membership.is_banned(now):

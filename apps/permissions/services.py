@@ -19,8 +19,8 @@ API's ``PATCH``/``DELETE /permissions/{roleID}/rules``); docs/api/messaging-perm
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from django.db import transaction
 
@@ -35,8 +35,16 @@ from apps.permissions.registry import BY_NAME, CHANNEL, MESSAGING, operation_get
 _CACHE_ATTR = "_permission_rules"
 
 
-def channel_resource(channel: Channel | int | str) -> str:
-    pk = channel.pk if isinstance(channel, Channel) else channel
+class ChannelLike(Protocol):
+    """A channel as :func:`can` reads it: a :class:`Channel`, or a light row a list read
+    as values (apps.channels.selectors.conversations), with ``viewer_is_owner`` set."""
+
+    @property
+    def pk(self) -> int: ...
+
+
+def channel_resource(channel: ChannelLike | int | str) -> str:
+    pk = channel if isinstance(channel, int | str) else channel.pk
     return f"{CHANNEL}:{pk}"
 
 
@@ -95,7 +103,7 @@ def rule_access(member: Member, operation: str, resource: str) -> str | None:
     return decided
 
 
-def _is_owner(member: Member, channel: Channel | None, resource: str) -> bool:
+def _is_owner(member: Member, channel: ChannelLike | None, resource: str) -> bool:
     """Whether ``member`` owns the channel. A list that renders many channels sets
     ``viewer_is_owner`` on each (loaded with the page), so no query is made per row."""
     known = getattr(channel, "viewer_is_owner", None)
@@ -113,15 +121,15 @@ def _is_owner(member: Member, channel: Channel | None, resource: str) -> bool:
     ).exists()
 
 
-def can(member: Member, operation: str, resource: str | Channel = MESSAGING) -> bool:
+def can(member: Member, operation: str, resource: str | ChannelLike = MESSAGING) -> bool:
     """Whether ``member`` may do ``operation`` on ``resource`` (``messaging``, a channel,
     or a resource name such as ``messaging:channel:42``). See the module docstring.
 
     Called for every channel of a list several times, so the common case is cheap: a
     member whose roles have no rules decides from the registry without building the
     resource's name."""
-    if isinstance(resource, Channel):
-        channel: Channel | None = resource
+    if not isinstance(resource, str):
+        channel: ChannelLike | None = resource
         registered = BY_NAME[(CHANNEL, operation)]
     else:
         channel = None
@@ -137,10 +145,44 @@ def can(member: Member, operation: str, resource: str | Channel = MESSAGING) -> 
         return True
     if not registered.owner:
         return False
-    return _is_owner(member, channel, name or channel_resource(channel))  # type: ignore[arg-type]
+    return _is_owner(member, channel, name)  # the resource's name matters only without a channel
 
 
-def check(member: Member, operation: str, resource: str | Channel = MESSAGING) -> None:
+class _Answers(dict[str, bool]):
+    """:func:`can` of one member on one channel, by operation, each asked once."""
+
+    def __init__(self, member: Member, channel: ChannelLike) -> None:
+        super().__init__()
+        self.member, self.channel = member, channel
+
+    def __missing__(self, operation: str) -> bool:
+        answer = self[operation] = can(self.member, operation, self.channel)
+        return answer
+
+
+def channel_decider(member: Member) -> Callable[[ChannelLike], Mapping[str, bool]]:
+    """:func:`can` for one member on many channels (a list renders 7 abilities a channel):
+    ``decide(channel)[operation]`` is ``can(member, operation, channel)``. When only the
+    operation and ownership can make a difference, that is when the member's roles have
+    no rules, each operation is asked once for owned channels and once for the others; a
+    member with rules is asked channel by channel (a rule may name one channel)."""
+    if _rules_of(member):
+        return lambda channel: _Answers(member, channel)
+    shared: dict[bool, _Answers] = {}
+
+    def decide(channel: ChannelLike) -> Mapping[str, bool]:
+        owner = getattr(channel, "viewer_is_owner", None)
+        if owner is None:  # ownership not loaded: can() reads it
+            return _Answers(member, channel)
+        answers = shared.get(owner)
+        if answers is None:
+            answers = shared[owner] = _Answers(member, channel)
+        return answers
+
+    return decide
+
+
+def check(member: Member, operation: str, resource: str | ChannelLike = MESSAGING) -> None:
     """403 ``forbidden`` unless :func:`can`."""
     if not can(member, operation, resource):
         raise DomainError("forbidden", f"You are not allowed to {operation} here.")

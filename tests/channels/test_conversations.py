@@ -141,6 +141,48 @@ def test_post_refusal_makes_no_query(channel: Channel, bob: Member) -> None:
     assert queries.captured_queries == []
 
 
+AGO = timedelta(minutes=-5)
+
+
+@pytest.mark.parametrize(
+    ("row", "channel_state", "code"),
+    [
+        pytest.param({}, {}, None, id="member"),
+        pytest.param({"muted_at": AGO}, {}, "user_muted", id="muted"),
+        pytest.param(
+            {"muted_at": AGO, "mute_expires_at": timedelta(minutes=-1)}, {}, None, id="mute-over"
+        ),
+        pytest.param({"banned_at": AGO}, {}, "user_banned", id="banned"),
+        pytest.param({"joined_at": None}, {}, "not_a_member", id="left"),
+        pytest.param({}, {"muted_at": AGO}, "channel_muted", id="channel-muted"),
+        pytest.param({}, {"archived_at": AGO}, "channel_archived", id="archived"),
+    ],
+)
+def test_the_posting_rule_decides_alike_on_the_lists_rows_and_on_the_models(
+    channel: Channel,
+    bob: Member,
+    row: dict[str, timedelta | None],
+    channel_state: dict[str, timedelta],
+    code: str | None,
+) -> None:
+    now = timezone.now()
+    if row:
+        changes = {k: None if ago is None else now + ago for k, ago in row.items()}
+        Membership.objects.filter(channel=channel, member=bob).update(**changes)
+    if channel_state:
+        Channel.objects.filter(pk=channel.pk).update(
+            **{k: now + ago for k, ago in channel_state.items()}
+        )
+    channel.refresh_from_db()
+    model_row = Membership.objects.get(channel=channel, member=bob)
+    [listed] = conversations_visible(member=bob)  # a public channel: listed in any standing
+    refusals = [
+        post_refusal(channel=channel, member=bob, membership=model_row, now=now),
+        post_refusal(channel=listed, member=bob, membership=listed.viewer_membership, now=now),
+    ]
+    assert [None if r is None else r.code for r in refusals] == [code, code]
+
+
 def test_a_closed_channel_still_says_closed_before_archived(channel: Channel) -> None:
     channel.closed_at = channel.archived_at = timezone.now()
     refusal = post_refusal(
@@ -277,3 +319,33 @@ def test_undelete_is_refused_once_the_grace_has_passed(
 def test_an_unknown_state_is_refused_by_the_service(channel: Channel, alice: Member) -> None:
     code = code_of(conversation_state_set, channel=channel, member=alice, state="purge")
     assert code == "invalid_parameter"
+
+
+def test_the_current_members_ids_come_in_the_order_they_joined_in_a_list_and_by_id(
+    org: Organization, alice: Member, bob: Member
+) -> None:
+    carol = MemberFactory(organization=org, user_id="carol")
+    dave = MemberFactory(organization=org, user_id="dave")
+    channel = conversation_create(member=alice, name="Order", visibility="private")
+    empty = conversation_create(member=alice, name="Empty", visibility="public")
+    Membership.objects.filter(channel=empty).update(joined_at=None)  # nobody current
+    start = timezone.now()
+    for minutes, member in ((3, bob), (1, carol), (2, dave)):  # not in pk order
+        Membership.objects.create(
+            organization=org,
+            channel=channel,
+            member=member,
+            joined_at=start + timedelta(minutes=minutes),
+        )
+    Membership.objects.create(
+        organization=org,
+        channel=channel,
+        member=MemberFactory(organization=org, user_id="invitee"),
+        invited_at=start,
+    )  # an invitee is not current
+    expected = [alice.pk, carol.pk, dave.pk, bob.pk]
+    rows = {row.pk: row for row in conversations_visible(member=alice)}
+    assert rows[channel.pk].current_member_ids == expected
+    assert rows[empty.pk].current_member_ids == []
+    assert conversation_get(member=alice, channel_pk=channel.pk).current_member_ids == expected
+    assert conversation_get(member=alice, channel_pk=empty.pk).current_member_ids == []

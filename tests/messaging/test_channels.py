@@ -6,15 +6,22 @@ test_channel_members.py."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from apps.audit.models import AuditEntry
 from apps.channels.models import Channel, Membership
-from apps.channels.services.conversations import conversation_create, conversation_state_set
+from apps.channels.services.conversations import (
+    conversation_create,
+    conversation_flag_set,
+    conversation_members_invite,
+    conversation_state_set,
+)
 from apps.events.models import Event
 from apps.members.models import Member, Role
 from apps.messages.services.messages import message_create
@@ -209,6 +216,54 @@ def test_a_non_member_sees_what_it_may_do_on_a_public_channel(
     assert item["canSendMessages"] is False  # not a member: the posting rule says no
     assert item["canUpdate"] is item["canDelete"] is item["canChangeMembers"] is False
     assert item["unread"] == {"lastMessageID": None, "count": 0}
+
+
+def test_the_list_renders_each_channel_as_reading_it_by_id_does(
+    as_bob: MessagingClient,
+    alice: Member,
+    bob: Member,
+    org: Organization,
+    make: Callable[..., Channel],
+) -> None:
+    # The list reads values into light rows, a read by id reads the models: the same
+    # rendering, abilities and posting rule must come out of both, whatever the standing.
+    now = timezone.now()
+    joined = make("Joined", topic="Ours", members=[bob])
+    post(joined, alice)
+    conversation_flag_set(channel=joined, member=bob, flag="pinned")
+    make("Lobby")  # public, bob not in it: he may join
+    invited = make("Invited", type="private")
+    conversation_members_invite(channel=invited, member=alice, targets=[bob])
+    archived = make("Archived", members=[bob])
+    conversation_state_set(channel=archived, member=alice, state="archive")
+    quiet = make("Quiet", members=[bob])
+    Channel.objects.filter(pk=quiet.pk).update(muted_at=now)
+    gagged = make("Gagged", members=[bob])
+    Membership.objects.filter(channel=gagged, member=bob).update(muted_at=now)
+    expired = make("Expired mute", members=[bob])
+    Membership.objects.filter(channel=expired, member=bob).update(
+        muted_at=now - timedelta(hours=2),
+        mute_expires_at=now - timedelta(hours=1),
+    )
+    banned = make("Banned")  # public: listed, but he may neither join nor post
+    Membership.objects.create(organization=org, channel=banned, member=bob, banned_at=now)
+    make("Owned", by=bob, type="private", members=[alice])
+
+    listed = as_bob.get(URL).json()["response"]
+    assert len(listed) == 9
+    for item in listed:
+        assert as_bob.get(f"{URL}{item['channelID']}").json()["response"] == item
+    by_name = {item["name"]: item for item in listed}
+    assert by_name["Joined"]["membershipFlag"] == "pinned"
+    assert by_name["Joined"]["unread"] == {"lastMessageID": None, "count": 1}
+    assert by_name["Lobby"]["canJoin"] is True and by_name["Lobby"]["canSendMessages"] is False
+    assert by_name["Invited"]["canJoin"] is True
+    assert by_name["Invited"]["members"] == [str(alice.pk)]  # an invitee is not a member yet
+    assert by_name["Archived"]["canSendMessages"] is by_name["Archived"]["canUpdate"] is False
+    assert by_name["Quiet"]["canSendMessages"] is by_name["Gagged"]["canSendMessages"] is False
+    assert by_name["Expired mute"]["canSendMessages"] is True
+    assert by_name["Banned"]["canJoin"] is by_name["Banned"]["canSendMessages"] is False
+    assert by_name["Owned"]["canDelete"] is True and by_name["Joined"]["canDelete"] is False
 
 
 def test_the_list_runs_the_same_number_of_queries_for_5_and_50_channels(

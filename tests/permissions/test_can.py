@@ -13,7 +13,13 @@ from apps.members.models import Member, Role
 from apps.organizations.models import Organization
 from apps.permissions.models import Rule
 from apps.permissions.registry import CHANNEL, MESSAGING, OPERATIONS, ORG_ROLES
-from apps.permissions.services import can, channel_resource, check, forget_rules
+from apps.permissions.services import (
+    can,
+    channel_decider,
+    channel_resource,
+    check,
+    forget_rules,
+)
 from tests.factories import ChannelFactory, RoleFactory
 from tests.personas import make_member
 
@@ -236,3 +242,40 @@ def test_a_changed_list_of_roles_is_read_again(org: Organization) -> None:
     assert can(member, "message.send", "messaging:channel:1")
     member.roles = ["r"]  # e.g. refresh_from_db() after the roles changed
     assert not can(member, "message.send", "messaging:channel:1")
+
+
+@pytest.mark.parametrize("org_role", ORG_ROLES)
+def test_the_channel_decider_answers_as_can_for_owned_and_other_channels(
+    org: Organization, org_role: str
+) -> None:
+    member = make_member(org, role=org_role)
+    mine, theirs = ChannelFactory(organization=org), ChannelFactory(organization=org)
+    _own(mine, member)
+    mine.viewer_is_owner, theirs.viewer_is_owner = True, False
+    decide = channel_decider(member)
+    for op in (op for op in OPERATIONS if op.resource == CHANNEL):
+        for channel in (mine, theirs, mine, theirs):  # twice: the remembered answers too
+            assert decide(channel)[op.operation] is can(member, op.operation, channel)
+
+
+def test_the_channel_decider_keeps_a_rule_on_one_channel_to_that_channel(
+    org: Organization,
+) -> None:
+    role = RoleFactory(organization=org, role_id="r")
+    first, second = ChannelFactory(organization=org), ChannelFactory(organization=org)
+    _rule(role, channel_resource(first), "message.send", Rule.Access.DENY)
+    member = make_member(org, roles=["r"])
+    first.viewer_is_owner = second.viewer_is_owner = False
+    decide = channel_decider(member)
+    assert not decide(first)["message.send"]
+    assert decide(second)["message.send"]
+    assert not decide(first)["message.send"]
+
+
+def test_the_channel_decider_reads_ownership_that_was_not_loaded(org: Organization) -> None:
+    member = make_member(org)
+    mine, theirs = ChannelFactory(organization=org), ChannelFactory(organization=org)
+    _own(mine, member)
+    decide = channel_decider(member)
+    assert decide(mine)["update"]
+    assert not decide(theirs)["update"]

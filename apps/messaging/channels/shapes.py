@@ -1,25 +1,31 @@
 """The messaging API's Channel and Member objects (docs/api/messaging-channels.md).
 
-The channels come from :mod:`apps.channels.selectors.conversations`, which loads what
-rendering needs (the viewer's row, the current members, the newest message) with the
-page, so rendering makes no query whatever the number of channels.
+The channels come from :mod:`apps.channels.selectors.conversations` as light rows
+(:class:`ConversationRow`: the list reads values, one channel read by id is turned into
+the same row), with what rendering needs (the viewer's row, the current members, the
+newest message), so rendering makes no query whatever the number of channels.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
 
-from apps.channels.models import Channel, Membership
-from apps.channels.selectors.conversations import conversation_abilities
+from apps.channels.models import Membership
+from apps.channels.selectors.conversations import (
+    ConversationRow,
+    ViewerRow,
+    conversation_abilities,
+)
 from apps.members.models import Member
 from apps.messaging.base import id_str, time_str
+from apps.permissions.services import ChannelLike, channel_decider
 
 
-def _unread(channel: Channel, row: Membership | None) -> dict[str, Any]:
+def _unread(channel: ConversationRow, row: ViewerRow | None) -> dict[str, Any]:
     """``{lastMessageID, count}``: the last message the member has read and how many it
     has not (kept as data: the channel's ``message_count`` minus the member's
     ``read_count``). A non-member has nothing unread."""
@@ -32,20 +38,25 @@ def _unread(channel: Channel, row: Membership | None) -> dict[str, Any]:
 
 
 def render_channel(
-    channel: Channel, *, member: Member, now: datetime | None = None
+    channel: ConversationRow,
+    *,
+    member: Member,
+    now: datetime | None = None,
+    decide: Callable[[ChannelLike], Mapping[str, bool]] | None = None,
 ) -> dict[str, Any]:
-    """One Channel object as ``member`` sees it."""
-    row: Membership | None = getattr(channel, "viewer_membership", None)
-    may = conversation_abilities(channel=channel, member=member, now=now)
+    """One Channel object as ``member`` sees it (``decide``: see
+    :func:`conversation_abilities`)."""
+    row = channel.viewer_membership
+    may = conversation_abilities(channel=channel, member=member, now=now, decide=decide)
     return {
         "channelID": id_str(channel.pk),
         "name": channel.display_name,
         "topic": channel.topic,
         "type": channel.visibility,
         "membershipFlag": row.flag if row is not None and row.is_member else "",
-        "members": [id_str(pk) for pk in getattr(channel, "current_member_ids", [])],
+        "members": [id_str(pk) for pk in channel.current_member_ids],
         "unread": _unread(channel, row),
-        "lastMessageID": id_str(getattr(channel, "last_message_pk", None)),
+        "lastMessageID": id_str(channel.last_message_pk),
         "canJoin": may["join"],
         "canPart": may["part"],
         "canObserve": may["observe"],
@@ -62,10 +73,11 @@ def render_channel(
     }
 
 
-def render_channels(channels: Iterable[Channel], *, member: Member) -> list[dict[str, Any]]:
-    """Channel objects, in the order given."""
+def render_channels(channels: Iterable[ConversationRow], *, member: Member) -> list[dict[str, Any]]:
+    """Channel objects, in the order given (one time and one decider for them all)."""
     now = timezone.now()
-    return [render_channel(channel, member=member, now=now) for channel in channels]
+    decide = channel_decider(member)
+    return [render_channel(channel, member=member, now=now, decide=decide) for channel in channels]
 
 
 def render_member(row: Membership) -> dict[str, Any]:

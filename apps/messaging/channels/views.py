@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from apps.channels.models import Channel
 from apps.channels.selectors.conversations import (
     conversation_members,
+    conversation_row,
     conversation_view_of,
     conversations_visible,
     members_by_pk,
@@ -72,7 +73,9 @@ class ChannelsAPIView(MessagingAPIView):
             if loaded is None:
                 raise
             fresh = conversation_view_of(channel, loaded=loaded)
-        return self.respond(render_channel(fresh, member=self.member), status=status)
+        return self.respond(
+            render_channel(conversation_row(fresh), member=self.member), status=status
+        )
 
 
 class ChannelListView(ChannelsAPIView):
@@ -130,7 +133,7 @@ class ChannelDetailView(ChannelsAPIView):
     )
     def get(self, request: Request, channelID: int) -> Response:
         channel = self.channel(channelID)
-        return self.respond(render_channel(channel, member=self.member))
+        return self.respond(render_channel(conversation_row(channel), member=self.member))
 
     @extend_schema(
         operation_id="messaging_channel_update",
