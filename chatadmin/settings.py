@@ -61,10 +61,13 @@ INSTALLED_APPS = [
     "apps.retention",
     "apps.permissions",
     "apps.presence",
+    "apps.integrations",
     # surfaces: they import the domain; the domain never imports them
     "apps.api_v2",
     "apps.messenger",
     "apps.messaging",
+    "apps.rocketchat",
+    "apps.stackfield",
     "apps.console",
     "apps.cli",
 ]
@@ -307,6 +310,7 @@ CELERY_BEAT_SCHEDULE: dict = {
             ("channel-scheduled-deletion", "channels.channel_scheduled_deletion_sweep"),
             ("statuses-expire", "presence.statuses_expire_sweep"),
             ("search-reindex", "messages.search_reindex_sweep"),
+            ("integration-requests-expire", "integrations.requests_expire_sweep"),
         ]
     },
 }
@@ -335,6 +339,18 @@ CHATADMIN = {
     "SIGNED_URL_TTL_SECONDS": env.int("CHATADMIN_SIGNED_URL_TTL_SECONDS", default=3600),
     # POST /api/messaging/activity/: per member, per minute.
     "ACTIVITY_PER_MEMBER_MINUTE": env.int("CHATADMIN_ACTIVITY_PER_MEMBER_MINUTE", default=60),
+    # Incoming webhook URLs (apps.integrations): at most one call per this many seconds per
+    # URL (Stackfield's limit; every web process shares it through the database), and the
+    # same body to the same URL within the window is a double request (Stackfield's 4057).
+    "WEBHOOK_MIN_INTERVAL_SECONDS": env.float(
+        "CHATADMIN_WEBHOOK_MIN_INTERVAL_SECONDS", default=1.0
+    ),
+    "WEBHOOK_DOUBLE_REQUEST_SECONDS": env.int(
+        "CHATADMIN_WEBHOOK_DOUBLE_REQUEST_SECONDS", default=60
+    ),
+    # Integration scripts (sandboxed Jinja2 templates, never code): off turns every script
+    # off (saving one is refused; a stored one is not run, its calls are refused).
+    "INTEGRATION_SCRIPTS_ENABLED": env.bool("CHATADMIN_INTEGRATION_SCRIPTS_ENABLED", default=True),
 }
 
 LOGGING = {

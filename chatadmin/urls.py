@@ -16,6 +16,11 @@ urlpatterns = [
     path("api/v2/", include("apps.api_v2.urls")),
     path("api/messenger/", include("apps.messenger.api.urls")),
     path("api/messaging/", include("apps.messaging.urls")),
+    # Rocket.Chat's integrations API and its incoming URLs (apps.rocketchat)
+    path("api/v1/", include("apps.rocketchat.urls")),
+    path("hooks/", include("apps.rocketchat.hooks_urls")),
+    # Stackfield's webhook URLs (apps.stackfield)
+    path("apiwh/", include("apps.stackfield.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),

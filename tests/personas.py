@@ -147,11 +147,48 @@ def api_token_client(organization: Organization, email: str = "api@acme.test") -
 
 def personal_client(member: Member) -> MessengerClient:
     """A personal token of the member's Account (made and linked if the member has none)."""
+    issued = given_token(kind=AccessToken.Kind.PERSONAL, account=linked_account(member))
+    return MessengerClient(personal_token=issued.raw)
+
+
+def linked_account(member: Member) -> Account:
+    """The member's Account, made and linked if it has none (a token's holder)."""
     if member.account is None:
         member.account = AccountFactory(email=f"{member.user_id}@people.test")
         member.save(update_fields=["account"])
-    issued = given_token(kind=AccessToken.Kind.PERSONAL, account=member.account)
-    return MessengerClient(personal_token=issued.raw)
+    return member.account
+
+
+# --- Rocket.Chat's integrations API (X-Auth-Token + X-User-Id) ------------------------------
+
+
+class RocketChatClient(APIClient):
+    """A Rocket.Chat REST client: ``X-Auth-Token`` (an admin access token of the
+    organization) and ``X-User-Id`` (the ``_id`` of its holder's member); either may be
+    left out for the tests of that case. JSON by default."""
+
+    def __init__(self, token: str | None = None, user_id: str | None = None, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.token = token
+        self.user_id = user_id
+        headers = {}
+        if token is not None:
+            headers["HTTP_X_AUTH_TOKEN"] = token
+        if user_id is not None:
+            headers["HTTP_X_USER_ID"] = user_id
+        self.credentials(**headers)
+        self.default_format = "json"
+
+
+def rocketchat_client(member: Member) -> RocketChatClient:
+    """A Rocket.Chat client acting as ``member``: a new admin token of its organization
+    held by the member's Account (made and linked if it has none), and its userId."""
+    issued = given_token(
+        kind=AccessToken.Kind.ADMIN,
+        account=linked_account(member),
+        organization=member.organization,
+    )
+    return RocketChatClient(issued.raw, member.user_id)
 
 
 # --- chat members ----------------------------------------------------------------------------

@@ -29,6 +29,9 @@ from apps.channels.models import Channel, Membership
 from apps.core.admin import EstimatedCountPaginator, ReadOnlyAdmin, table_row_estimate
 from apps.events.models import Event, EventType
 from apps.events.services import event_record
+from apps.integrations.models import Integration, IntegrationHistory
+from apps.integrations.services.incoming import history_record
+from apps.integrations.services.integrations import integration_create
 from apps.members.models import Member, MemberSession, Role
 from apps.members.services import member_session_issue
 from apps.messages.models import Message, Reaction
@@ -295,6 +298,17 @@ def scene(org: Organization, root: Account) -> dict[type[Model], Model]:
             organization=org, title="Launch", starts_at=now, ends_at=now + timedelta(hours=1)
         ),
     }
+    integration = integration_create(
+        organization=org,
+        actor=actor,
+        flavor=Integration.Flavor.STACKFIELD,
+        direction=Integration.Direction.INCOMING,
+        kind=Integration.Kind.CHAT_MESSAGE,
+        channel=channel,
+        username="stackfield",
+    ).integration
+    rows[Integration] = integration
+    rows[IntegrationHistory] = history_record(integration, step="incoming-posted")
     assert set(rows) == set(OURS), "a new admin needs a row here"
     return rows
 

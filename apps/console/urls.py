@@ -8,6 +8,7 @@ from apps.console.channels import views as channels
 from apps.console.dashboard import views as dashboard
 from apps.console.events import views as events
 from apps.console.filters import views as filters
+from apps.console.integrations import views as integrations
 from apps.console.messages import views as messages
 from apps.console.org_admin import views as org_admin
 from apps.console.profile import views as profile
@@ -26,6 +27,7 @@ org_pages = [
     *audit.urlpatterns,
     *org_admin.urlpatterns,
     *events.urlpatterns,
+    *integrations.urlpatterns,
 ]
 
 urlpatterns = [

@@ -35,6 +35,15 @@ CATALOG: dict[str, tuple[int, str]] = {
         "This request needs a user: use a Personal-Access-Token.",
     ),
     "invalid_avatar": (400, "The avatar is not a supported image."),
+    "invalid_channel": (400, "No such channel in this organization."),
+    "invalid_channel_prefix": (400, "A channel must start with # (a channel) or @ (a user)."),
+    "invalid_username": (400, "No such user in this organization."),
+    "invalid_event_type": (400, "Unknown event type."),
+    "invalid_urls": (400, "The URLs are missing or invalid."),
+    "invalid_trigger_words": (400, "The trigger words are invalid."),
+    "invalid_target_room": (400, "The target room is invalid."),
+    "script_failed": (400, "The integration's script failed."),
+    "end_before_start": (400, "The end is before the start."),
     # 401 / 403
     "unauthorized": (401, "Missing or invalid credentials."),
     "forbidden": (403, "You are not allowed to do this."),
@@ -43,6 +52,7 @@ CATALOG: dict[str, tuple[int, str]] = {
     "user_muted": (403, "The user is muted in this channel."),
     "user_banned": (403, "The user is banned from this channel."),
     "user_globally_banned": (403, "The user is banned from the organization."),
+    "user_deactivated": (403, "The user is deactivated or was removed from the organization."),
     "not_a_member": (403, "The user is not a member of this channel."),
     "chatroom_not_custom": (403, "Only custom chatrooms can be changed or deleted."),
     "channel_archived": (403, "The channel is archived (read-only)."),
@@ -61,6 +71,7 @@ CATALOG: dict[str, tuple[int, str]] = {
     "role_not_found": (404, "Role not found."),
     "command_not_found": (404, "No such command."),
     "attachment_not_found": (404, "Attachment not found."),
+    "integration_not_found": (404, "Integration not found."),
     # 405 / 409 / 411 / 413 / 415 / 429 / 500 / 503
     "method_not_allowed": (405, "This method is not allowed on this path."),
     "not_acceptable": (406, "The requested representation is not available."),
@@ -73,6 +84,11 @@ CATALOG: dict[str, tuple[int, str]] = {
     "role_exists": (409, "A role with this id already exists."),
     "staff_exists": (409, "This account is already on the organization's staff."),
     "last_owner": (409, "The organization must keep at least one owner."),
+    "double_request": (409, "The same request reached this URL moments ago; nothing was done."),
+    "user_exists": (409, "A user with this email is already a member of the organization."),
+    "user_already_deactivated": (409, "The user is already deactivated."),
+    "last_admin": (409, "The organization must keep at least one active admin."),
+    "channel_already_archived": (409, "The channel is already archived."),
     "length_required": (
         411,
         "A request body needs a Content-Length or chunked framing that the server can read.",
@@ -83,20 +99,35 @@ CATALOG: dict[str, tuple[int, str]] = {
     "internal_error": (500, "Something went wrong on our side."),
     # 503: the database cannot be reached (apps/core/database.py); with Retry-After
     "database_unavailable": (503, "The database is unavailable; try again in a few seconds."),
+    "integration_disabled": (503, "The integration is disabled."),
 }
 
 
 class DomainError(Exception):
     """A rule was broken; ``code`` is a key of :data:`CATALOG`."""
 
-    def __init__(self, code: str, message: str | None = None, *, field: str | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        field: str | None = None,
+        retry_after: int | None = None,
+    ):
         if code not in CATALOG:
             raise ValueError(f"unknown error code {code!r}")
         self.code = code
         self.status = CATALOG[code][0]
         self.message = message or CATALOG[code][1]
         self.field = field
+        #: Seconds a client should wait before trying again (``Retry-After``), if known.
+        self.retry_after = retry_after
         super().__init__(self.message)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The HTTP headers every dialect sends with this error."""
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
 
 
 def error_body(code: str, message: str | None = None, field: str | None = None) -> dict[str, Any]:

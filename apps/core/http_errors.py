@@ -37,7 +37,8 @@ def make_exception_handler(render: Renderer) -> Callable[..., Response | None]:
     def handler(exc: Exception, context: dict[str, Any]) -> Response | None:
         headers: dict[str, str] = {}
         if isinstance(exc, DomainError):
-            return Response(render(exc.code, exc.message, exc.field), status=exc.status)
+            body = render(exc.code, exc.message, exc.field)
+            return Response(body, status=exc.status, headers=exc.headers)
         if isinstance(exc, Http404):
             return Response(render("not_found", CATALOG["not_found"][1], None), status=404)
         if isinstance(exc, DjangoPermissionDenied):

@@ -43,8 +43,14 @@ class Member(models.Model):
     banned_at = models.DateTimeField(null=True, blank=True)
     ban_expires_at = models.DateTimeField(null=True, blank=True)
     ban_reason = models.TextField(blank=True)
-    #: A deactivated member can no longer act (its sessions stop working at once).
+    #: A deactivated member can no longer act (its sessions stop working at once, its
+    #: posts are refused); its history stays. Stackfield's ``DeactivateUser``.
     deactivated_at = models.DateTimeField(null=True, blank=True)
+    #: A member removed from the organization (Stackfield's ``RemoveUser``): like a
+    #: deactivated one, it keeps its history and can no longer act.
+    removed_at = models.DateTimeField(null=True, blank=True)
+    #: A bot: the member an integration posts as (apps.integrations).
+    is_bot = models.BooleanField(default=False)
     #: An IANA time zone name for the member's status expiries ("" = UTC).
     time_zone = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -75,6 +81,11 @@ class Member(models.Model):
 
     def is_globally_banned(self, now: datetime | None = None) -> bool:
         return timed_active(self.banned_at, self.ban_expires_at, now)
+
+    @property
+    def is_inactive(self) -> bool:
+        """Deactivated or removed: it keeps its history but can no longer act."""
+        return self.deactivated_at is not None or self.removed_at is not None
 
     @property
     def is_org_admin(self) -> bool:

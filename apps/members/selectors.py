@@ -77,6 +77,7 @@ def session_authenticate(*, raw: str) -> MemberSession | None:
             revoked_at__isnull=True,
             expires_at__gt=now,
             member__deactivated_at__isnull=True,
+            member__removed_at__isnull=True,
         )
         .first()
     )

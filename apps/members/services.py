@@ -521,7 +521,7 @@ def member_session_issue(*, actor: Actor, member: Member, ttl: int | None = None
     (default ``CHATADMIN_SESSION_TTL_SECONDS``). Audited as ``session.issue``; the audit
     entry names the token's prefix, never the token."""
     seconds = _session_ttl(ttl)
-    if member.deactivated_at is not None:
+    if member.is_inactive:
         raise DomainError("forbidden", f"User {member.user_id!r} is deactivated.")
     raw = SESSION_TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()
@@ -572,3 +572,122 @@ def member_sessions_revoke(*, actor: Actor, member: Member) -> int:
             after={"revoked": revoked},
         )
     return revoked
+
+
+# --- member states: deactivated, removed ------------------------------------------------
+
+
+def _check_not_last_admin(member: Member) -> None:
+    """409 ``last_admin`` when ``member`` is the organization's last active admin (bots
+    do not count: nobody can administer through them). The admins' rows are locked, so
+    two concurrent requests cannot each take away one of the last two."""
+    if member.org_role != Member.OrgRole.ADMIN or member.is_inactive:
+        return
+    admins = list(
+        Member.objects.select_for_update()
+        .filter(
+            organization_id=member.organization_id,
+            org_role=Member.OrgRole.ADMIN,
+            deactivated_at__isnull=True,
+            removed_at__isnull=True,
+            is_bot=False,
+        )
+        .values_list("pk", flat=True)
+    )
+    if not [pk for pk in admins if pk != member.pk]:
+        raise DomainError(
+            "last_admin",
+            f"User {member.user_id!r} is the organization's last active admin.",
+        )
+
+
+def _state_snapshot(member: Member) -> dict[str, Any]:
+    return {"deactivatedAt": iso(member.deactivated_at), "removedAt": iso(member.removed_at)}
+
+
+def _state_set(
+    *, actor: Actor, member: Member, action: str, fields: dict[str, datetime | None]
+) -> Member:
+    """Write the state columns, audit ``action`` with before/after, emit ``user.updated``
+    naming the changed fields; the member's sessions end when it can no longer act."""
+    before = _state_snapshot(member)
+    for name, value in fields.items():
+        setattr(member, name, value)
+    member.save(update_fields=[*fields, "updated_at"])
+    after = _state_snapshot(member)
+    audit_record(
+        organization=member.organization,
+        actor=actor,
+        action=action,
+        target_type="user",
+        target_id=member.user_id,
+        before=before,
+        after=after,
+    )
+    changed = sorted(
+        {"deactivated_at": "deactivatedAt", "removed_at": "removedAt"}[name] for name in fields
+    )
+    _event(member, EventType.USER_UPDATED, actor, fields=changed, **after)
+    if member.is_inactive:
+        member_sessions_revoke(actor=actor, member=member)
+    return member
+
+
+@transaction.atomic
+def member_deactivate(*, actor: Actor, member: Member) -> Member:
+    """Deactivate the member (Stackfield's ``DeactivateUser``): it keeps its history and
+    memberships, its posts are refused (403 ``user_deactivated``) and its sessions end
+    now. Audited ``user.deactivate``, event ``user.updated``.
+
+    A removed member is 404 ``user_not_found``; one already deactivated 409
+    ``user_already_deactivated``; the last active admin 409 ``last_admin``."""
+    member = _locked(member)
+    if member.removed_at is not None:
+        raise DomainError("user_not_found", f"User {member.user_id!r} was removed.")
+    if member.deactivated_at is not None:
+        raise DomainError(
+            "user_already_deactivated", f"User {member.user_id!r} is already deactivated."
+        )
+    _check_not_last_admin(member)
+    return _state_set(
+        actor=actor,
+        member=member,
+        action="user.deactivate",
+        fields={"deactivated_at": timezone.now()},
+    )
+
+
+@transaction.atomic
+def member_remove(*, actor: Actor, member: Member) -> Member:
+    """Remove the member from the organization (Stackfield's ``RemoveUser``): as a
+    deactivated member it keeps its history (its messages, and its channel rows, so the
+    history still shows where it was) and can no longer act; it is no longer found by
+    email, and :func:`member_restore` brings it back. Audited ``user.remove``, event
+    ``user.updated``.
+
+    One already removed is 404 ``user_not_found``; the last active admin 409
+    ``last_admin``. A deactivated member may be removed."""
+    member = _locked(member)
+    if member.removed_at is not None:
+        raise DomainError("user_not_found", f"User {member.user_id!r} was removed.")
+    _check_not_last_admin(member)
+    return _state_set(
+        actor=actor, member=member, action="user.remove", fields={"removed_at": timezone.now()}
+    )
+
+
+@transaction.atomic
+def member_restore(*, actor: Actor, member: Member) -> Member:
+    """Bring back a removed member (Stackfield's ``CreateUser`` of its email): active
+    again (no longer removed nor deactivated), with the history it had. Audited
+    ``user.restore``, event ``user.updated``; a member that was not removed is left as it
+    is (nothing written)."""
+    member = _locked(member)
+    if member.removed_at is None:
+        return member
+    return _state_set(
+        actor=actor,
+        member=member,
+        action="user.restore",
+        fields={"removed_at": None, "deactivated_at": None},
+    )

@@ -1,5 +1,5 @@
 """The messaging API (/api/messaging/, ../shared/seeds/messaging-api.txt): one include per
-area. The webhooks routes belong to the integrations surface."""
+area."""
 
 from django.urls import include, path
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("apps.messaging.status.urls")),
     path("", include("apps.messaging.activity.urls")),
     path("", include("apps.messaging.attachments.urls")),
+    path("", include("apps.messaging.webhooks.urls")),
 ]

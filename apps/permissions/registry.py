@@ -47,6 +47,24 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(MESSAGING, "channel.public.create", "Create public channels", _MEMBERS),
     Operation(MESSAGING, "channel.private.create", "Create private channels", _MEMBERS),
     Operation(MESSAGING, "channel.group.create", "Create group conversations", _INSIDERS),
+    Operation(
+        MESSAGING, "integrations.incoming.manage", "Manage every incoming integration", _STAFF
+    ),
+    Operation(
+        MESSAGING,
+        "integrations.incoming.manage.own",
+        "Manage one's own incoming integrations",
+        _STAFF,
+    ),
+    Operation(
+        MESSAGING, "integrations.outgoing.manage", "Manage every outgoing integration", _STAFF
+    ),
+    Operation(
+        MESSAGING,
+        "integrations.outgoing.manage.own",
+        "Manage one's own outgoing integrations",
+        _STAFF,
+    ),
     Operation(CHANNEL, "read", "Read the channel and its messages", _EVERYONE),
     Operation(CHANNEL, "join", "Join a public channel", _INSIDERS),
     Operation(CHANNEL, "leave", "Leave the channel", _EVERYONE),

@@ -45,7 +45,11 @@ def statuses_current(
 ) -> QuerySet[Status]:
     """The organization's current statuses (of members not deactivated), by member."""
     return (
-        Status.objects.filter(organization=organization, member__deactivated_at__isnull=True)
+        Status.objects.filter(
+            organization=organization,
+            member__deactivated_at__isnull=True,
+            member__removed_at__isnull=True,
+        )
         .filter(status_current_q(now=now))
         .select_related("member")
         .order_by("member_id")

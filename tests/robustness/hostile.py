@@ -35,9 +35,9 @@ from urllib.parse import quote_from_bytes
 from django.apps import apps as django_apps
 from django.db import connection
 
-from apps.core.errors import CATALOG
 from apps.core.text import identifier_problem
 
+from . import surfaces
 from .world import VOLATILE, changed, snapshot, tenant_snapshot
 
 # --- the values --------------------------------------------------------------------------
@@ -519,74 +519,8 @@ def form_pairs(value: Any, prefix: bytes = b"") -> list[tuple[bytes, str | bytes
 # --- responses -----------------------------------------------------------------------------
 
 
-def api_error_problem(response: Any) -> str | None:
-    """Why ``response`` (a 4xx under /api/) is not the API's error body, or None."""
-    content_type = content_type_of(response)
-    if not content_type.startswith("application/json"):
-        return f"Content-Type {content_type!r}, not the JSON error body"
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return "a body that is not JSON"
-    if not isinstance(body, dict) or body.get("status") != "error":
-        return f"not the error body: {str(body)[:120]}"
-    code = body.get("code")
-    if code not in CATALOG:
-        return f"code {code!r} is not in apps.core.errors.CATALOG"
-    if CATALOG[code][0] != response.status_code:
-        return f"code {code!r} is a {CATALOG[code][0]}, answered with {response.status_code}"
-    if not isinstance(body.get("message"), str) or not body["message"]:
-        return "no message"
-    return None
-
-
-def content_type_of(response: Any) -> str:
-    """The Content-Type of a Django response or of a schemathesis one (whose headers map
-    lower-case names to lists of values)."""
-    if hasattr(response, "get"):
-        return response.get("Content-Type", "")
-    headers = {k.lower(): v for k, v in (getattr(response, "headers", None) or {}).items()}
-    value = headers.get("content-type", "")
-    return value[0] if isinstance(value, list) and value else str(value or "")
-
-
-def messaging_error_problem(response: Any) -> str | None:
-    """Why ``response`` (a 4xx under /api/messaging/) is not the messaging API's error
-    body ``{"error": {"message", "code", "field"?}}``, or None."""
-    content_type = content_type_of(response)
-    if not content_type.startswith("application/json"):
-        return f"Content-Type {content_type!r}, not the JSON error body"
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return "a body that is not JSON"
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict) or set(body) != {"error"}:
-        return f"not the messaging error body: {str(body)[:120]}"
-    code = error.get("code")
-    if code not in CATALOG:
-        return f"code {code!r} is not in apps.core.errors.CATALOG"
-    if CATALOG[code][0] != response.status_code:
-        return f"code {code!r} is a {CATALOG[code][0]}, answered with {response.status_code}"
-    if not isinstance(error.get("message"), str) or not error["message"]:
-        return "no message"
-    if "field" in error and not isinstance(error["field"], str):
-        return f"field {error['field']!r} is not a string"
-    return None
-
-
-#: The error judge of each API surface, by mount point.
-ERROR_JUDGES = {
-    "/api/v2/": api_error_problem,
-    "/api/messenger/": api_error_problem,
-    "/api/messaging/": messaging_error_problem,
-}
-
-
-def error_problem(path: str, response: Any) -> str | None:
-    """Why ``response`` (a 4xx of ``path``) is not its surface's error body, or None."""
-    judge = next((j for prefix, j in ERROR_JUDGES.items() if path.startswith(prefix)), None)
-    return judge(response) if judge is not None else f"{path}: no error judge for its surface"
+#: The error body of each surface: surfaces.py (its table names the judge of each).
+error_problem = surfaces.error_problem
 
 
 def html_error_problem(response: Any) -> str | None:
@@ -642,6 +576,19 @@ _WRITE = re.compile(
     r"|^\s*WITH\b.*\b(?:INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM)\b",
     re.IGNORECASE | re.DOTALL,
 )
+
+
+#: What a refused request may write all the same, with the reason: nothing else.
+REFUSAL_RECORDS: dict[str, str] = {
+    "integrations.IntegrationHistory": "a call to an incoming URL is recorded in its "
+    "integration's history, refused or not (Rocket.Chat's integrations.history shows the "
+    "failures too); the refused call itself wrote nothing",
+}
+
+
+def unexpected_writes(tables: list[str]) -> list[str]:
+    """The tables a refused request wrote, less :data:`REFUSAL_RECORDS`."""
+    return [table for table in tables if table not in REFUSAL_RECORDS]
 
 
 class WriteWatch:
@@ -915,6 +862,7 @@ def hostile_case_strategy(case: Any) -> Any:
             container = {PATH: case.path_parameters, QUERY: case.query, BODY: case.body}[where]
             old = _get(container, at)
             strict = strict_at(op, where, at, media)
+            refused_before = refuse
             if pick == "integer":
                 json_value = json_body and where == BODY
                 new: Any = draw(st.sampled_from(ODD_JSON_INTEGERS if json_value
@@ -927,6 +875,10 @@ def hostile_case_strategy(case: Any) -> Any:
                     gaps.append("identifier-trim")  # a known gap: test_hostile_input.API_GAPS
                     strict = False
                 refuse = refuse or pick == "always" or strict
+            if where == BODY and multipart_body and raw_upload:
+                # a body read raw reads no multipart field, its value no more than its name
+                gaps.append("avatar-raw-body")  # a known gap: test_hostile_input.API_GAPS
+                refuse = refused_before
             notes.append(f"{where} {list(at)}: {new!r}")
             if where == PATH:
                 new = pct(new)
@@ -966,7 +918,7 @@ def _unquote(text: str) -> str:
 
 def hostile_refused(ctx: Any, response: Any, case: Any) -> bool | None:
     """A schemathesis check: a hostile case marked "refuse" gets a 4xx, and every 4xx
-    under /api/ is its surface's error body with a code of the catalog."""
+    of a surface is its error body (surfaces.py) with a code it can answer."""
     mark = (case.headers or {}).get(MARK, "")
     status = response.status_code
     if mark.startswith("refuse") and not 400 <= status < 500:

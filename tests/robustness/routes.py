@@ -1,5 +1,6 @@
-"""Every route under /api/, read from the URL resolver (so a new route cannot escape the
-robustness matrices), with the HTTP methods its view answers."""
+"""Every route of every surface (surfaces.SURFACES: /api/v2/, /api/messenger/,
+/api/messaging/, /api/v1/, /hooks/, /apiwh/), read from the URL resolver (so a new route
+cannot escape the robustness matrices), with the HTTP methods its view answers."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from .surfaces import PREFIXES
+
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
-#: Not operations of the API: the JSON 404 catch-all, the schema and its docs page.
-NOT_OPERATIONS = {"/api/", "/api/schema/", "/api/docs/"}
+#: Not operations of the API: the JSON 404 catch-alls (of /api/ and of Rocket.Chat's
+#: /hooks/), the schema and its docs page.
+NOT_OPERATIONS = {"/api/", "/api/schema/", "/api/docs/", "/hooks/"}
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,16 @@ class Route:
     @property
     def params(self) -> list[str]:
         return re.findall(r"{(\w+)}", self.template)
+
+    @property
+    def public(self) -> bool:
+        """Whether the view takes no credential header (no authentication classes): its
+        credential is in the request itself (surfaces.PATH_KEYS, a signed query, a login
+        body)."""
+        view_class = getattr(self.callback, "cls", None) or getattr(
+            self.callback, "view_class", None
+        )
+        return getattr(view_class, "authentication_classes", None) == []
 
     def __str__(self) -> str:
         return f"{self.method.upper()} {self.template}"
@@ -40,7 +54,8 @@ def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
 def openapi_path(route: str) -> str:
     """Django's route syntax to OpenAPI's: ``<str:channelId>`` -> ``{channelId}``."""
     route = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
-    return "/" + route.lstrip("^").rstrip("$").replace("\\", "")
+    # the anchors of regex patterns, at any level (``hooks/`` + ``^``)
+    return "/" + re.sub(r"[\^$]", "", route).replace("\\", "")
 
 
 def view_methods(callback: Any) -> list[str]:
@@ -55,10 +70,11 @@ def view_methods(callback: Any) -> list[str]:
 
 
 def api_routes() -> list[Route]:
+    """Every operation under a surface's prefix (surfaces.SURFACES)."""
     routes = set()
     for raw, callback in _walk(get_resolver().url_patterns):
         path = openapi_path(raw)
-        if not path.startswith("/api/") or path in NOT_OPERATIONS:
+        if not path.startswith(PREFIXES) or path in NOT_OPERATIONS:
             continue
         routes.update(Route(path, method, callback) for method in view_methods(callback))
     return sorted(routes, key=lambda r: (r.template, r.method))

@@ -1,23 +1,33 @@
-"""Cross-organization matrix: every route under /api/ (from the URL resolver, so a new
-route is covered without a new test), every method, called with EACH kind of credential
-of the OTHER organization (globex) on THIS organization's (acme's) real ids.
+"""Cross-organization matrix: every route of every surface (surfaces.SURFACES, from the
+URL resolver, so a new route is covered without a new test), every method, called with
+EACH kind of credential of the OTHER organization (globex) on THIS organization's
+(acme's) real ids.
 
 Expected matrix (``expected_statuses``):
 
-================  ===============  ======================  =============================
-credential         /api/v2/...      /api/messenger/...      /api/messaging/...
-================  ===============  ======================  =============================
-admin Bearer       404              401 (API-TOKEN / PAT)   401 (a session token only)
-API-TOKEN          401              404                     401
-member's PAT       401              404, or 403 where the   401
-                                    operation needs an
-                                    admin (checked first)
-admin's PAT        401              404                     401
-member session     401              401                     404, or 403 where the
-                                                            operation's permission is
-                                                            checked before any lookup
-admin session      401              401                     404
-================  ===============  ======================  =============================
+================  ===========  ===============  ====================  ===================
+credential         /api/v2/     /api/messenger/  /api/messaging/       /api/v1/
+================  ===========  ===============  ====================  ===================
+admin Bearer       404          401              401                   401
+API-TOKEN          401          404              401                   401
+member's PAT       401          404, or 403 (*)  401                   401
+admin's PAT        401          404              401                   401
+member session     401          401              404, or 403 (*)       401
+admin session      401          401              404                   401
+Rocket.Chat login  401          401              401                   404, or 400 (*)
+================  ===========  ===============  ====================  ===================
+
+(*) ``EARLY_REFUSALS``: a check that comes before any lookup (an operation that needs an
+admin, a permission), or the surface's answer to a reference that names nothing
+(Rocket.Chat's ``error-invalid-channel`` for acme's ``#channel``).
+
+Public routes (routes.Route.public: no credential header) ignore the headers: every
+credential kind gets the same answer there. Their key is the caller's own
+(world.Tenant.keys): globex's token on acme's id (``/hooks/{integrationId}/{token}``,
+``/api/messaging/webhooks/{webhookID}/{webhookToken}``): 404 like a missing one;
+globex's Stackfield URL (``/apiwh/{webhookId}``) on acme's ``RoomId``: 404 (4035), like a
+missing room; ``POST /api/v1/login`` with globex's token as the password of acme's user:
+401 (``PUBLIC_REFUSALS``).
 
 Signed files (``/api/messaging/attachment/...``) take no session: the link's signature
 is the credential, checked before any lookup. A messaging session sends a VALID link
@@ -33,7 +43,9 @@ rows may change and no secret of acme (world.Tenant.secrets) may be in the body.
 ``{roleID}`` is called with the role's numeric id and with its v2 ``roleId`` (its name).
 
 Every call: never 2xx on acme's ids, never 500, and the database is unchanged (row
-count and checksum of every table) whenever the call was refused.
+count and checksum of every table) whenever the call was refused, but for the entry a
+refused incoming call leaves in its own (globex's) integration's history
+(hostile.REFUSAL_RECORDS); acme's rows never change.
 """
 
 from __future__ import annotations
@@ -48,19 +60,19 @@ from django.urls import reverse
 
 from tests.builders import image_bytes
 
-from .hostile import TenantWriteWatch
+from .hostile import TenantWriteWatch, operation_of, unexpected_writes
 from .routes import Route, api_routes, console_url_names
+from .surfaces import PATH_KEYS, SURFACES, surface_of
 from .world import (
-    SURFACE_KINDS,
     Tenant,
     changed,
     console_client,
     snapshot,
-    surface_of_route,
+    unthrottled,
     world_fixture,  # noqa: F401  (the ``world`` fixture)
 )
 
-V2, MESSENGER, MESSAGING = "/api/v2/", "/api/messenger/", "/api/messaging/"
+MESSAGING = "/api/messaging/"
 #: Routes authenticated by a signed link, not by a session (apps.messaging.attachments).
 SIGNED_FILES = "/api/messaging/attachment/"
 #: A signature that signs nothing (the right length and alphabet).
@@ -86,6 +98,11 @@ def path_values(acme: Tenant) -> dict[str, str]:
         "ext": acme.attachment_preview_ext(),
         "command": "shrug",
         "reaction": "like",
+        # the integrations: Rocket.Chat's and the messaging API's ids, and acme's keys of
+        # the public URLs (a caller of another organization sends its own: _call)
+        "integrationId": str(acme.rc_hook_pk),
+        "webhookID": str(acme.webhook_pk),
+        **{name: acme.keys[name] for name in PATH_KEYS},
     }
 
 
@@ -159,6 +176,17 @@ def id_parameters(acme: Tenant) -> dict[str, Any]:
         "params": ["cross-org"],
         "query": "secret",
         "ttl": 3600,
+        # the integrations: Rocket.Chat's (``channel`` by name, ``username`` the member it
+        # posts as), an incoming call's text (Rocket.Chat's ``text``, the messaging API's
+        # ``content``), a Stackfield room command on acme's channel
+        "integrationId": str(acme.rc_hook_pk),
+        "id": str(acme.rc_hook_pk),
+        "channel": f"#{acme.channel.channel_id}",
+        "username": acme.member.user_id,
+        "text": "hello",
+        "content": "hello",
+        "Command": "ArchiveRoom",
+        "RoomId": acme.channel.channel_id,
     }
 
 
@@ -171,11 +199,42 @@ def query_string(params: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-#: Per-operation values that differ from ``id_parameters``.
-ROUTE_PARAMETERS: dict[str, dict[str, Any]] = {
-    "POST /api/v2/channel": {"type": "standard"},
-    "POST /api/messaging/channels/": {"type": "public"},
-    "PUT /api/messaging/channels/{channelID}": {"type": "public"},
+#: A ``route_parameters`` value that leaves the parameter out of the request.
+OMIT = object()
+
+
+def route_parameters(acme: Tenant) -> dict[str, dict[str, Any]]:
+    """Per-operation values that differ from ``id_parameters`` (:data:`OMIT`: left out)."""
+    webhook = {"kind": "incoming", "userID": str(acme.member.pk)}
+    return {
+        "POST /api/v2/channel": {"type": "standard"},
+        "POST /api/messaging/channels/": {"type": "public"},
+        "PUT /api/messaging/channels/{channelID}": {"type": "public"},
+        "POST /api/messaging/webhooks/": webhook,
+        "POST /api/messaging/webhooks/{webhookID}": webhook,
+        **{
+            f"{method} /api/v1/integrations.{name}": {"type": "webhook-incoming"}
+            for method, name in (
+                ("POST", "create"),
+                ("GET", "list"),
+                ("PUT", "update"),
+                ("POST", "remove"),
+            )
+        },
+        # an incoming call goes where its integration posts (a `channel` of its own is an
+        # override, which the integration does not allow: 403)
+        "POST /hooks/{integrationId}/{token}": {"channel": OMIT},
+    }
+
+
+#: Public routes whose key travels in the body: (the tenant whose ids are named, the
+#: caller's keys) -> the whole body.
+KEY_BODIES: dict[str, Any] = {
+    # acme's user with the caller's token as its password (Rocket.Chat's user + password)
+    "POST /api/v1/login": lambda acme, keys: {
+        "user": acme.admin_member.user_id,
+        "password": keys["rc_token"],
+    },
 }
 #: Uploads: multipart with a real image (JSON would be a 415 before any lookup), by the
 #: name of their file field.
@@ -210,6 +269,9 @@ OWN_NAMESPACE: dict[str, str] = {
     "GET /api/messaging/search/messages": "acme's ids in the filters match nothing: globex's "
     "own readable messages (the query matches globex's 'globex secret')",
     "GET /api/messaging/search/threads": "as /search/messages: globex's own threads",
+    "GET /api/messaging/webhooks/": "globex's webhooks (acme's ids in the filters match none)",
+    "GET /api/v1/me": "the caller itself (globex's admin)",
+    "GET /api/v1/integrations.list": "globex's Rocket.Chat integrations",
 }
 #: Refusals that come before any lookup of an id (and so reveal nothing about acme).
 EARLY_REFUSALS: dict[tuple[str, str], tuple[int, str]] = {
@@ -228,11 +290,25 @@ EARLY_REFUSALS: dict[tuple[str, str], tuple[int, str]] = {
         )
         for method in ("GET", "PATCH", "DELETE")
     },
+    ("POST /api/messaging/webhooks/", "member_session"): (
+        403,
+        "`integrations.incoming.manage` is checked before the channel and the bot are looked up",
+    ),
+    ("POST /api/v1/integrations.create", "rc_login"): (
+        400,
+        "acme's `#channel` names no channel of globex: error-invalid-channel, as a "
+        "missing one (Rocket.Chat's answer)",
+    ),
 }
+#: Public routes that refuse another organization's ids otherwise than with a 404.
+PUBLIC_REFUSALS: dict[str, tuple[int, str]] = {
+    "POST /api/v1/login": (401, "globex's token is not acme's user's: a login pair that "
+                           "does not match"),
+}  # fmt: skip
 
 
 def is_session_kind(kind: str) -> bool:
-    return kind in SURFACE_KINDS[MESSAGING]
+    return kind in surface_of(MESSAGING).kinds
 
 
 def expected_statuses(route: Route, kind: str) -> set[int]:
@@ -240,7 +316,10 @@ def expected_statuses(route: Route, kind: str) -> set[int]:
     if route.template.startswith(SIGNED_FILES):
         # a valid link of the caller's own member: the tenancy check; else a forged one
         return {404} if is_session_kind(kind) else {403}
-    if kind not in SURFACE_KINDS[surface_of_route(route.template)]:
+    if route.public:
+        # no credential header: the caller's own key on acme's ids, whatever it sends
+        return {PUBLIC_REFUSALS.get(str(route), (404, ""))[0]}
+    if kind not in surface_of(route.template).kinds:
         return {401}
     early = EARLY_REFUSALS.get((str(route), kind))
     if early:
@@ -258,10 +337,38 @@ def signed_query(client: Any, acme: Tenant) -> dict[str, str]:
     return {**forged, "sign": FORGED_SIGNATURE}
 
 
-def _call(client: Any, route: Route, acme: Tenant, values: dict[str, str] | None = None) -> Any:
+def documented(route: Route, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` less what the operation does not document (its query parameters, or its
+    body's properties), for the surfaces that refuse or ignore the others."""
+    if not surface_of(route.template).documented_only:
+        return params
+    op = operation_of(route.method, route.template)
+    assert op is not None, f"{route}: not in the schema"
+    known = set(op.query_params)
+    for body in op.bodies.values():
+        known |= set(body.get("properties", {}))
+    return {name: value for name, value in params.items() if name in known}
+
+
+def _call(
+    client: Any,
+    route: Route,
+    acme: Tenant,
+    values: dict[str, str] | None = None,
+    keys: dict[str, str] | None = None,
+) -> Any:
+    """``route`` on acme's ids as ``client``; a public route with ``keys`` (the caller's:
+    acme's own by default) where it takes its key."""
     values = values if values is not None else path_variants(route, acme)[0]
+    keys = keys if keys is not None else acme.keys
+    if route.public:
+        values = {**values, **{name: keys[name] for name in PATH_KEYS if name in route.params}}
     url = route.template.format(**values)
-    params = {**id_parameters(acme), **ROUTE_PARAMETERS.get(str(route), {})}
+    params = {**id_parameters(acme), **route_parameters(acme).get(str(route), {})}
+    params = {name: value for name, value in params.items() if value is not OMIT}
+    if str(route) in KEY_BODIES:
+        params = KEY_BODIES[str(route)](acme, keys)
+    params = documented(route, params)
     if route.template.startswith(SIGNED_FILES):
         return client.get(url, signed_query(client, acme))
     if str(route) in MULTIPART:
@@ -283,9 +390,11 @@ def _urlencode(params: dict[str, Any]) -> str:
 
 def test_the_matrix_covers_every_route_and_every_surface() -> None:
     routes = api_routes()
-    assert {r.template.split("/")[2] for r in routes} == {"v2", "messenger", "messaging"}
-    assert {surface_of_route(r.template) for r in routes} == set(SURFACE_KINDS)
-    assert len(routes) >= 80
+    assert {surface_of(r.template).name for r in routes} == {s.name for s in SURFACES}
+    assert len(routes) >= 100
+    # every public route takes its key where the matrices put it
+    for route in (r for r in routes if r.public and not r.template.startswith(SIGNED_FILES)):
+        assert set(route.params) & PATH_KEYS or str(route) in KEY_BODIES, route
 
 
 def judge_cell(route: Route, kind: str, acme: Tenant, response: Any, writes: Any) -> list[str]:
@@ -308,8 +417,10 @@ def judge_cell(route: Route, kind: str, acme: Tenant, response: Any, writes: Any
         return problems
     if status not in expected_statuses(route, kind):
         problems.append(f"{status}, expected {sorted(expected_statuses(route, kind))} {body[:200]}")
-    if changed_any:
+    if unexpected_writes(changed_any):
         problems.append(f"refused ({status}) but changed {changed_any}")
+    if changed_acme:
+        problems.append(f"refused ({status}) but changed acme's {changed_acme}")
     if status == 404 and response.get("Content-Type", "").startswith("application/json"):
         json.loads(body)  # a JSON error, not an HTML page
     return problems
@@ -319,6 +430,8 @@ def test_another_organizations_credentials_never_reach_this_organizations_rows(
     world: dict[str, Any],
 ) -> None:
     acme: Tenant = world["acme"]
+    # the keys of globex's public URLs, and its Rocket.Chat login token
+    keys = world["globex"].keys
     failures: list[str] = []
     cells = [
         (route, values, kind, client)
@@ -334,8 +447,8 @@ def test_another_organizations_credentials_never_reach_this_organizations_rows(
         # of every table, and of acme's rows, taken just before the first one).
         watch = TenantWriteWatch(acme.org)
         with transaction.atomic():
-            with connection.execute_wrapper(watch):
-                response = _call(client, route, acme, values)
+            with connection.execute_wrapper(watch), unthrottled():
+                response = _call(client, route, acme, values, keys)
             writes = (watch.written(), watch.tenant_written())
             transaction.set_rollback(True)
         variant = f" (roleID={values['roleID']})" if "roleID" in route.params else ""
@@ -343,7 +456,7 @@ def test_another_organizations_credentials_never_reach_this_organizations_rows(
             f"{route}{variant} as globex {kind}: {problem}"
             for problem in judge_cell(route, kind, acme, response, writes)
         ]
-    assert len(cells) >= 6 * len(api_routes())
+    assert len(cells) >= 7 * len(api_routes())
     assert not failures, "\n".join(failures)
 
 
@@ -431,6 +544,8 @@ def console_pages(acme: Tenant) -> list[tuple[str, str]]:
             kwargs["pk"] = acme.token_pk
         if name == "event":
             kwargs["pk"] = acme.event_id
+        if "pk" in kwargs and name.startswith("integration"):
+            kwargs["pk"] = acme.integration_pk
         pages.append((name, reverse(f"console:{name}", kwargs=kwargs)))
     return pages
 

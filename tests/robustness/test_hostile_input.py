@@ -1,12 +1,16 @@
-"""Hostile input, route by route: every route under /api/ and /console/ (from the URL
-resolver and the OpenAPI schema, so a new route is covered without a new test), every
-method, every string parameter it has, every hostile value (tests/robustness/hostile.py).
+"""Hostile input, route by route: every route of every API surface (surfaces.SURFACES)
+and under /console/ (from the URL resolver and the OpenAPI schema, so a new route is
+covered without a new test), every method, every string parameter it has, every hostile
+value (tests/robustness/hostile.py).
 
 Where the values go:
 
 - **API** (``/api/v2/`` with an admin Bearer token, ``/api/messenger/`` with an admin's
   Personal-Access-Token, ``/api/messaging/`` with an org admin's session, its signed
-  files with a valid link for that admin), each operation from a clean request that
+  files with a valid link for that admin, ``/api/v1/`` with Rocket.Chat's login of that
+  admin; the public incoming URLs, ``/hooks/``, ``/apiwh/`` and the messaging API's
+  ``/webhooks/{webhookID}/{webhookToken}``, with acme's keys in their path), each
+  operation from a clean request that
   reaches its handler: every path parameter and every query parameter of the schema
   (plus one it does not know) with every value; every body property at every depth as
   JSON (object-valued ones such as ``metadata`` and a message's ``data`` get hostile
@@ -31,20 +35,24 @@ enums, formats, integer types; hostile.Slot):
   ``42\\x85``): a 4xx on the API; on the console such values in any field that is not free
   text must change nothing (its forms answer a refusal with a redirect and an error
   message); free text (a displayName, a reason, a message) may keep them;
-- every 4xx is the surface's error body (JSON ``{"status": "error", "code", "message"}``
-  under /api/v2/ and /api/messenger/, ``{"error": {"message", "code"}}`` under
-  /api/messaging/, with a code of apps.core.errors.CATALOG whose status it has; an HTML
-  page on the console) and wrote nothing. "Wrote" is the row count and checksum of every
-  table (hostile.WriteWatch: taken only once a statement that may write runs, so a
-  request that writes nothing costs no extra query). Each request runs in a savepoint that is
-  rolled back: an accepted one does not change what the next one sees.
+- every 4xx is the surface's error body (judged by its entry of surfaces.SURFACES: JSON
+  ``{"status": "error", "code", "message"}`` under /api/v2/ and /api/messenger/,
+  ``{"error": {"message", "code"}}`` under /api/messaging/, Rocket.Chat's ``{"success":
+  false, "error", "errorType"}`` under /api/v1/ and /hooks/, Stackfield's ``{"Result",
+  "ErrorText"}`` under /apiwh/, each with a code the product answers with that status;
+  an HTML page on the console) and wrote nothing (but a refused incoming call's entry
+  in its integration's history: hostile.REFUSAL_RECORDS). "Wrote" is the row count and
+  checksum of every table (hostile.WriteWatch: taken only once a statement that may
+  write runs, so a request that writes nothing costs no extra query). Each request runs
+  in a savepoint that is rolled back: an accepted one does not change what the next one
+  sees.
 
 Known gaps that are not server errors are listed in ``API_GAPS`` with the reason (and in
 docs/testing.md); a gap that no probe hits any more fails, so the entry goes with the
-fix. A route kind this module cannot fill (a surface without a credential here, a path
-parameter without a value, a schema type it does not know) fails
-``test_every_route_is_probed`` by name instead of being skipped; a surface whose errors
-are not the JSON error body needs its own judge in ``SURFACES``.
+fix. A route kind this module cannot fill (a route under no surface, a path parameter
+without a value, a schema type it does not know) fails ``test_every_route_is_probed`` by
+name instead of being skipped; a new surface brings its credential and the judge of its
+error body in surfaces.SURFACES.
 """
 
 from __future__ import annotations
@@ -54,7 +62,7 @@ import re
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -63,11 +71,10 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from django.conf import settings
 from django.contrib.messages import constants as message_levels
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -78,11 +85,13 @@ from tests.builders import image_bytes
 from . import hostile as h
 from .hostile import Hostile, Operation, Slot
 from .routes import api_routes, console_url_names, view_methods
-from .test_cross_org import id_parameters, path_values
+from .surfaces import SURFACES, Surface, surface_for
+from .test_cross_org import OMIT, id_parameters, path_values, route_parameters
 from .world import (
     Tenant,
     console_client,
     credentials_of,
+    unthrottled,
     world_fixture,  # noqa: F401  (the ``world`` fixture)
 )
 
@@ -101,18 +110,6 @@ def _quiet_refusals() -> Iterator[None]:
     for logger, level in zip(loggers, levels, strict=True):
         logger.setLevel(level)
 
-
-#: Each API surface: the credential it is probed with (a kind of world.Credentials) and
-#: the judge of its error body (why a 4xx is not its dialect, or None). A new surface joins
-#: by being added here (a foreign error dialect with its own judge); until then
-#: test_every_route_is_probed names its routes.
-SURFACES: dict[str, tuple[str, Callable[[Any], str | None]]] = {
-    "/api/v2/": ("admin_bearer", h.api_error_problem),
-    "/api/messenger/": ("admin_pat", h.api_error_problem),
-    # an org admin's session (it may do every operation, so clean requests reach their
-    # handlers); the signed files ignore it and read their signed query (route_values)
-    "/api/messaging/": ("admin_session", h.messaging_error_problem),
-}
 
 #: Parameters the schema does not document (drf-spectacular drops DELETE bodies; the
 #: query string's are documented), probed all the same: (operation) -> slots.
@@ -147,15 +144,13 @@ def known_values(acme: Tenant) -> dict[str, Any]:
     }
 
 
-#: A ``route_values`` value that leaves the parameter out of the clean request.
-OMIT = object()
-
-
 def route_values(acme: Tenant) -> dict[str, dict[str, Any]]:
-    """Per-operation values that differ from ``known_values``."""
+    """Per-operation values that differ from ``known_values`` (the cross-organization
+    matrix's, test_cross_org.route_parameters, and these)."""
     signed = acme.signed_link(acme.admin_member)  # the signed files' credential
     mark_as_read = {"threadID": OMIT}  # a thread is named by a message with replies
     return {
+        **route_parameters(acme),
         "POST /api/v2/channel": {"channelId": "acme-new-channel", "type": "standard"},
         "POST /api/v2/whitelist/records": {"regexs": ["new.example.com"]},
         "DELETE /api/v2/whitelist/records": {"ruleIds": [acme.allow_rule.pattern]},
@@ -167,17 +162,31 @@ def route_values(acme: Tenant) -> dict[str, dict[str, Any]]:
             f"{method} /api/messaging/channels/{{channelID}}/messages/mark-as-read": mark_as_read
             for method in ("GET", "POST", "PUT")
         },
+        # a resumed login (``username`` would name another user than the token's)
+        "POST /api/v1/login": {"resume": acme.keys["rc_token"], "username": OMIT},
+        # acme's organization URL creating a member: the command that reads the strict
+        # properties (Command, Email, OrgRoleId); a property no command of it reads is
+        # never read, like an unknown one
+        "POST /apiwh/{webhookId}": {
+            "Command": "CreateUser",
+            "Email": "new.person@acme.test",
+            "DisplayName": "New Person",
+            "OrgRoleId": 2,
+        },
     }
 
 
 def credential_headers(acme: Tenant) -> dict[str, dict[str, str]]:
-    """Surface prefix -> the request headers of its credential."""
+    """Surface prefix -> the request headers of the credential it is probed with
+    (surfaces.Surface.probe_kind; none for a surface of public routes)."""
     clients = credentials_of(acme).all()
-    return {prefix: dict(clients[kind]._credentials) for prefix, (kind, _) in SURFACES.items()}
+    return {
+        s.prefix: dict(clients[s.probe_kind]._credentials) if s.probe_kind else {} for s in SURFACES
+    }
 
 
-def surface_of(template: str) -> str | None:
-    return next((prefix for prefix in SURFACES if template.startswith(prefix)), None)
+def surface_of(template: str) -> Surface | None:
+    return surface_for(template)
 
 
 # --- probes ------------------------------------------------------------------------------
@@ -539,11 +548,10 @@ def judge(client: Any, probe: Probe, headers: dict[str, str]) -> Outcome:
             problems.append(f"{status}: refused, but wrote {written}")
         return Outcome(probe, status, problems)
     if refused:
-        surface = surface_of(urlsplit(probe.url).path)
-        problem = SURFACES[surface][1](response) if surface else "no surface"
+        problem = h.error_problem(urlsplit(probe.url).path, response)
         if problem:
             problems.append(f"{status}: {problem}")
-        if written:
+        if h.unexpected_writes(written):
             problems.append(f"{status}: refused, but wrote {written}")
     elif probe.must_refuse:
         problems.append(f"{status}: accepted ({probe.why or 'refused everywhere'}) {text[:160]}")
@@ -578,8 +586,8 @@ API_GAPS: dict[str, Gap] = {
     ),
     "avatar-raw-body": Gap(
         r"^PUT /api/messenger/chatrooms/\{roomID\}/avatar \[multipart key ",
-        "the avatar body is read raw (RawBodyParser): multipart field names are not "
-        "checked (nothing of them is stored)",
+        "the avatar body is read raw (RawBodyParser): multipart fields, names and values, "
+        "are not read, so not checked (nothing of them is stored)",
     ),
 }
 
@@ -626,7 +634,7 @@ def test_every_route_is_probed(world: dict[str, Any]) -> None:
             problems.append(f"{route}: not in the OpenAPI schema (test_inventory says more)")
             continue
         if surface_of(op.template) is None:
-            problems.append(f"{route}: no credential for its surface; add it to SURFACES")
+            problems.append(f"{route}: under no prefix of surfaces.SURFACES")
             continue
         try:
             probes = list(api_probes(op, acme))
@@ -637,12 +645,6 @@ def test_every_route_is_probed(world: dict[str, Any]) -> None:
             problems.append(f"{route}: only {len(probes)} probe(s)")
     assert not problems, "\n".join(problems)
     assert {surface_of(r.template) for r in api_routes()} == set(SURFACES), "a surface is gone"
-
-
-def unthrottled() -> Any:
-    """Settings without the per-member throttle of ``POST /activity/`` (hundreds of probes
-    by one member would be 429 before their parameters are read)."""
-    return override_settings(CHATADMIN={**settings.CHATADMIN, "ACTIVITY_PER_MEMBER_MINUTE": 10**9})
 
 
 def _api_outcomes(acme: Tenant) -> Iterator[Outcome]:
@@ -657,7 +659,7 @@ def _api_outcomes(acme: Tenant) -> Iterator[Outcome]:
             continue  # test_every_route_is_probed names it
         for probe in api_probes(op, acme):
             with unthrottled():
-                yield judge(client, probe, headers[surface])
+                yield judge(client, probe, headers[surface.prefix])
 
 
 def test_api_hostile_input(world: dict[str, Any]) -> None:

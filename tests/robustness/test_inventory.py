@@ -1,6 +1,7 @@
-"""Inventory: the routes under /api/ (from the URL resolver) and the operations of the
-OpenAPI schema are the same set, per method. A route without schema, or a schema path
-without a route, fails here by name."""
+"""Inventory: the routes of every surface (from the URL resolver, under the prefixes of
+surfaces.SURFACES) and the operations of the OpenAPI schema are the same set, per method.
+A route without schema, or a schema path without a route (one under a prefix no surface
+has, too), fails here by name."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from .routes import HTTP_METHODS, api_routes
+from .surfaces import SURFACES, surface_of
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +31,21 @@ def route_operations() -> set[str]:
 
 
 def test_the_resolver_finds_every_surface(route_operations: set[str]) -> None:
-    surfaces = {op.split()[1].split("/")[2] for op in route_operations}
-    assert surfaces == {"v2", "messenger", "messaging"}
+    found = {surface_of(op.split()[1]).name for op in route_operations}
+    assert found == {surface.name for surface in SURFACES}
     # the Admin API v2's sessions extension (issue and revoke a member's sessions)
     assert {"POST /api/v2/users/{userId}/sessions", "DELETE /api/v2/users/{userId}/sessions"} <= (
         route_operations
     )
+    # the integrations' doors (issue 13): Rocket.Chat's API and incoming URL, Stackfield's
+    # URL, the messaging API's webhooks and their public URL
+    assert {
+        "POST /api/v1/integrations.create",
+        "POST /hooks/{integrationId}/{token}",
+        "POST /apiwh/{webhookId}",
+        "GET /api/messaging/webhooks/",
+        "POST /api/messaging/webhooks/{webhookID}/{webhookToken}",
+    } <= route_operations
 
 
 def test_every_route_is_in_the_schema(

@@ -1,6 +1,7 @@
-"""Query-count baselines of every page that answers GET: every GET route under /api/ (with
-each kind of credential of its surface: the messaging API's with a plain member's and an
-org admin's session) and every console page (as an admin of the organization; the login
+"""Query-count baselines of every page that answers GET: every GET route of the API
+surfaces (surfaces.SURFACES; with each kind of credential of its surface: the messaging
+API's with a plain member's and an org admin's session, Rocket.Chat's with the org
+admin's login) and every console page (as an admin of the organization; the login
 page anonymously), read from the URL resolver, so a new route is covered without a new
 test.
 
@@ -60,6 +61,9 @@ from apps.channels.services.conversations import (
     conversation_flag_set,
     conversation_members_invite,
 )
+from apps.integrations.models import Integration
+from apps.integrations.services.incoming import history_record
+from apps.integrations.services.integrations import integration_create
 from apps.members.models import Member
 from apps.members.services import member_ban, roles_upsert
 from apps.messages.models import Message, MessageTag
@@ -89,17 +93,18 @@ from tests.personas import make_member
 
 from . import query_counts as baselines
 from .routes import api_routes, openapi_path, view_methods
+from .surfaces import surface_of
 from .test_cross_org import path_values
 from .test_roles import ADMIN_ONLY
-from .world import SURFACE_KINDS, Tenant, build_tenant, console_client, credentials_of
+from .world import Tenant, build_tenant, console_client, credentials_of
 
 #: Batches of rows added between the two measurements (the small world has one).
 GROWTH = 4
-#: The credential kinds each surface is measured with (every kind of world.SURFACE_KINDS).
-API_KINDS = SURFACE_KINDS
 #: (route, credential) not measured, with the reason: the page refuses that caller.
 NOT_MEASURED = {
     ("/api/messaging/permissions/{roleID}/rules", "member_session"): "needs `grant`: 403",
+    ("/api/messaging/webhooks/{webhookID}", "member_session"): "a plain member manages no "
+    "webhook: 404",
 }
 #: Console pages measured without a session; the others as an admin of acme, and the
 #: organization's pages that a moderator may open also as a moderator (pages differ by
@@ -145,9 +150,10 @@ def measured_pages() -> list[Page]:
     """Every GET route under /api/ and /console/, from the URL resolver."""
     pages = []
     for route in (r for r in api_routes() if r.method == "get"):
-        kinds = [k for s, ks in API_KINDS.items() if route.template.startswith(s) for k in ks]
+        # every credential kind of its surface (surfaces.SURFACES)
+        kinds = surface_of(route.template).kinds
         if not kinds:
-            raise AssertionError(f"{route}: a new surface? add its credentials to API_KINDS")
+            raise AssertionError(f"{route}: a GET of a surface without credential kinds")
         kinds = [k for k in kinds if (route.template, k) not in NOT_MEASURED]
         pages += [Page(route.template, kind, _owning_app(route.callback)) for kind in kinds]
     for raw, pattern in _walk(get_resolver().url_patterns):
@@ -325,6 +331,50 @@ def add_rows(acme: Tenant, batch: int) -> Extras:
         )
     )
     chatroom_update(channel=acme.chatroom, actor=by_admin, members=[*assigned, joiner])
+    # integrations: a Stackfield URL bound to the new channel, Rocket.Chat ones naming
+    # acme.channel; a call in the history of acme's integration
+    integration_create(
+        organization=org,
+        actor=by_admin,
+        flavor="stackfield",
+        direction="incoming",
+        kind="chat-message",
+        name=f"Form {tag}",
+        channel=channel,
+        username=f"acme-{tag}-hook",
+    )
+    integration_create(
+        organization=org,
+        actor=by_admin,
+        flavor="rocketchat",
+        direction="incoming",
+        name=f"CI {tag}",
+        targets=[f"#{acme.channel.channel_id}"],
+        username=f"acme-{tag}-ci",
+    )
+    integration_create(
+        organization=org,
+        actor=by_admin,
+        flavor="rocketchat",
+        direction="outgoing",
+        name=f"Out {tag}",
+        event="sendMessage",
+        urls=[f"https://{tag}.example.com/hook"],
+        targets=[f"#{acme.channel.channel_id}"],
+    )
+    # a messaging API webhook of the new channel; calls in the history of acme's
+    # integrations (the console's Stackfield URL, Rocket.Chat's incoming one)
+    integration_create(
+        organization=org,
+        actor=Actor.for_member(acme.admin_member),
+        flavor="messaging",
+        direction="incoming",
+        name=f"Hook {tag}",
+        channel=channel,
+        bot=joiner,
+    )
+    for pk in (acme.integration_pk, acme.rc_hook_pk):
+        history_record(Integration.objects.get(pk=pk), step="incoming-posted", data={"n": tag})
     # last: nobody posts in a muted channel or while muted
     channel_mute(channel=channel, actor=by_admin, mute_period=3600, reason=tag)
     channel_users_mute(
@@ -414,6 +464,15 @@ def add_messaging_rows(
 CONSOLE_PKS = {
     "filters_edit": lambda acme, extras: acme.rule.pk,
     "event": lambda acme, extras: acme.event_id,
+    **{
+        name: (lambda acme, extras: acme.integration_pk)
+        for name in (
+            "integration",
+            "integration_edit",
+            "integration_regenerate",
+            "integration_delete",
+        )
+    },
 }
 
 
@@ -451,6 +510,8 @@ def page_url(page: Page, acme: Tenant, extras: Extras) -> tuple[str, dict[str, A
         "/api/messenger/chatroom": {"event_id": acme.event_id, "organization_id": acme.org.pk},
         "/api/messenger/chatrooms": {"organization_id": acme.org.pk},
         "/api/messaging/search/messages": {"channelID": acme.channel.pk},
+        "/api/v1/integrations.get": {"integrationId": acme.rc_hook_pk},
+        "/api/v1/integrations.history": {"id": acme.rc_hook_pk},
     }
     if page.template.startswith("/api/messaging/attachment/"):
         member = getattr(acme, SESSION_MEMBERS[page.credential])
@@ -524,7 +585,7 @@ def measure_all(pages: list[Page], acme: Tenant, extras: Extras) -> dict[str, Me
 def test_every_surface_and_app_has_measured_pages() -> None:
     pages = measured_pages()
     assert {p.template.split("/")[1] for p in pages} == {"api", "console"}
-    assert {p.app for p in pages} >= {"api_v2", "console", "messenger", "messaging"}
+    assert {p.app for p in pages} >= {"api_v2", "console", "messenger", "messaging", "rocketchat"}
     assert {p.credential for p in pages if p.app == "messaging"} == set(SESSION_MEMBERS)
     assert len(pages) >= 60
 

@@ -16,13 +16,18 @@
    organization exists.)
 
 2. Token kinds x API operations: no credential, or a bad one of any header kind (a
-   revoked or expired messaging session included) -> 401 on every operation of the three
-   surfaces; this organization's own credentials -> 401 only on the surfaces they are
-   not for (world.SURFACE_KINDS: an admin Bearer token on /api/v2/, an API-TOKEN or a
-   Personal-Access-Token on /api/messenger/, a member session on /api/messaging/), never
-   401 on their own. The messaging API's signed files take no session: without a valid
-   signature they are 403 ``invalid_signature`` whatever the headers, and with a valid
-   link for the session's member they answer the file.
+   revoked or expired messaging session, a Rocket.Chat token with another member's
+   ``X-User-Id`` included) -> 401 on every operation of every surface; this
+   organization's own credentials -> 401 only on the surfaces they are not for
+   (surfaces.SURFACES: an admin Bearer token on /api/v2/, an API-TOKEN or a
+   Personal-Access-Token on /api/messenger/, a member session on /api/messaging/,
+   Rocket.Chat's login on /api/v1/), never 401 on their own. Public routes take no
+   credential header (routes.Route.public): their key is in the request, and a bad one
+   is refused whatever the headers: the messaging API's signed files without a valid
+   signature 403 ``invalid_signature``; an incoming URL with a token or uuid that names
+   nothing 404, like a missing one; ``/api/v1/login`` with a bad token 401. With this
+   organization's own keys they answer whatever the headers (a valid link for the
+   session's member serves the file; an incoming URL posts).
 
 3. Member organization roles x messaging operations, with permission rules
    (``OPERATIONS``): each of admin, member, guest and external, a plain member (not the
@@ -55,19 +60,20 @@ from tests.factories import ChannelFactory, MessageFactory, OrganizationFactory
 from tests.personas import (
     MessagingClient,
     MessengerClient,
+    RocketChatClient,
     TokenClient,
     make_member,
     session_client,
 )
 
 from .routes import Route, api_routes
+from .surfaces import PATH_KEYS, SURFACES, surface_of
 from .test_cross_org import SIGNED_FILES, _call, console_pages
 from .world import (
-    SURFACE_KINDS,
     Tenant,
     console_client,
     credentials_of,
-    surface_of_route,
+    unthrottled,
     world_fixture,  # noqa: F401  (the ``world`` fixture)
 )
 
@@ -81,6 +87,13 @@ ADMIN_ONLY = {
     "token_revoke",
     "settings",
     "event_create",
+    "integration_new_incoming",
+    "integration_new_outgoing",
+    "integration_new_webhook_url",
+    "integration_edit",
+    "integration_enabled",
+    "integration_regenerate",
+    "integration_delete",
 }
 POST_ONLY = {
     "channel_mute",
@@ -99,6 +112,7 @@ POST_ONLY = {
     "staff_remove",
     "token_issue",
     "token_revoke",
+    "integration_enabled",
 }
 #: Pages without a POST handler (lists): POST is 405 once the role check passed.
 GET_ONLY = {"staff", "tokens"}
@@ -166,7 +180,21 @@ BAD_CREDENTIALS: dict[str, Callable[[Tenant], Any]] = {
     "basic_scheme": lambda acme: _with_header("HTTP_AUTHORIZATION", "Basic dXNlcjpwYXNz"),
     "revoked_session": lambda acme: _revoked_session(acme),
     "expired_session": lambda acme: _expired_session(acme),
+    "bad_rocketchat_token": lambda acme: RocketChatClient("not-a-token", acme.admin_member.user_id),
+    # a valid token whose holder is not this user: a pair that does not match
+    "rocketchat_other_user": lambda acme: RocketChatClient(
+        acme.keys["rc_token"], acme.member.user_id
+    ),
+    "rocketchat_token_alone": lambda acme: RocketChatClient(acme.keys["rc_token"], None),
 }
+#: Keys of the public routes that name nothing (a token, a uuid, a login).
+BAD_KEYS = {
+    "token": "not-a-token",
+    "webhookToken": "not-a-token",
+    "webhookId": "0b9d1c9e-2f4a-4c1e-9d7b-000000000000",
+    "rc_token": "not-a-token",
+}
+assert set(BAD_KEYS) >= PATH_KEYS
 
 
 def _with_header(name: str, value: str) -> TokenClient:
@@ -194,8 +222,13 @@ def _expired_session(acme: Tenant) -> MessagingClient:
 
 
 def expected_without_credentials(route: Route) -> int:
-    """401 everywhere; a signed file without a valid signature: 403 invalid_signature."""
-    return 403 if route.template.startswith(SIGNED_FILES) else 401
+    """401 everywhere; a signed file without a valid signature: 403 invalid_signature; an
+    incoming URL whose key names nothing: 404, like a missing one."""
+    if route.template.startswith(SIGNED_FILES):
+        return 403
+    if route.public and set(route.params) & PATH_KEYS:
+        return 404
+    return 401
 
 
 @pytest.mark.parametrize("credential", sorted(BAD_CREDENTIALS))
@@ -205,11 +238,12 @@ def test_missing_or_bad_credentials_are_401_on_every_operation(
     acme = world["acme"]
     client = BAD_CREDENTIALS[credential](acme)
     routes = api_routes()
-    assert {surface_of_route(r.template) for r in routes} == set(SURFACE_KINDS)
+    assert {surface_of(r.template).name for r in routes} == {s.name for s in SURFACES}
     failures = [
         f"{route}: {status}, expected {expected_without_credentials(route)}"
         for route in routes
-        if (status := _call(client, route, acme).status_code) != expected_without_credentials(route)
+        if (status := _call(client, route, acme, keys=BAD_KEYS).status_code)
+        != expected_without_credentials(route)
     ]
     assert not failures, "\n".join(failures)
 
@@ -221,11 +255,10 @@ def test_own_credentials_are_401_only_on_the_other_surfaces(world: dict[str, Any
         for route in api_routes():
             # in a savepoint rolled back: an accepted write (a v2 DELETE of acme's user)
             # must not change what the next call sees
-            with transaction.atomic():
+            with transaction.atomic(), unthrottled():
                 status = _call(client, route, acme).status_code
                 transaction.set_rollback(True)
-            surface = surface_of_route(route.template)
-            own_surface = kind in SURFACE_KINDS[surface]
+            own_surface = kind in surface_of(route.template).kinds
             if status >= 500:
                 failures.append(f"{route} [{kind}]: {status}")
             elif route.template.startswith(SIGNED_FILES):
@@ -233,6 +266,10 @@ def test_own_credentials_are_401_only_on_the_other_surfaces(world: dict[str, Any
                 want = {200} if own_surface else {403}
                 if status not in want:
                     failures.append(f"{route} [{kind}]: {status}, expected {sorted(want)}")
+            elif route.public:
+                # acme's own key: the call is carried out, whatever the headers say
+                if not 200 <= status < 300:
+                    failures.append(f"{route} [{kind}]: {status}, expected a 2xx (own key)")
             elif own_surface and status == 401:
                 failures.append(f"{route} [{kind}]: 401 on its own surface")
             elif not own_surface and status != 401:

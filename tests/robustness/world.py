@@ -1,8 +1,16 @@
 """Two tenants with one of everything: ``acme`` (the organization under test, every id a
 distinctive ``acme-...`` string so it is easy to spot in a response) and ``globex`` (the
 other organization) with a credential of every kind: the Admin API v2's Bearer token,
-the chatroom service's ``API-TOKEN`` and Personal-Access-Tokens, and the messaging API's
-member sessions (a plain member's and an org admin's).
+the chatroom service's ``API-TOKEN`` and Personal-Access-Tokens, the messaging API's
+member sessions (a plain member's and an org admin's) and Rocket.Chat's login (an admin
+token held by the org admin's account, with its userId).
+
+The integrations (issue 13), each with its key (``Tenant.keys``, the secret of a public
+URL, shown once when made): a Rocket.Chat incoming integration posting into ``channel``
+(``/hooks/{integrationId}/{token}``), a messaging API incoming webhook of ``channel``
+(``/api/messaging/webhooks/{webhookID}/{webhookToken}``) and a Stackfield organization
+URL (``/apiwh/{webhookId}``), all made by the org admin; and the console's Stackfield URL
+(``integration_pk``).
 
 What the messaging API reaches: ``channel`` is public (both members joined, the admin
 its owner), ``private_channel`` private (the same two), ``message`` pinned and
@@ -22,9 +30,10 @@ from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from apps.accounts.models import Account
@@ -32,6 +41,9 @@ from apps.audit.actor import Actor
 from apps.calendar_events.services import calendar_event_create
 from apps.channels.models import Channel, Membership
 from apps.core import signing
+from apps.integrations.models import Integration
+from apps.integrations.services.integrations import integration_create
+from apps.integrations.services.stackfield import stackfield_url_create
 from apps.members.models import Member, Role
 from apps.messages.models import Message, MessageFile, Reaction
 from apps.messages.selectors.attachments import primary_and_preview
@@ -55,12 +67,14 @@ from tests.factories import (
 from tests.personas import (
     MessagingClient,
     MessengerClient,
+    RocketChatClient,
     TokenClient,
     api_token_client,
     issue_token,
     make_admin_client,
     make_member,
     personal_client,
+    rocketchat_client,
     session_client,
 )
 
@@ -88,6 +102,18 @@ class Tenant:
     status: Status  # ``member``'s
     staff: dict[str, Account] = field(default_factory=dict)
     token_pk: int = 0
+    #: An incoming integration (a Stackfield URL of the organization kind: no channel, no bot).
+    integration_pk: int = 0
+    #: Rocket.Chat's incoming integration (``integrationId``), the messaging API's incoming
+    #: webhook (``webhookID``), both made by ``admin_member`` and posting into ``channel``.
+    rc_hook_pk: int = 0
+    webhook_pk: int = 0
+    #: What the public routes take as their credential: the secrets of the public URLs by
+    #: path parameter (surfaces.PATH_KEYS: ``token`` of /hooks/, ``webhookToken`` of the
+    #: messaging API's, ``webhookId``, a Stackfield organization URL's uuid) and
+    #: ``rc_token``, Rocket.Chat's login (an admin token held by ``admin_member``'s
+    #: account: the ``rc_login`` credential and the body of /api/v1/login).
+    keys: dict[str, str] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:
         """Strings that only this tenant's rows contain and that no caller sends (ids that a
@@ -109,6 +135,8 @@ class Tenant:
             str(self.file_message.public_id),
             str(self.image_message.public_id),
             self.status.message,
+            *(f"{self.org.slug}-secret-{name}" for name in INTEGRATION_NAMES),
+            *self.keys.values(),
         ]
 
     def attachment_preview_ext(self) -> str:
@@ -120,6 +148,10 @@ class Tenant:
         ``userID``, ``expires``): the attachment routes' credential."""
         target = attachment if attachment is not None else self.attachment
         return signing.signed_params("attachment", target.pk, member.pk)
+
+
+#: The integrations of a tenant, by the name part after ``<slug>-secret-``.
+INTEGRATION_NAMES = ("rc-hook", "webhook", "stackfield")
 
 
 def build_tenant(slug: str) -> Tenant:
@@ -241,7 +273,56 @@ def build_tenant(slug: str) -> Tenant:
         organization=org,
     )
     tenant.token_pk = issued.token.pk
+    tenant.integration_pk = integration_create(
+        organization=org,
+        actor=Actor.system(),
+        flavor=Integration.Flavor.STACKFIELD,
+        direction=Integration.Direction.INCOMING,
+        kind=Integration.Kind.ORGANIZATION,
+        name=f"{slug}-secret-hook",
+    ).integration.pk
+    _build_integrations(tenant)
     return tenant
+
+
+def _build_integrations(tenant: Tenant) -> None:
+    """Rocket.Chat's login and the three public URLs of issue 13 (see the module doc)."""
+    org, slug = tenant.org, tenant.org.slug
+    by_admin = Actor.for_member(tenant.admin_member)
+    rc_token = rocketchat_client(tenant.admin_member).token
+    rc_hook = integration_create(
+        organization=org,
+        actor=by_admin,
+        flavor=Integration.Flavor.ROCKETCHAT,
+        direction=Integration.Direction.INCOMING,
+        name=f"{slug}-secret-rc-hook",
+        targets=[f"#{tenant.channel.channel_id}"],
+        username=f"{slug}-hook-bot",
+    )
+    webhook = integration_create(
+        organization=org,
+        actor=by_admin,
+        flavor=Integration.Flavor.MESSAGING,
+        direction=Integration.Direction.INCOMING,
+        name=f"{slug}-secret-webhook",
+        channel=tenant.channel,
+        bot=make_member(org, user_id=f"{slug}-webhook-bot", is_bot=True),
+    )
+    stackfield = stackfield_url_create(
+        organization=org,
+        actor=by_admin,
+        kind=Integration.Kind.ORGANIZATION,
+        name=f"{slug}-secret-stackfield",
+    )
+    tenant.rc_hook_pk = rc_hook.integration.pk
+    tenant.webhook_pk = webhook.integration.pk
+    assert rc_hook.token and webhook.token and stackfield.token
+    tenant.keys = {
+        "token": rc_hook.token,
+        "webhookToken": webhook.token,
+        "webhookId": stackfield.token,
+        "rc_token": rc_token,
+    }
 
 
 @dataclass
@@ -254,6 +335,7 @@ class Credentials:
     admin_pat: MessengerClient
     member_session: MessagingClient
     admin_session: MessagingClient
+    rc_login: RocketChatClient
 
     def all(self) -> dict[str, Any]:
         return {
@@ -263,23 +345,8 @@ class Credentials:
             "admin_pat": self.admin_pat,
             "member_session": self.member_session,
             "admin_session": self.admin_session,
+            "rc_login": self.rc_login,
         }
-
-
-#: The credential kinds of each API surface (the others are 401 there).
-SURFACE_KINDS: dict[str, tuple[str, ...]] = {
-    "/api/v2/": ("admin_bearer",),
-    "/api/messenger/": ("api_token", "member_pat", "admin_pat"),
-    "/api/messaging/": ("member_session", "admin_session"),
-}
-
-
-def surface_of_route(template: str) -> str:
-    """The surface prefix of an API route (AssertionError for a new surface)."""
-    for prefix in SURFACE_KINDS:
-        if template.startswith(prefix):
-            return prefix
-    raise AssertionError(f"{template}: a new surface? add it to world.SURFACE_KINDS")
 
 
 def credentials_of(tenant: Tenant) -> Credentials:
@@ -291,6 +358,21 @@ def credentials_of(tenant: Tenant) -> Credentials:
         admin_pat=personal_client(tenant.admin_member),
         member_session=session_client(tenant.member),
         admin_session=session_client(tenant.admin_member),
+        rc_login=RocketChatClient(tenant.keys["rc_token"], tenant.admin_member.user_id),
+    )
+
+
+def unthrottled() -> Any:
+    """Settings without the limits that count calls rather than read them: the
+    per-member throttle of ``POST /activity/`` and the one call per interval of an
+    incoming URL (hundreds of calls by one member, or to one URL, would be 429 before
+    their parameters are read)."""
+    return override_settings(
+        CHATADMIN={
+            **settings.CHATADMIN,
+            "ACTIVITY_PER_MEMBER_MINUTE": 10**9,
+            "WEBHOOK_MIN_INTERVAL_SECONDS": 0,
+        }
     )
 
 

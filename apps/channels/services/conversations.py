@@ -45,6 +45,7 @@ from apps.core.errors import DomainError
 from apps.core.sweeps import iso, timed_active_q
 from apps.events.models import EventType
 from apps.members.models import Member
+from apps.organizations.models import Organization
 from apps.permissions.registry import MESSAGING
 from apps.permissions.services import check
 from apps.retention.services import channel_scheduled_deletion_write
@@ -194,43 +195,19 @@ def conversation_create(
     """A new channel made by ``member``, who becomes its owner, with ``members`` joined
     (they start with nothing unread). Needs ``channel.<type>.create`` on ``messaging``.
     Audited ``channel.create`` (by :func:`apps.channels.services.channels.channel_create`)
-    and ``conversation.create`` (type, topic, owner); events ``channel.created`` and
+    and ``conversation.create`` (type, topic, owners); events ``channel.created`` and
     ``member.joined``."""
     visibility = _clean_visibility(visibility) or DEFAULT_VISIBILITY
     check(member, f"channel.{visibility}.create", MESSAGING)
-    name = _clean_name(name if name is not None else "", visibility=visibility) or ""
-    topic = _clean_topic(topic) or ""
-    everyone = list({m.pk: m for m in [member, *members]}.values())
-    _check_count(everyone, "members")
-    if any(m.organization_id != member.organization_id for m in everyone):
-        raise DomainError("user_not_found", "members: no such users.", field="members")
-    actor = Actor.for_member(member)
-    channel = channel_create(
+    return conversation_create_by_actor(
         organization=member.organization,
-        actor=actor,
-        channel_id=f"{visibility}-{secrets.token_hex(8)}",
-        display_name=name,
-        user_ids=[m.user_id for m in everyone],
+        actor=Actor.for_member(member),
+        name=name if name is not None else "",
+        topic=topic or "",
+        members=[member, *members],
+        owners=[member],
+        visibility=visibility,
     )
-    channel.display_name = name  # a group conversation may stay unnamed
-    channel.topic = topic
-    channel.visibility = visibility
-    channel.save(update_fields=["display_name", "topic", "visibility", "updated_at"])
-    Membership.objects.filter(channel=channel, member=member).update(is_owner=True)
-    _audit(
-        channel,
-        actor,
-        "conversation.create",
-        after={
-            "channelID": str(channel.pk),
-            "name": name,
-            "topic": topic,
-            "type": visibility,
-            "owner": str(member.pk),
-            **_ids(everyone),
-        },
-    )
-    return channel
 
 
 @transaction.atomic
@@ -498,3 +475,104 @@ def conversation_members_invite(
         ).select_related("member")
     }
     return [by_member[m.pk] for m in targets]
+
+
+@transaction.atomic
+def conversation_create_by_actor(
+    *,
+    organization: Organization,
+    actor: Actor,
+    name: str,
+    topic: str = "",
+    members: Sequence[Member] = (),
+    owners: Sequence[Member] = (),
+    visibility: str = DEFAULT_VISIBILITY,
+) -> Channel:
+    """A new channel made for the organization by an actor that is not one of its
+    members (Stackfield's ``CreateRoom``): as :func:`conversation_create`, but no creator
+    joins it; ``members`` join, and those of them in ``owners`` own it. No permission
+    check: the caller's door decided. Audited ``channel.create`` and
+    ``conversation.create``; events ``channel.created`` and ``member.joined``."""
+    visibility = _clean_visibility(visibility) or DEFAULT_VISIBILITY
+    name = _clean_name(name, visibility=visibility) or ""
+    topic = _clean_topic(topic) or ""
+    everyone = list({m.pk: m for m in members}.values())
+    _check_count(everyone, "members")
+    if any(m.organization_id != organization.pk for m in [*everyone, *owners]):
+        raise DomainError("user_not_found", "members: no such users.", field="members")
+    channel = channel_create(
+        organization=organization,
+        actor=actor,
+        channel_id=f"{visibility}-{secrets.token_hex(8)}",
+        display_name=name,
+        user_ids=[m.user_id for m in everyone],
+    )
+    channel.display_name = name
+    channel.topic = topic
+    channel.visibility = visibility
+    channel.save(update_fields=["display_name", "topic", "visibility", "updated_at"])
+    owner_pks = {m.pk for m in owners} & {m.pk for m in everyone}
+    if owner_pks:
+        Membership.objects.filter(channel=channel, member__in=owner_pks).update(is_owner=True)
+    _audit(
+        channel,
+        actor,
+        "conversation.create",
+        after={
+            "channelID": str(channel.pk),
+            "name": name,
+            "topic": topic,
+            "type": visibility,
+            "owners": sorted(str(pk) for pk in owner_pks),
+            **_ids(everyone),
+        },
+    )
+    return channel
+
+
+@transaction.atomic
+def conversation_owners_add(*, channel: Channel, actor: Actor, members: Sequence[Member]) -> int:
+    """Make these current members owners of the channel (Stackfield's ``IsAdmin`` in
+    ``GrantRoomAccess``); non-members are left out. Returns how many became owners.
+    Audited ``channel.owners.add`` when any did."""
+    locked = _lock(channel)
+    rows = Membership.objects.filter(
+        membership_current_q(),
+        channel=locked,
+        member__in=[m.pk for m in members],
+        is_owner=False,
+    )
+    promoted = list(rows.values_list("member__user_id", "member_id"))
+    if promoted:
+        rows.update(is_owner=True)
+        _audit(
+            locked,
+            actor,
+            "channel.owners.add",
+            after={
+                "userIds": sorted(uid for uid, _ in promoted),
+                "userIDs": sorted(str(pk) for _, pk in promoted),
+            },
+        )
+    return len(promoted)
+
+
+@transaction.atomic
+def channel_archive(*, channel: Channel, actor: Actor) -> Channel:
+    """Archive the channel (read-only for everyone; the messaging API's archive state)
+    for an actor that acts for the organization, not as a member for itself
+    (Stackfield's ``ArchiveRoom``): no permission check (the caller's door decided).
+    Unlike the idempotent :func:`conversation_state_set`, an archived channel is 409
+    ``channel_already_archived`` (the caller is told); a closed or removed one 404.
+    Audited ``channel.archive``, event ``channel.archived``."""
+    locked = _lock(channel)
+    if locked.archived_at is not None:
+        raise DomainError(
+            "channel_already_archived", f"Channel {locked.channel_id!r} is already archived."
+        )
+    now = timezone.now()
+    locked.archived_at = now
+    locked.save(update_fields=["archived_at", "updated_at"])
+    _audit(locked, actor, "channel.archive", after={"archivedAt": iso(now)})
+    _event(locked, EventType.CHANNEL_ARCHIVED, actor, archivedAt=iso(now))
+    return locked

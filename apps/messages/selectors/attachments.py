@@ -51,7 +51,7 @@ def link_member_get(*, member_pk: int) -> Member:
     stop working at once, like its sessions)."""
     member = (
         Member.objects.select_related("organization")
-        .filter(pk=member_pk, deactivated_at__isnull=True)
+        .filter(pk=member_pk, deactivated_at__isnull=True, removed_at__isnull=True)
         .first()
     )
     if member is None:

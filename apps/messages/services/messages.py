@@ -10,6 +10,7 @@ exact in the same transaction (:mod:`apps.messages.services.reads`).
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import unicodedata
@@ -153,6 +154,8 @@ def _prepare(
             actor=actor,
             role=Member.OrgRole.ADMIN,
         )
+    if author.is_inactive:  # deactivated or removed: its history stays, it cannot post
+        raise DomainError("user_deactivated", f"User {author.user_id!r} is deactivated.")
     check_can_post(channel=channel, member=author)
     parent = None
     if parent_id:
@@ -290,12 +293,8 @@ def message_create(
         parent_id=parent_id,
         author=author,
     )
-    text = data.get("text")
-    outcome = _filter_posted(
-        organization=organization, texts={"data.text": text} if isinstance(text, str) else {}
-    )
-    if isinstance(text, str):
-        data = {**data, "text": outcome.texts["data.text"]}  # masked under the mask policy
+    outcome = _filter_posted(organization=organization, texts=_visible_texts(data))
+    data = _with_texts(data, outcome.texts)  # masked under the mask policy
     return _insert(
         organization=organization,
         channel=channel,
@@ -306,6 +305,49 @@ def message_create(
         parent=parent,
         flag_reason=outcome.flag_reason,
     )
+
+
+#: The text fields of a message's Slack-style ``attachments`` (incoming webhooks) that a
+#: client shows: the content filter reads them as it reads ``data.text``.
+_ATTACHMENT_TEXTS = ("pretext", "title", "text", "author_name", "footer")
+_ATTACHMENT_FIELD_TEXTS = ("title", "value")
+
+
+def _visible_texts(data: dict[str, Any]) -> dict[str, str]:
+    """Every text of ``data`` that clients show, by its path (``data.text``,
+    ``data.attachments[0].title``, ``data.attachments[0].fields[1].value``)."""
+    texts: dict[str, str] = {}
+    if isinstance(data.get("text"), str):
+        texts["data.text"] = data["text"]
+    attachments = data.get("attachments")
+    if not isinstance(attachments, list):
+        return texts
+    for i, attachment in enumerate(attachments):
+        if not isinstance(attachment, dict):
+            continue
+        for key in _ATTACHMENT_TEXTS:
+            if isinstance(attachment.get(key), str):
+                texts[f"data.attachments[{i}].{key}"] = attachment[key]
+        fields = attachment.get("fields")
+        for j, item in enumerate(fields if isinstance(fields, list) else []):
+            for key in _ATTACHMENT_FIELD_TEXTS:
+                if isinstance(item, dict) and isinstance(item.get(key), str):
+                    texts[f"data.attachments[{i}].fields[{j}].{key}"] = item[key]
+    return texts
+
+
+def _with_texts(data: dict[str, Any], texts: dict[str, str]) -> dict[str, Any]:
+    """``data`` with the texts of :func:`_visible_texts` replaced (the mask policy)."""
+    if texts == _visible_texts(data):
+        return data
+    data = copy.deepcopy(data)
+    for path, text in texts.items():
+        node: Any = data
+        steps = path.removeprefix("data.").replace("]", "").replace("[", ".").split(".")
+        for step in steps[:-1]:
+            node = node[int(step)] if isinstance(node, list) else node[step]
+        node[steps[-1]] = text
+    return data
 
 
 def _filter_posted(*, organization: Organization, texts: dict[str, str]) -> FilterOutcome:
