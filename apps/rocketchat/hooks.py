@@ -29,7 +29,6 @@ from apps.integrations.models import Integration
 from apps.integrations.selectors import integration_by_token
 from apps.integrations.services.incoming import (
     IncomingMessage,
-    check_enabled,
     incoming_admit,
     incoming_post,
 )
@@ -175,7 +174,6 @@ class HookView(RocketChatBaseView):
         integration = integration_by_token(
             integration_id=integrationId, token=token, flavor=Integration.Flavor.ROCKETCHAT
         )
-        check_enabled(integration)
         incoming_admit(integration)
         content = hook_content(request)
         incoming_post(

@@ -29,7 +29,8 @@ from apps.core.errors import DomainError
 from apps.core.parsers import MultiPartParser, loads
 from apps.integrations.models import Integration
 from apps.integrations.selectors import integration_by_secret
-from apps.integrations.services.stackfield import stackfield_admit, stackfield_call
+from apps.integrations.services.incoming import incoming_admit
+from apps.integrations.services.stackfield import stackfield_call
 from apps.stackfield.dialect import exception_handler
 from apps.stackfield.serializers import (
     StackfieldFileInput,
@@ -145,7 +146,7 @@ class WebhookView(APIView):
     )
     def post(self, request: Request, webhookId: str) -> Response:
         integration = integration_by_secret(secret=webhookId, flavor=Integration.Flavor.STACKFIELD)
-        stackfield_admit(integration)
+        incoming_admit(integration)
         if integration.kind == Integration.Kind.FILE:
             outcome = stackfield_call(integration=integration, upload=uploaded_file(request))
         else:

@@ -10,7 +10,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -50,16 +50,17 @@ class IncomingMessage:
     #: Another channel than the integration's (``#name`` or ``@userId``), honoured only
     #: when the integration allows it.
     channel: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # --- limits ----------------------------------------------------------------------------
 
 
 def incoming_admit(integration: Integration) -> None:
-    """At most one call per ``WEBHOOK_MIN_INTERVAL_SECONDS`` per URL, on every web process
-    alike: one guarded UPDATE claims the slot (two processes cannot both win it). Else 429
-    ``throttled`` with the seconds to wait."""
+    """Before a call's body is read, on every door: 503 ``integration_disabled`` for a
+    disabled integration; then at most one call per ``WEBHOOK_MIN_INTERVAL_SECONDS`` per
+    URL, on every web process alike: one guarded UPDATE claims the slot (two processes
+    cannot both win it). Else 429 ``throttled`` with the seconds to wait."""
+    check_enabled(integration)
     interval = float(settings.CHATADMIN["WEBHOOK_MIN_INTERVAL_SECONDS"])
     if interval <= 0:
         return
@@ -275,7 +276,6 @@ def _data(integration: Integration, message: IncomingMessage) -> tuple[str, dict
             data[key] = value[:2048]
     if attachments:
         data["attachments"] = attachments
-    data.update(message.extra)
     return (Message.Type.TEXT if text else Message.Type.CUSTOM), data
 
 

@@ -30,7 +30,7 @@ member whose userId is that email in lower case (what ``create_event`` and
 
 Everything a call does happens in one transaction with ``incoming_once`` (a refused call
 writes nothing; the same body again within the window is a double request); the
-caller has admitted it first (:func:`stackfield_admit`: enabled, one call per interval).
+caller has admitted it first (``incoming_admit``: enabled, one call per interval).
 """
 
 from __future__ import annotations
@@ -71,7 +71,6 @@ from apps.integrations.models import Integration
 from apps.integrations.services.incoming import (
     check_enabled,
     history_record,
-    incoming_admit,
     incoming_once,
 )
 from apps.integrations.services.integrations import IssuedIntegration, integration_create
@@ -177,13 +176,6 @@ def stackfield_url_create(
 
 
 # --- a call ----------------------------------------------------------------------------
-
-
-def stackfield_admit(integration: Integration) -> None:
-    """Before a call's body is read: 503 ``integration_disabled`` for a disabled URL,
-    429 ``throttled`` (with ``retry_after``) past one call per interval."""
-    check_enabled(integration)
-    incoming_admit(integration)
 
 
 @dataclass
