@@ -292,6 +292,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 5.0,
         "options": {"expires": 30},
     },
+    # Outgoing webhook attempts that are due (retries; runs whose on-commit request was
+    # lost). Cheap when nothing is due.
+    "webhook-deliveries": {
+        "task": "integrations.deliveries_run",
+        "schedule": 2.0,
+        "options": {"expires": 10},
+    },
     # Finish purges of closed channels whose purge task was lost (idempotent).
     "channel-purge-sweep": {
         "task": "channels.channel_purge_sweep",
@@ -351,6 +358,40 @@ CHATADMIN = {
     # Integration scripts (sandboxed Jinja2 templates, never code): off turns every script
     # off (saving one is refused; a stored one is not run, its calls are refused).
     "INTEGRATION_SCRIPTS_ENABLED": env.bool("CHATADMIN_INTEGRATION_SCRIPTS_ENABLED", default=True),
+    # The server's public base URL (Rocket.Chat's ``siteUrl`` in outgoing webhook
+    # payloads); empty: the first DJANGO_CSRF_TRUSTED_ORIGINS entry, else the embedded
+    # default http://127.0.0.1:8000.
+    "SITE_URL": env.str("CHATADMIN_SITE_URL", default=""),
+    # Outgoing webhooks (apps.integrations.services.delivery). The retry schedule: seconds
+    # before each attempt (the first is immediate; jitter is added to the later ones).
+    "WEBHOOK_RETRY_SCHEDULE": [
+        float(s)
+        for s in env.list(
+            "CHATADMIN_WEBHOOK_RETRY_SCHEDULE",
+            default=["0", "5", "300", "1800", "7200", "18000", "36000", "36000"],
+        )
+    ],
+    # An integration whose deliveries failed for this many days without a success is
+    # disabled (audited, shown in the console).
+    "WEBHOOK_DISABLE_AFTER_DAYS": env.float("CHATADMIN_WEBHOOK_DISABLE_AFTER_DAYS", default=5.0),
+    # Sends in flight per worker process (threads), and per endpoint within it.
+    "WEBHOOK_DELIVERY_CONCURRENCY": env.int("CHATADMIN_WEBHOOK_DELIVERY_CONCURRENCY", default=16),
+    "WEBHOOK_ENDPOINT_CONCURRENCY": env.int("CHATADMIN_WEBHOOK_ENDPOINT_CONCURRENCY", default=4),
+    # A claimed attempt whose worker died is made again after this many seconds.
+    "WEBHOOK_DELIVERY_LEASE_SECONDS": env.float(
+        "CHATADMIN_WEBHOOK_DELIVERY_LEASE_SECONDS", default=60.0
+    ),
+    # Signing secrets are stored encrypted with the first of these keys (any of them
+    # decrypts: rotate by putting a new key first). Empty: a key derived from SECRET_KEY.
+    "WEBHOOK_SECRET_KEYS": env.list("CHATADMIN_WEBHOOK_SECRET_KEYS", default=[]),
+    # After a signing secret is rotated, the previous one also signs for this long.
+    "WEBHOOK_SECRET_GRACE_HOURS": env.float("CHATADMIN_WEBHOOK_SECRET_GRACE_HOURS", default=24.0),
+    # Outgoing webhook requests (apps.core.egress): host names and CIDRs allowed although
+    # not global (internal services; any other private, loopback or link-local address is
+    # refused), the time limit of one whole request, and how much of a response is read.
+    "WEBHOOK_ALLOWLIST": env.list("CHATADMIN_WEBHOOK_ALLOWLIST", default=[]),
+    "WEBHOOK_TIMEOUT_SECONDS": env.float("CHATADMIN_WEBHOOK_TIMEOUT_SECONDS", default=15.0),
+    "WEBHOOK_RESPONSE_MAX_BYTES": env.int("CHATADMIN_WEBHOOK_RESPONSE_MAX_BYTES", default=65536),
 }
 
 LOGGING = {

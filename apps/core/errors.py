@@ -40,6 +40,11 @@ CATALOG: dict[str, tuple[int, str]] = {
     "invalid_username": (400, "No such user in this organization."),
     "invalid_event_type": (400, "Unknown event type."),
     "invalid_urls": (400, "The URLs are missing or invalid."),
+    "url_not_allowed": (
+        400,
+        "This URL is not allowed: it must be http(s) and reach a public address "
+        "(see CHATADMIN_WEBHOOK_ALLOWLIST).",
+    ),
     "invalid_trigger_words": (400, "The trigger words are invalid."),
     "invalid_target_room": (400, "The target room is invalid."),
     "script_failed": (400, "The integration's script failed."),
@@ -72,6 +77,7 @@ CATALOG: dict[str, tuple[int, str]] = {
     "command_not_found": (404, "No such command."),
     "attachment_not_found": (404, "Attachment not found."),
     "integration_not_found": (404, "Integration not found."),
+    "delivery_not_found": (404, "Delivery not found."),
     # 405 / 409 / 411 / 413 / 415 / 429 / 500 / 503
     "method_not_allowed": (405, "This method is not allowed on this path."),
     "not_acceptable": (406, "The requested representation is not available."),

@@ -100,6 +100,18 @@ class Integration(models.Model):
     #: The last admitted incoming call (one per ``WEBHOOK_MIN_INTERVAL`` per URL: a guarded
     #: UPDATE, so every web process sees the same limit).
     last_called_at = models.DateTimeField(null=True, blank=True)
+    #: Outgoing: the Standard Webhooks signing secret (``whsec_...``), encrypted at rest
+    #: (apps.integrations.services.signing); shown once. After a rotation the previous one
+    #: also signs until ``previous_signing_secret_until``.
+    signing_secret = models.TextField(blank=True)
+    previous_signing_secret = models.TextField(blank=True)
+    previous_signing_secret_until = models.DateTimeField(null=True, blank=True)
+    #: Outgoing: when its deliveries started failing without a success since (null while
+    #: healthy); failing for ``WEBHOOK_DISABLE_AFTER_DAYS`` disables it.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    #: Why the machinery disabled it (a 410, days of failures): shown in the console until
+    #: it is enabled again.
+    disabled_reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -107,6 +119,12 @@ class Integration(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["organization", "flavor", "-created_at"], name="integration_org"),
+            # the fan-out's one lookup per domain event
+            models.Index(
+                fields=["organization", "event"],
+                condition=Q(direction="outgoing", enabled=True),
+                name="integration_outgoing_event",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -169,3 +187,73 @@ class IntegrationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.integration_id} {self.body_hash[:8]}"
+
+
+class Delivery(models.Model):
+    """One outgoing call to one URL of one integration for one event (the fan-out writes it
+    once; its attempts follow its own schedule): durable, so retries survive restarts.
+
+    ``webhook_id`` is the Standard Webhooks ``webhook-id``: the same on every attempt and
+    on a replay, so a receiver de-duplicates on it. A worker claims an attempt with a
+    guarded UPDATE that sets ``leased_until``; a worker that dies mid-send leaves the lease
+    to expire and the attempt is made again (at least once). ``payload`` is the body
+    without the dialect's secret token (added at send time), so history never shows it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    #: The outbox event's ``event_id``, or a fresh uuid (a command run, a test event).
+    event_id = models.UUIDField()
+    #: Rocket.Chat's event name (``sendMessage``...), ``command`` or ``test``.
+    event = models.CharField(max_length=32)
+    url = models.CharField(max_length=2048)
+    webhook_id = models.CharField(max_length=64, unique=True)
+    payload = models.JSONField(default=dict)
+    #: What a reply needs: the channel (pk) it goes to, the author (member pk) to
+    #: impersonate, the trigger word.
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    #: The start of the last response body (secrets redacted).
+    response_excerpt = models.TextField(blank=True)
+    error_message = models.TextField(blank=True)
+    #: The message the endpoint's reply made, as its public id.
+    reply_message_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "event_id", "url"], name="delivery_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["integration", "-created_at"], name="delivery_integration"),
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_due",
+                condition=Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.webhook_id} {self.status}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status != self.Status.PENDING

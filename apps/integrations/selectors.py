@@ -7,7 +7,7 @@ import hmac
 from django.db.models import Q, QuerySet
 
 from apps.core.errors import DomainError
-from apps.integrations.models import Integration, IntegrationHistory
+from apps.integrations.models import Delivery, Integration, IntegrationHistory
 from apps.members.models import Member
 from apps.organizations.models import Organization, hash_token
 from apps.permissions.registry import MESSAGING
@@ -128,3 +128,28 @@ def integration_by_secret(*, secret: str, flavor: str) -> Integration:
 
 def integration_history(*, integration: Integration) -> QuerySet[IntegrationHistory]:
     return IntegrationHistory.objects.filter(integration=integration).order_by("-created_at", "-pk")
+
+
+def integration_deliveries(*, integration: Integration) -> QuerySet[Delivery]:
+    """An outgoing integration's deliveries, newest first (its history)."""
+    return Delivery.objects.filter(integration=integration).order_by("-created_at", "-pk")
+
+
+def delivery_get(
+    *, integration: Integration, delivery_id: object, field: str = "historyId"
+) -> Delivery:
+    """One delivery of ``integration`` by its id (a number or its string) or its
+    ``webhook-id``; 404 ``delivery_not_found`` otherwise (another integration's too)."""
+    query = Delivery.objects.select_related("integration__organization").filter(
+        integration=integration
+    )
+    pk = parse_integration_id(delivery_id)
+    if pk is not None:
+        found = query.filter(pk=pk).first()
+    elif isinstance(delivery_id, str) and delivery_id.startswith("msg_") and len(delivery_id) <= 64:
+        found = query.filter(webhook_id=delivery_id).first()
+    else:
+        found = None
+    if found is None:
+        raise DomainError("delivery_not_found", field=field)
+    return found

@@ -25,6 +25,7 @@ ERROR_TYPES: dict[str, str] = {
     "invalid_username": "error-invalid-username",
     "invalid_event_type": "error-invalid-event-type",
     "invalid_urls": "error-invalid-urls",
+    "url_not_allowed": "error-invalid-urls",
     "invalid_trigger_words": "error-invalid-triggerWords",
     "invalid_target_room": "error-invalid-targetRoom",
     "missing_parameter": "invalid-params",
@@ -33,6 +34,7 @@ ERROR_TYPES: dict[str, str] = {
     "skip_too_large": "invalid-params",
     "forbidden": "not_authorized",
     "throttled": "error-too-many-requests",
+    "delivery_not_found": "error-invalid-integration-history",
 }
 
 

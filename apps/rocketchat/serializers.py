@@ -161,6 +161,13 @@ class RocketChatIntegrationIdInput(serializers.Serializer):
     integrationId = IntegrationIdField()
 
 
+class RocketChatReplayOutgoingInput(serializers.Serializer):
+    integrationId = IntegrationIdField(help_text="The outgoing integration's _id.")
+    historyId = IntegrationIdField(
+        help_text="The history entry's _id (a delivery), or its webhookId (msg_...)."
+    )
+
+
 class RocketChatLoginInput(serializers.Serializer):
     resume = StringField(
         required=False, allow_blank=True, help_text="An admin access token of the organization."
@@ -220,6 +227,11 @@ class RocketChatIntegrationOutput(serializers.Serializer):
     emoji = serializers.CharField()
     overrideDestinationChannelEnabled = serializers.BooleanField(required=False)
     token = serializers.CharField(required=False, help_text="Create answer only, shown once.")
+    signingSecret = serializers.CharField(
+        required=False,
+        help_text="Outgoing, create answer only, shown once: the Standard Webhooks signing "
+        "secret (whsec_...) its requests are signed with (ours).",
+    )
     event = serializers.CharField(required=False)
     urls = serializers.ListField(child=serializers.CharField(), required=False)
     triggerWords = serializers.ListField(child=serializers.CharField(), required=False)
@@ -239,6 +251,13 @@ class RocketChatIntegrationEnvelope(RocketChatSuccessOutput):
     integration = RocketChatIntegrationOutput()
 
 
+class RocketChatSigningSecretEnvelope(RocketChatIntegrationEnvelope):
+    signingSecret = serializers.CharField(
+        help_text="The new signing secret (whsec_...), shown once; the previous one also "
+        "signs for CHATADMIN_WEBHOOK_SECRET_GRACE_HOURS."
+    )
+
+
 class RocketChatIntegrationListEnvelope(RocketChatSuccessOutput):
     integrations = RocketChatIntegrationOutput(many=True)
     offset = serializers.IntegerField()
@@ -252,6 +271,10 @@ class RocketChatHistoryIntegrationOutput(serializers.Serializer):
 
 
 class RocketChatHistoryEntryOutput(serializers.Serializer):
+    """An incoming call, or (an outgoing integration's) a delivery: then ``url``,
+    ``httpResult``, ``httpError``, ``triggerWord`` and our ``status``, ``attempts``,
+    ``nextAttemptAt``, ``responseStatus``, ``webhookId`` too."""
+
     _id = serializers.CharField()
     type = serializers.CharField(help_text="incoming-webhook or outgoing-webhook")
     step = serializers.CharField()
@@ -263,6 +286,32 @@ class RocketChatHistoryEntryOutput(serializers.Serializer):
     error = serializers.BooleanField()
     errorMessage = serializers.CharField(required=False)
     messageIds = serializers.ListField(child=serializers.CharField())
+    url = serializers.CharField(required=False, help_text="Outgoing: the URL called.")
+    triggerWord = serializers.CharField(required=False, help_text="Outgoing: the word matched.")
+    httpResult = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="Outgoing: the start of the last response body, secrets redacted.",
+    )
+    httpError = serializers.CharField(
+        required=False, allow_null=True, help_text="Outgoing: why the last attempt failed."
+    )
+    status = serializers.ChoiceField(
+        choices=["pending", "succeeded", "failed", "cancelled"],
+        required=False,
+        help_text="Outgoing (ours): the delivery's state.",
+    )
+    attempts = serializers.IntegerField(required=False, help_text="Outgoing (ours).")
+    nextAttemptAt = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Outgoing (ours): when pending."
+    )
+    responseStatus = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Outgoing (ours): the last HTTP status."
+    )
+    webhookId = serializers.CharField(
+        required=False,
+        help_text="Outgoing (ours): the webhook-id header, the same on every attempt.",
+    )
     _createdAt = serializers.DateTimeField()
     _updatedAt = serializers.DateTimeField()
 

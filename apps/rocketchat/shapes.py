@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.core.sweeps import iso
-from apps.integrations.models import Integration, IntegrationHistory
+from apps.integrations.models import Delivery, Integration, IntegrationHistory
 from apps.members.models import Member
 
 #: Our directions as Rocket.Chat's integration types.
@@ -37,10 +37,13 @@ def _created_by(integration: Integration) -> dict[str, Any]:
     return {"_id": None, "username": integration.created_by_label or "system"}
 
 
-def render_integration(integration: Integration, *, token: str | None = None) -> dict[str, Any]:
+def render_integration(
+    integration: Integration, *, token: str | None = None, signing_secret: str | None = None
+) -> dict[str, Any]:
     """The stored document. ``token`` (an incoming secret) only in the create answer: it is
     stored hashed (DESIGN.md invariant 5), so no later answer can carry it. An outgoing
-    integration's ``token`` (sent to its receiver) is write-only here."""
+    integration's ``token`` (sent to its receiver) is write-only here; its signing secret
+    (``signingSecret``, ours) is in the create answer only, like an incoming ``token``."""
     bot = integration.bot
     doc: dict[str, Any] = {
         "_id": str(integration.pk),
@@ -75,6 +78,8 @@ def render_integration(integration: Integration, *, token: str | None = None) ->
             "retryDelay": integration.retry_delay,
             "impersonateUser": integration.impersonate_user,
         }
+        if signing_secret is not None:
+            doc["signingSecret"] = signing_secret
     doc |= {
         "_createdAt": iso(integration.created_at),
         "_createdBy": _created_by(integration),
@@ -102,6 +107,82 @@ def render_history_entry(entry: IntegrationHistory, integration: Integration) ->
     }
     if entry.error:
         doc["errorMessage"] = entry.error_message
+    return doc
+
+
+def delivery_step(delivery: Delivery, integration: Integration) -> str:
+    """Rocket.Chat's history ``step`` of a delivery (the steps its trigger handler
+    records), derived from the delivery's state; ``url-not-allowed`` is ours (the
+    address checks refused the URL at send time)."""
+    status = delivery.status
+    if status == Delivery.Status.PENDING:
+        attempts = delivery.attempts
+        return f"going-to-retry-{attempts}" if attempts else "start-execute-trigger-url"
+    if status == Delivery.Status.SUCCEEDED:
+        return "url-response-sent-message" if delivery.reply_message_id else "after-http-call"
+    if status == Delivery.Status.CANCELLED:
+        return "integration-disabled"
+    if delivery.response_status == 410:
+        return "after-process-http-status-410"
+    if delivery.error_message.startswith("url_not_allowed"):
+        return "url-not-allowed"
+    if integration.flavor == Integration.Flavor.ROCKETCHAT and not integration.retry_failed_calls:
+        return "failed-and-not-configured-to-retry"
+    return "too-many-retries"
+
+
+def _delivery_error(delivery: Delivery) -> bool:
+    """Rocket.Chat's ``error``: the delivery failed (or was cancelled), or its last
+    attempt did and it waits for the next one."""
+    if delivery.status in (Delivery.Status.FAILED, Delivery.Status.CANCELLED):
+        return True
+    return (
+        delivery.status == Delivery.Status.PENDING
+        and delivery.attempts > 0
+        and bool(delivery.error_message)
+    )
+
+
+def render_delivery(delivery: Delivery, integration: Integration) -> dict[str, Any]:
+    """One delivery of an outgoing integration as a Rocket.Chat history entry
+    (core-typings' ``IIntegrationHistory``), plus ours: ``status``, ``attempts``,
+    ``nextAttemptAt``, ``responseStatus``, ``webhookId`` (the ``webhook-id`` header),
+    ``messageIds`` (the reply's message) and ``errorMessage``. ``data`` is the payload as
+    sent, without the integration's ``token`` (added at send time, never stored here)."""
+    payload = delivery.payload if isinstance(delivery.payload, dict) else {}
+    error = _delivery_error(delivery)
+    doc: dict[str, Any] = {
+        "_id": str(delivery.pk),
+        "type": "outgoing-webhook",
+        "step": delivery_step(delivery, integration),
+        "integration": {"_id": str(integration.pk)},
+        "event": delivery.event,
+        "url": delivery.url,
+        "data": {key: value for key, value in payload.items() if key != "token"},
+        "ranPrepareScript": False,
+        "finished": delivery.finished,
+        "error": error,
+        "httpResult": (
+            delivery.response_excerpt
+            if delivery.response_status is not None or delivery.response_excerpt
+            else None
+        ),
+        "httpError": delivery.error_message or None,
+        "messageIds": [delivery.reply_message_id] if delivery.reply_message_id else [],
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "nextAttemptAt": iso(delivery.next_attempt_at),
+        "responseStatus": delivery.response_status,
+        "webhookId": delivery.webhook_id,
+        "_createdAt": iso(delivery.created_at),
+        "_updatedAt": iso(delivery.updated_at),
+    }
+    context = delivery.context if isinstance(delivery.context, dict) else {}
+    trigger_word = context.get("triggerWord")
+    if isinstance(trigger_word, str) and trigger_word:
+        doc["triggerWord"] = trigger_word
+    if error and delivery.error_message:
+        doc["errorMessage"] = delivery.error_message
     return doc
 
 

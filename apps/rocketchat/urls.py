@@ -41,4 +41,14 @@ urlpatterns: list[URLPattern] = [
         views.IntegrationsClearHistoryView.as_view(),
         name="rocketchat-integrations-clear-history",
     ),
+    path(
+        "integrations.replayOutgoing",
+        views.IntegrationsReplayOutgoingView.as_view(),
+        name="rocketchat-integrations-replay-outgoing",
+    ),
+    path(
+        "integrations.rotateSigningSecret",
+        views.IntegrationsRotateSigningSecretView.as_view(),
+        name="rocketchat-integrations-rotate-signing-secret",
+    ),
 ]

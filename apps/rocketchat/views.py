@@ -19,15 +19,19 @@ from rest_framework.response import Response
 from apps.core.errors import DomainError
 from apps.integrations.models import Integration
 from apps.integrations.selectors import (
+    delivery_get,
+    integration_deliveries,
     integration_get,
     integration_history,
     integrations_visible,
     manage_scope,
 )
+from apps.integrations.services.delivery import delivery_replay
 from apps.integrations.services.history import integration_history_clear
 from apps.integrations.services.integrations import (
     integration_create,
     integration_remove,
+    integration_signing_secret_rotate,
     integration_update,
 )
 from apps.members.models import Member
@@ -49,9 +53,17 @@ from apps.rocketchat.serializers import (
     RocketChatLoginEnvelope,
     RocketChatLoginInput,
     RocketChatMeEnvelope,
+    RocketChatReplayOutgoingInput,
+    RocketChatSigningSecretEnvelope,
     RocketChatSuccessOutput,
 )
-from apps.rocketchat.shapes import TYPE_OF, render_history_entry, render_integration, render_me
+from apps.rocketchat.shapes import (
+    TYPE_OF,
+    render_delivery,
+    render_history_entry,
+    render_integration,
+    render_me,
+)
 
 ROCKETCHAT = Integration.Flavor.ROCKETCHAT
 INCOMING, OUTGOING = Integration.Direction.INCOMING, Integration.Direction.OUTGOING
@@ -187,7 +199,9 @@ class IntegrationsCreateView(IntegrationsView):
         description="An incoming (`webhook-incoming`) or outgoing (`webhook-outgoing`) "
         "integration. Needs `manage-incoming-integrations` or its `-own-` variant (and the "
         "outgoing ones for outgoing). The answer of an incoming one carries its `token`, "
-        "once: the URL is `/hooks/{_id}/{token}`.",
+        "once: the URL is `/hooks/{_id}/{token}`; that of an outgoing one its "
+        "`signingSecret` (`whsec_...`, ours), once: the Standard Webhooks secret its "
+        "requests are signed with.",
         request=RocketChatIntegrationCreateInput,
         responses={200: RocketChatIntegrationEnvelope, **_WRITE_ERRORS},
         tags=TAGS,
@@ -202,7 +216,11 @@ class IntegrationsCreateView(IntegrationsView):
             direction=direction,
             **domain_fields(data, direction, creating=True),
         )
-        return self.success(integration=render_integration(issued.integration, token=issued.token))
+        return self.success(
+            integration=render_integration(
+                issued.integration, token=issued.token, signing_secret=issued.signing_secret
+            )
+        )
 
 
 class IntegrationsListView(IntegrationsView):
@@ -306,8 +324,10 @@ class IntegrationsHistoryView(IntegrationsView):
     @extend_schema(
         operation_id="rocketchat_integrations_history",
         summary="An integration's history",
-        description="Its runs, newest first: each incoming call (posted or refused) and, "
-        "for outgoing ones, each delivery.",
+        description="Its runs, newest first: an incoming integration's calls (posted or "
+        "refused); an outgoing one's deliveries (one per event and URL, with their `step`, "
+        "`status`, `attempts`, the last `responseStatus`, `httpResult` (an excerpt, secrets "
+        "redacted) and `webhookId`).",
         parameters=[RocketChatIntegrationHistoryInput],
         responses={200: RocketChatHistoryEnvelope, **_WRITE_ERRORS},
         tags=TAGS,
@@ -317,14 +337,24 @@ class IntegrationsHistoryView(IntegrationsView):
         self.check_any_permission()
         offset, count = page(data)
         integration = self.integration(data["id"], field="id")
-        rows = integration_history(integration=integration)
-        total = rows.count()
-        found = list(rows[offset : offset + count])
+        if integration.direction == OUTGOING:
+            deliveries = integration_deliveries(integration=integration)
+            total = deliveries.count()
+            history = [
+                render_delivery(delivery, integration)
+                for delivery in deliveries[offset : offset + count]
+            ]
+        else:
+            rows = integration_history(integration=integration)
+            total = rows.count()
+            history = [
+                render_history_entry(entry, integration) for entry in rows[offset : offset + count]
+            ]
         return self.success(
-            history=[render_history_entry(entry, integration) for entry in found],
+            history=history,
             offset=offset,
-            items=len(found),
-            count=len(found),
+            items=len(history),
+            count=len(history),
             total=total,
         )
 
@@ -334,7 +364,8 @@ class IntegrationsClearHistoryView(IntegrationsView):
         operation_id="rocketchat_integrations_clear_history",
         summary="Clear an integration's history",
         description="Deletes every history entry of the integration (Rocket.Chat's "
-        "`clearIntegrationHistory`).",
+        "`clearIntegrationHistory`): an outgoing one's finished deliveries (pending ones "
+        "are still to be sent: they stay).",
         request=RocketChatIntegrationIdInput,
         responses={200: RocketChatSuccessOutput, **_WRITE_ERRORS},
         tags=TAGS,
@@ -345,6 +376,55 @@ class IntegrationsClearHistoryView(IntegrationsView):
         integration = self.integration(data["integrationId"])
         integration_history_clear(actor=self.actor, integration=integration)
         return self.success()
+
+
+class IntegrationsReplayOutgoingView(IntegrationsView):
+    @extend_schema(
+        operation_id="rocketchat_integrations_replay_outgoing",
+        summary="Send a delivery again",
+        description="Rocket.Chat's `replayOutgoingIntegration` (a method there): the "
+        "delivery `historyId` (its `_id` or its `webhookId`) of the outgoing integration "
+        "`integrationId` is sent again, with the same `webhook-id` (a receiver that "
+        "processed it de-duplicates). 404 `integration_not_found` (also an incoming one), "
+        "404 `error-invalid-integration-history`; 400 `invalid-params` while it is still "
+        "being sent; 503 `integration_disabled` when the integration is disabled.",
+        request=RocketChatReplayOutgoingInput,
+        responses={200: RocketChatSuccessOutput, 503: RocketChatErrorOutput, **_WRITE_ERRORS},
+        tags=TAGS,
+    )
+    def post(self, request: Request) -> Response:
+        data = self.parse(RocketChatReplayOutgoingInput)
+        self.check_any_permission()
+        integration = self.integration(data["integrationId"])
+        if integration.direction != OUTGOING:
+            raise DomainError("integration_not_found", field="integrationId")
+        delivery = delivery_get(integration=integration, delivery_id=data["historyId"])
+        delivery_replay(actor=self.actor, delivery=delivery)
+        return self.success()
+
+
+class IntegrationsRotateSigningSecretView(IntegrationsView):
+    @extend_schema(
+        operation_id="rocketchat_integrations_rotate_signing_secret",
+        summary="Rotate an outgoing integration's signing secret",
+        description="Ours (Rocket.Chat signs nothing): a new Standard Webhooks signing "
+        "secret, answered once as `signingSecret`; the previous one keeps signing (a second "
+        "signature) for `CHATADMIN_WEBHOOK_SECRET_GRACE_HOURS`. Permissions as "
+        "`integrations.update`; an incoming integration (it has none) is 400 "
+        "`invalid-params`.",
+        request=RocketChatIntegrationIdInput,
+        responses={200: RocketChatSigningSecretEnvelope, **_WRITE_ERRORS},
+        tags=TAGS,
+    )
+    def post(self, request: Request) -> Response:
+        data = self.parse(RocketChatIntegrationIdInput)
+        self.check_any_permission()
+        integration = self.integration(data["integrationId"])
+        secret = integration_signing_secret_rotate(actor=self.actor, integration=integration)
+        return self.success(
+            integration=render_integration(self.integration(integration.pk)),
+            signingSecret=secret,
+        )
 
 
 # --- login ---------------------------------------------------------------------------------

@@ -181,6 +181,7 @@ def id_parameters(acme: Tenant) -> dict[str, Any]:
         # ``content``), a Stackfield room command on acme's channel
         "integrationId": str(acme.rc_hook_pk),
         "id": str(acme.rc_hook_pk),
+        "historyId": "1",  # integrations.replayOutgoing: the integration is looked up first
         "channel": f"#{acme.channel.channel_id}",
         "username": acme.member.user_id,
         "text": "hello",

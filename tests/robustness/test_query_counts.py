@@ -105,6 +105,8 @@ NOT_MEASURED = {
     ("/api/messaging/permissions/{roleID}/rules", "member_session"): "needs `grant`: 403",
     ("/api/messaging/webhooks/{webhookID}", "member_session"): "a plain member manages no "
     "webhook: 404",
+    ("/api/messaging/webhooks/{webhookID}/deliveries", "member_session"): "a plain member "
+    "manages no webhook: 404",
 }
 #: Console pages measured without a session; the others as an admin of acme, and the
 #: organization's pages that a moderator may open also as a moderator (pages differ by
@@ -471,6 +473,7 @@ CONSOLE_PKS = {
             "integration_edit",
             "integration_regenerate",
             "integration_delete",
+            "integration_secret_rotate",
         )
     },
 }

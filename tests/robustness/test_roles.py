@@ -94,6 +94,9 @@ ADMIN_ONLY = {
     "integration_enabled",
     "integration_regenerate",
     "integration_delete",
+    "integration_secret_rotate",
+    "integration_redeliver",
+    "integration_test_send",
 }
 POST_ONLY = {
     "channel_mute",
@@ -113,6 +116,8 @@ POST_ONLY = {
     "token_issue",
     "token_revoke",
     "integration_enabled",
+    "integration_redeliver",
+    "integration_test_send",
 }
 #: Pages without a POST handler (lists): POST is 405 once the role check passed.
 GET_ONLY = {"staff", "tokens"}

@@ -114,7 +114,7 @@ def test_the_seeds_example_without_name_and_enabled_creates_an_enabled_one(
     assert (doc["name"], doc["enabled"], doc["scriptEnabled"]) == ("", True, False)
 
 
-def test_create_outgoing_answers_its_fields_and_never_its_token(
+def test_create_outgoing_answers_its_fields_and_its_signing_secret_never_its_token(
     rc: RocketClient, general: Any
 ) -> None:
     doc = create_outgoing(
@@ -127,7 +127,8 @@ def test_create_outgoing_answers_its_fields_and_never_its_token(
         impersonateUser=True,
         token="8DFS89DMKLWEN",
     )
-    assert set(doc) == OUTGOING_KEYS
+    assert set(doc) == OUTGOING_KEYS | {"signingSecret"}
+    assert doc["signingSecret"].startswith("whsec_")
     assert doc["type"] == "webhook-outgoing" and doc["event"] == "sendMessage"
     assert doc["urls"] == ["https://receiver.example/hook"]
     assert doc["triggerWords"] == ["!guggy", "!gif"]
@@ -226,7 +227,7 @@ def test_a_bad_incoming_create_is_400_with_rocketchats_code_and_writes_nothing(
 
 OUTGOING_ERRORS = [
     ({"event": None}, "error-invalid-event-type"),
-    ({"event": "messageDeleted"}, "error-invalid-event-type"),
+    ({"event": "messagePinned"}, "error-invalid-event-type"),
     ({"urls": None}, "error-invalid-urls"),
     ({"urls": []}, "error-invalid-urls"),
     ({"urls": ["ftp://files.example/x"]}, "error-invalid-urls"),

@@ -22,6 +22,8 @@ EXPECTED = {
     ("post", "/api/v1/integrations.remove"),
     ("get", "/api/v1/integrations.history"),
     ("post", "/api/v1/integrations.clearHistory"),
+    ("post", "/api/v1/integrations.replayOutgoing"),
+    ("post", "/api/v1/integrations.rotateSigningSecret"),
     ("post", "/hooks/{integrationId}/{token}"),
 }
 

@@ -15,7 +15,7 @@ from typing import Any
 from django import forms
 
 from apps.core.form_fields import IntegerField
-from apps.integrations.models import Integration
+from apps.integrations.models import Delivery, Integration
 from apps.integrations.services import stackfield
 from apps.integrations.services.integrations import OUTGOING_EVENTS, RETRY_DELAYS
 
@@ -293,4 +293,12 @@ class IntegrationFilterForm(forms.Form):
         required=False,
         choices=[("", "Any"), ("yes", "Enabled"), ("no", "Disabled")],
         label="Enabled",
+    )
+
+
+class DeliveryFilterForm(forms.Form):
+    """The deliveries log's toolbar (GET) on an outgoing integration's page."""
+
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any"), *Delivery.Status.choices], label="Status"
     )

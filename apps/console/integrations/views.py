@@ -6,16 +6,24 @@ Moderators read (the list, a detail page, a channel's integrations); admins and 
 create, edit, enable/disable, regenerate secrets and delete (403 for moderators, 404 for
 another organization's ids, as everywhere in the console). Every write goes through
 apps/integrations/services/integrations.py, so the field checks and the audit entries
-are the same as the APIs'. A secret (a URL's token) exists only in the response that
-made it: it is rendered once, never redirected to, and only its hash is stored.
+are the same as the APIs'. A secret (a URL's token, an outgoing integration's signing
+secret) exists only in the response that made it: it is rendered once, never redirected
+to; a URL's token is stored as a hash, a signing secret encrypted.
+
+An outgoing integration's page is its deliveries log (apps/integrations/services/
+delivery.py: newest first, filtered by status) with a redeliver button per finished
+delivery, "send a test event", the signing secret's rotation and how a receiver checks
+the signature.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import connection
 from django.db.models import BooleanField, Q, QuerySet
@@ -23,13 +31,15 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 
 from apps.channels.models import Channel
 from apps.channels.selectors.channels import channel_get
-from apps.console.access import ConsoleView, Role, has_role
+from apps.console.access import ConsoleView, Role, has_role, safe_next
 from apps.console.channels.views import channel_or_404
 from apps.console.integrations.forms import (
     ConfirmForm,
+    DeliveryFilterForm,
     EnabledForm,
     IntegrationFilterForm,
     IntegrationForm,
@@ -41,15 +51,24 @@ from apps.console.integrations.forms import (
 )
 from apps.console.paging import console_page
 from apps.core.errors import DomainError
-from apps.integrations.models import Integration, IntegrationHistory
-from apps.integrations.selectors import integration_get, integration_history, integrations_visible
+from apps.integrations.models import Delivery, Integration, IntegrationHistory
+from apps.integrations.selectors import (
+    delivery_get,
+    integration_deliveries,
+    integration_get,
+    integration_history,
+    integrations_visible,
+)
+from apps.integrations.services.delivery import delivery_replay
 from apps.integrations.services.integrations import (
     IssuedIntegration,
     integration_create,
     integration_remove,
+    integration_signing_secret_rotate,
     integration_token_regenerate,
     integration_update,
 )
+from apps.integrations.services.outgoing import delivery_test_send
 from apps.integrations.services.stackfield import stackfield_url_create
 
 Flavor = Integration.Flavor
@@ -58,6 +77,7 @@ Direction = Integration.Direction
 INTEGRATION_SORTS = {"newest": "-pk", "name": "name", "last_call": "-last_called_at"}
 SORT_LABELS = [("newest", "Newest"), ("name", "Name"), ("last_call", "Last call")]
 HISTORY_SORTS = {"newest": "-pk"}
+DELIVERY_SORTS = {"newest": "-created_at"}
 #: Integrations listed on a channel's page (the organization's page pages through all).
 CHANNEL_LIMIT = 100
 
@@ -121,6 +141,19 @@ def _initial(integration: Integration) -> dict[str, Any]:
     }
 
 
+def previous_secret_until(integration: Integration) -> datetime | None:
+    """When the previous signing secret stops signing, while it still does (else None)."""
+    until = integration.previous_signing_secret_until
+    if integration.previous_signing_secret and until is not None and until > timezone.now():
+        return until
+    return None
+
+
+def grace_hours() -> float:
+    """How long a rotated-out signing secret keeps signing (``WEBHOOK_SECRET_GRACE_HOURS``)."""
+    return float(settings.CHATADMIN["WEBHOOK_SECRET_GRACE_HOURS"])
+
+
 def form_class_of(integration: Integration) -> type[IntegrationForm]:
     if integration.flavor == Flavor.ROCKETCHAT:
         if integration.is_incoming:
@@ -157,6 +190,22 @@ class IntegrationsView(ConsoleView):
         url = self.request.build_absolute_uri(incoming_path(integration, secret))
         response = self.render(
             "console/integrations/secret.html", integration=integration, url=url, made=made
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def show_signing_secret(
+        self, integration: Integration, secret: str, *, made: str
+    ) -> HttpResponse:
+        """The page with an outgoing integration's new signing secret (``whsec_...``):
+        like the URL page, rendered once, never cached; only its encrypted form is kept."""
+        response = self.render(
+            "console/integrations/signing_secret.html",
+            integration=integration,
+            secret=secret,
+            made=made,
+            previous_until=previous_secret_until(integration),
+            grace_hours=grace_hours(),
         )
         response["Cache-Control"] = "no-store"
         return response
@@ -263,6 +312,10 @@ class IntegrationCreateView(IntegrationManageView):
                     integration = issued.integration
                     if issued.token is not None:
                         return self.show_secret(integration, issued.token, made="created")
+                    if issued.signing_secret is not None:
+                        return self.show_signing_secret(
+                            integration, issued.signing_secret, made="created"
+                        )
                     messages.success(request, f"Created “{integration}”.")
                     return redirect(self.detail_url(integration))
         messages.error(request, "Nothing was created: see the errors below.")
@@ -301,8 +354,13 @@ class WebhookUrlCreateView(IntegrationCreateView):
 
 
 class IntegrationDetailView(IntegrationsView):
+    """An integration's fields and actions, then its log: an incoming one's calls
+    (history), an outgoing one's deliveries (``?status=`` filters them)."""
+
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         integration = self.integration_or_404(pk)
+        if not integration.is_incoming:
+            return self.outgoing(request, integration)
         history: QuerySet[IntegrationHistory] = integration_history(integration=integration)
         page = console_page(
             request,
@@ -313,8 +371,6 @@ class IntegrationDetailView(IntegrationsView):
         )
         masked = (
             request.build_absolute_uri(incoming_path(integration, integration.token_prefix)) + "…"
-            if integration.is_incoming
-            else ""
         )
         return self.render(
             "console/integrations/detail.html",
@@ -322,6 +378,30 @@ class IntegrationDetailView(IntegrationsView):
             page=page,
             history_rows=[(h, json.dumps(h.data, indent=2, default=str)) for h in page.items],
             masked_url=masked,
+            can_manage=self.can_manage,
+        )
+
+    def outgoing(self, request: HttpRequest, integration: Integration) -> HttpResponse:
+        form = DeliveryFilterForm(request.GET or None)
+        status = form.cleaned_data.get("status", "") if form.is_valid() else ""
+        deliveries: QuerySet[Delivery] = integration_deliveries(integration=integration)
+        if status:
+            deliveries = deliveries.filter(status=status)
+        page = console_page(
+            request,
+            deliveries,
+            scope=f"integration-deliveries:{self.organization.pk}:{integration.pk}:{status}",
+            sorts=DELIVERY_SORTS,
+            default_sort="newest",
+        )
+        return self.render(
+            "console/integrations/detail.html",
+            integration=integration,
+            page=page,
+            form=form,
+            status_filter=status,
+            several_urls=len(integration.urls) > 1,
+            previous_until=previous_secret_until(integration),
             can_manage=self.can_manage,
         )
 
@@ -427,6 +507,28 @@ class IntegrationRegenerateView(ConfirmView):
         return self.show_secret(integration, secret, made="regenerated")
 
 
+class IntegrationSecretRotateView(ConfirmView):
+    """An outgoing integration's new signing secret, shown once; the current one keeps
+    signing for ``WEBHOOK_SECRET_GRACE_HOURS`` (the confirmation page says so)."""
+
+    template = "console/integrations/rotate.html"
+
+    def page(self, integration: Integration, form: ConfirmForm, status: int = 200) -> Any:
+        return self.render(
+            self.template,
+            status=status,
+            integration=integration,
+            form=form,
+            grace_hours=grace_hours(),
+            previous_until=previous_secret_until(integration),
+        )
+
+    def perform(self, integration: Integration) -> HttpResponse:
+        secret = integration_signing_secret_rotate(actor=self.actor, integration=integration)
+        integration.refresh_from_db()
+        return self.show_signing_secret(integration, secret, made="rotated")
+
+
 class IntegrationDeleteView(ConfirmView):
     template = "console/integrations/delete.html"
 
@@ -435,6 +537,65 @@ class IntegrationDeleteView(ConfirmView):
         integration_remove(actor=self.actor, integration=integration)
         messages.success(self.request, f"Deleted “{name}”: its URL is refused; its messages stay.")
         return redirect("console:integrations", self.organization.slug)
+
+
+class DeliveryActionView(IntegrationManageView):
+    """A POST on an outgoing integration's deliveries; back to the page it came from
+    (``next``, a path of this organization's console) with a message, never a 500."""
+
+    http_method_names = ["post"]
+
+    def back(self, integration: Integration) -> HttpResponse:
+        fallback = self.detail_url(integration) + "#deliveries"
+        return redirect(
+            safe_next(self.request, self.organization.slug, self.request.POST.get("next"), fallback)
+        )
+
+
+class DeliveryRedeliverView(DeliveryActionView):
+    """POST ``delivery`` (its id or webhook-id): the finished delivery is sent again, with
+    the same webhook-id (``delivery_replay``). Another integration's delivery is 404."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        integration = self.integration_or_404(pk)
+        given = request.POST.get("delivery", "").strip()
+        if not given:
+            messages.error(request, "Nothing was sent: which delivery?")
+            return self.back(integration)
+        try:
+            delivery = delivery_get(integration=integration, delivery_id=given)
+        except DomainError as exc:
+            raise Http404(exc.message) from exc
+        try:
+            delivery = delivery_replay(actor=self.actor, delivery=delivery)
+        except DomainError as exc:
+            messages.error(request, f"Nothing was sent. {exc.message}")
+        else:
+            messages.success(
+                request,
+                f"Delivery {delivery.webhook_id} is queued to be sent again "
+                "(same webhook-id: a receiver that has it already can skip it).",
+            )
+        return self.back(integration)
+
+
+class IntegrationTestSendView(DeliveryActionView):
+    """POST: a ``test`` event to the integration's URLs (``delivery_test_send``), shown in
+    the deliveries log like any other; a refusal (disabled, incoming) is a message."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        integration = self.integration_or_404(pk)
+        try:
+            delivery = delivery_test_send(actor=self.actor, integration=integration)
+        except DomainError as exc:
+            messages.error(request, f"No test event was sent. {exc.message}")
+        else:
+            messages.success(
+                request,
+                f"A test event is queued ({delivery.webhook_id}): it shows in the deliveries "
+                "below once it is sent.",
+            )
+        return self.back(integration)
 
 
 # --- a channel's integrations ----------------------------------------------------------
@@ -488,6 +649,11 @@ urlpatterns: list[URLPattern] = [
     _integration_path("enabled/", IntegrationEnabledView.as_view(), "integration_enabled"),
     _integration_path("regenerate/", IntegrationRegenerateView.as_view(), "integration_regenerate"),
     _integration_path("delete/", IntegrationDeleteView.as_view(), "integration_delete"),
+    _integration_path(
+        "signing-secret/rotate/", IntegrationSecretRotateView.as_view(), "integration_secret_rotate"
+    ),
+    _integration_path("redeliver/", DeliveryRedeliverView.as_view(), "integration_redeliver"),
+    _integration_path("test/", IntegrationTestSendView.as_view(), "integration_test_send"),
     path(
         "channels/<str:channel_id>/integrations/",
         ChannelIntegrationsView.as_view(),

@@ -2,6 +2,9 @@
 (one call per interval per URL, no double request), the script, and the message it posts
 through ``message_create`` (the content filter, mutes, bans, closed and archived channels
 apply as on every surface), recorded in the integration's history.
+
+:func:`integration_message_post` is the one way an integration posts: incoming calls use
+it, and so do outgoing webhooks' replies (apps.integrations.services.replies).
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -21,7 +24,9 @@ from django.utils import timezone
 
 from apps.audit.actor import Actor
 from apps.channels.models import Channel
+from apps.channels.rules import check_can_post
 from apps.channels.selectors.channels import channel_live_q
+from apps.channels.services.channels import channel_users_add
 from apps.channels.services.conversations import conversation_create
 from apps.core.errors import DomainError
 from apps.integrations import scripts
@@ -211,21 +216,38 @@ def _direct_channel(bot: Member, user_id: str) -> Channel:
     return conversation_create(member=bot, visibility=Channel.Visibility.GROUP, members=[user])
 
 
-def _channels(integration: Integration, message: IncomingMessage) -> list[Channel]:
-    """Where the message goes: the call's ``channel`` if the integration allows an
-    override, else its bound channel or its targets."""
-    if message.channel and not integration.override_channel:
+def _channels(
+    integration: Integration,
+    message: IncomingMessage,
+    *,
+    defaults: Sequence[Channel | str] | None = None,
+    override: bool | None = None,
+) -> list[Channel]:
+    """Where the message goes: the message's ``channel`` if an override is allowed
+    (``override``; by default the integration's ``override_channel``), else ``defaults``
+    (channels, or ``#name`` / ``@userId`` targets), else the integration's bound channel
+    or its targets. Every channel is one of the integration's organization."""
+    allowed = integration.override_channel if override is None else override
+    if message.channel and not allowed:
         raise DomainError(
             "forbidden", "This integration does not let a call choose the channel.", field="channel"
         )
+    targets: list[Channel | str]
     if message.channel:
         targets = [t.strip() for t in message.channel.split(",") if t.strip()][:10]
+    elif defaults is not None:
+        targets = list(defaults)
     elif integration.channel_id is not None:
         return [integration.channel]
     else:
         targets = list(integration.targets)
     channels: list[Channel] = []
     for target in targets:
+        if isinstance(target, Channel):
+            if target.organization_id != integration.organization_id:
+                raise DomainError("channel_not_found", field="channel")
+            channels.append(target)
+            continue
         prefix, name = target[:1], target[1:]
         if prefix == "#":
             channel = channel_by_reference(integration.organization, name)
@@ -279,35 +301,99 @@ def _data(integration: Integration, message: IncomingMessage) -> tuple[str, dict
     return (Message.Type.TEXT if text else Message.Type.CUSTOM), data
 
 
+def _poster(bot: Member, channels: Sequence[Channel], preferred: Member | None) -> Member:
+    """Who posts: ``preferred`` when it is an active member of the bot's organization that
+    may post in every one of ``channels`` right now, else the bot."""
+    if preferred is None or preferred.pk == bot.pk:
+        return bot
+    if preferred.organization_id != bot.organization_id or preferred.is_inactive:
+        return bot
+    try:
+        for channel in channels:
+            check_can_post(channel=channel, member=preferred)
+    except DomainError:
+        return bot
+    return preferred
+
+
+def _join_public(bot: Member, channels: Sequence[Channel]) -> None:
+    """The bot joins the public channels among ``channels`` that it may not post in only
+    for not being a member (Rocket.Chat's replies join the room too); bans, mutes, closed
+    and archived channels still refuse it in ``message_create``."""
+    for channel in channels:
+        if channel.visibility != Channel.Visibility.PUBLIC:
+            continue
+        try:
+            check_can_post(channel=channel, member=bot)
+        except DomainError as exc:
+            if exc.code == "not_a_member":
+                channel_users_add(
+                    channel=channel, actor=Actor.for_member(bot), user_ids=[bot.user_id]
+                )
+
+
+def integration_message_post(
+    *,
+    integration: Integration,
+    message: IncomingMessage,
+    defaults: Sequence[Channel | str] | None = None,
+    override: bool | None = None,
+    author: Member | None = None,
+    join_public: bool = False,
+) -> list[Message]:
+    """Post ``message`` as ``integration``: the one posting path of incoming calls
+    (:func:`incoming_post`) and of outgoing webhooks' replies
+    (apps.integrations.services.replies). Records nothing in the history (the callers do).
+
+    - The message's fields are checked and styled by the integration (:func:`_data`: its
+      ``alias``, ``emoji``, ``avatar`` unless the message sets its own; ``data.bot``
+      names the integration, so its own messages never trigger it again).
+    - The channels (:func:`_channels`): the message's ``channel`` when ``override`` (by
+      default the integration's ``override_channel``), else ``defaults``, else the
+      integration's channel or targets; all of the integration's organization.
+    - Posted as ``author`` when it is active and may post in every channel, else as the
+      integration's bot (``join_public``: the bot first joins a public channel it is not
+      a member of).
+    - Through ``message_create`` (content filter, mutes, bans, closed and archived
+      channels, deactivated members): into every channel or none (one transaction).
+    """
+    type_, data = _data(integration, message)
+    bot = integration.bot
+    if bot is None:
+        raise DomainError("invalid_username", "The integration has no user.", field="username")
+    with transaction.atomic():  # several channels: all of them or none
+        channels = _channels(integration, message, defaults=defaults, override=override)
+        poster = _poster(bot, channels, author)
+        if join_public and poster.pk == bot.pk:
+            _join_public(bot, channels)
+        return [
+            message_create(
+                organization=integration.organization,
+                actor=Actor.for_member(poster),
+                channel=channel,
+                type=type_,
+                data=data,
+                author=poster,
+            )
+            for channel in channels
+        ]
+
+
 def incoming_post(
     *,
     integration: Integration,
     message: IncomingMessage,
     request: Mapping[str, Any] | None = None,
 ) -> list[Message]:
-    """Post what an incoming call sent, as the integration's bot, into its channel(s).
-    Refusals (a disabled integration, a script failure, the posting rules) raise; each
-    call is recorded in the integration's history, refused or not."""
+    """Post what an incoming call sent, as the integration's bot, into its channel(s)
+    (:func:`integration_message_post`). Refusals (a disabled integration, a script
+    failure, the posting rules) raise; each call is recorded in the integration's
+    history, refused or not."""
     request = request or {}
     try:
         check_enabled(integration)
         message = _scripted(integration, message, request)
-        type_, data = _data(integration, message)
-        bot = integration.bot
-        if bot is None:
-            raise DomainError("invalid_username", "The integration has no user.", field="username")
-        with transaction.atomic():  # several channels: all of them or none
-            posted = [
-                message_create(
-                    organization=integration.organization,
-                    actor=Actor.for_member(bot),
-                    channel=channel,
-                    type=type_,
-                    data=data,
-                    author=bot,
-                )
-                for channel in _channels(integration, message)
-            ]
+        posted = integration_message_post(integration=integration, message=message)
     except DomainError as exc:
         history_record(integration, step="incoming-refused", data=request, error=exc.message)
         raise

@@ -14,6 +14,7 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,21 +22,26 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.channels.models import Channel
 from apps.channels.selectors.channels import channel_live_q
 from apps.channels.services.channels import channel_users_add
+from apps.core import egress
 from apps.core.errors import DomainError
 from apps.integrations import scripts
 from apps.integrations.models import Integration
 from apps.integrations.selectors import manage_scope
+from apps.integrations.services import signing
 from apps.members.models import Member
 from apps.members.services import members_provision
 from apps.organizations.models import Organization, hash_token
 
-#: Rocket.Chat's outgoing events (the seed's list).
+#: Rocket.Chat's outgoing events (the seed's list, and Rocket.Chat's newer
+#: ``messageEdited`` and ``messageDeleted``); apps.integrations.services.outgoing maps the
+#: domain events to them.
 OUTGOING_EVENTS = (
     "sendMessage",
     "fileUploaded",
@@ -44,6 +50,8 @@ OUTGOING_EVENTS = (
     "roomJoined",
     "roomLeft",
     "userCreated",
+    "messageEdited",
+    "messageDeleted",
 )
 #: Targets only an outgoing integration may name (every channel of a kind).
 ALL_TARGETS = ("all_public_channels", "all_private_groups", "all_direct_messages")
@@ -89,10 +97,12 @@ EDITABLE = frozenset(
 
 @dataclass(frozen=True)
 class IssuedIntegration:
-    """A created integration and its incoming secret (None for outgoing ones), shown once."""
+    """A created integration and its secret, shown once: the incoming URL token (None for
+    outgoing ones), or an outgoing one's signing secret (``whsec_...``)."""
 
     integration: Integration
     token: str | None
+    signing_secret: str | None = None
 
 
 # --- who may ---------------------------------------------------------------------------
@@ -168,6 +178,22 @@ def http_url(value: Any, field: str, code: str = "invalid_parameter") -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DomainError(code, f"{field} must be an http(s) URL.", field=field)
     return value
+
+
+def _outgoing_url(value: Any) -> str:
+    """An outgoing URL: http(s), and not aimed at an address only this server can reach
+    (apps.core.egress; 400 ``url_not_allowed``). A name that does not resolve yet is
+    accepted: every delivery attempt checks again."""
+    url = http_url(value, "urls", "invalid_urls")
+    try:
+        egress.url_check(url, unresolvable_ok=True)
+    except egress.EgressRefused as exc:
+        raise DomainError(
+            "url_not_allowed",
+            f"urls: {exc.message}; a webhook URL must reach a public address.",
+            field="urls",
+        ) from None
+    return url
 
 
 def channel_by_reference(organization: Organization, reference: str) -> Channel | None:
@@ -302,7 +328,7 @@ def _clean(
         urls = _string_list(out["urls"], "urls", "invalid_urls")
         if not urls or len(urls) > MAX_URLS:
             raise DomainError("invalid_urls", f"urls: between 1 and {MAX_URLS} URLs.", field="urls")
-        out["urls"] = [http_url(url, "urls", "invalid_urls") for url in dict.fromkeys(urls)]
+        out["urls"] = [_outgoing_url(url) for url in dict.fromkeys(urls)]
     if "trigger_words" in out:
         words = _string_list(out["trigger_words"], "triggerWords", "invalid_trigger_words")
         if len(words) > MAX_TRIGGER_WORDS or any(len(w) > MAX_TRIGGER_WORD_LENGTH for w in words):
@@ -423,6 +449,7 @@ def integration_create(
         token_prefix=token[:8] if token else "",
         **cleaned,
     )
+    signing_secret = None if token else signing.signing_secret_set(integration)
     integration.save()
     _join_bot(integration, actor)
     audit_record(
@@ -433,7 +460,7 @@ def integration_create(
         target_id=str(integration.pk),
         after=_snapshot(integration),
     )
-    return IssuedIntegration(integration, token)
+    return IssuedIntegration(integration, token, signing_secret)
 
 
 def _locked(integration: Integration) -> Integration:
@@ -462,6 +489,9 @@ def integration_update(*, actor: Actor, integration: Integration, **fields: Any)
         current=integration,
     )
     before = _snapshot(integration)
+    if cleaned.get("enabled") is True and not integration.enabled:
+        # enabled again: the machinery's reason to disable it (and its failure clock) go
+        integration.disabled_reason, integration.failing_since = "", None
     for name, value in cleaned.items():
         setattr(integration, name, value)
     integration.save()
@@ -524,3 +554,41 @@ def integration_token_regenerate(*, actor: Actor, integration: Integration) -> s
         after={"tokenPrefix": integration.token_prefix},
     )
     return token
+
+
+@transaction.atomic
+def integration_signing_secret_rotate(*, actor: Actor, integration: Integration) -> str:
+    """A new signing secret for an outgoing integration (returned once); the previous one
+    keeps signing for ``WEBHOOK_SECRET_GRACE_HOURS``. Audited
+    ``integration.secret.rotate`` (never the secret)."""
+    integration = _locked(integration)
+    check_manage(actor, direction=integration.direction, integration=integration)
+    if integration.is_incoming:
+        raise DomainError(
+            "invalid_parameter", "Only an outgoing integration has a signing secret.", field="type"
+        )
+    now = timezone.now()
+    grace = timedelta(hours=settings.CHATADMIN["WEBHOOK_SECRET_GRACE_HOURS"])
+    had_secret = bool(integration.signing_secret)
+    secret = signing.secret_new()
+    integration.previous_signing_secret = integration.signing_secret
+    integration.previous_signing_secret_until = now + grace if had_secret else None
+    integration.signing_secret = signing.secret_encrypt(secret)
+    integration.save(
+        update_fields=[
+            "signing_secret",
+            "previous_signing_secret",
+            "previous_signing_secret_until",
+            "updated_at",
+        ]
+    )
+    until = integration.previous_signing_secret_until
+    audit_record(
+        organization=integration.organization,
+        actor=actor,
+        action="integration.secret.rotate",
+        target_type="integration",
+        target_id=str(integration.pk),
+        after={"previousValidUntil": until.isoformat() if until else None},
+    )
+    return secret

@@ -3,10 +3,12 @@
 (``POST /channels/{channelID}/messages/command/{trigger}/exec``), as in Corteza, where the
 command service looked the webhook up by channel and trigger and called its URL.
 
-Running it hands the request to the outgoing-webhooks machinery (the next issue): for
-now it records the request in the webhook's history (step ``outgoing-queued``: channel,
-member, input, params) and answers ``{"success": {"message": "OK"}}``; nothing is sent
-yet. The provider is asked on every command lookup, so it reads with one query.
+Running it writes a delivery (event ``command``) for the outgoing-webhooks machinery
+(apps.integrations.services.delivery) and answers ``{"success": {"message": "OK"}}``: the
+body is Corteza's ``{"text": input}``, sent signed and retried from a worker, never from
+the request; the endpoint's answer is posted back as the bot (the delivery's context
+names the channel and the member who ran it). The provider is asked on every command
+lookup, so it reads with one query.
 """
 
 from __future__ import annotations
@@ -18,16 +20,14 @@ from apps.channels.models import Channel
 from apps.core.errors import DomainError
 from apps.integrations.models import Integration
 from apps.integrations.selectors import integration_get, integrations_visible
-from apps.integrations.services.incoming import check_enabled, history_record
+from apps.integrations.services.delivery import NewDelivery, deliveries_create
+from apps.integrations.services.incoming import check_enabled
 from apps.members.models import Member
-from apps.messaging.base import id_str
 from apps.messaging.commands.registry import NAME, provider_register
 from apps.messaging.commands.types import STRING, Command, Invocation, Outcome, Param, may
 from apps.organizations.models import Organization
 
-#: The history step of a command run waiting for delivery.
-QUEUED = "outgoing-queued"
-#: The history event of a command run.
+#: The delivery event of a command run.
 EVENT = "command"
 
 
@@ -65,17 +65,15 @@ class WebhookCommand:
         if integration.direction != Integration.Direction.OUTGOING:
             raise DomainError("integration_not_found", field="command")
         check_enabled(integration)
-        history_record(
-            integration,
-            step=QUEUED,
-            event=EVENT,
-            data={
-                "command": self.name,
-                "channelID": id_str(invocation.channel.pk),
-                "userID": id_str(invocation.member.pk),
-                "input": invocation.input,
-                "params": list(invocation.params),
-            },
+        deliveries_create(
+            [
+                NewDelivery(
+                    integration,
+                    event=EVENT,
+                    payload={"text": invocation.input},
+                    context={"channel": invocation.channel.pk, "author": invocation.member.pk},
+                )
+            ]
         )
         return Outcome()
 

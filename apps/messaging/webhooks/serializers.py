@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.core.fields import StringField
-from apps.integrations.models import Integration
+from apps.core.fields import IntegerField, StringField
+from apps.integrations.models import Delivery, Integration
 from apps.integrations.services.integrations import MAX_URL_LENGTH
 from apps.messages.services.messages import MAX_TEXT_LENGTH
 from apps.messaging.base import IdField
@@ -20,6 +20,9 @@ MAX_USERNAME_LENGTH = Integration._meta.get_field("alias").max_length
 MAX_TRIGGER_LENGTH = 64
 
 KINDS = Integration.Direction.values
+#: A page of deliveries: 50 by default, at most 200 (as the search routes).
+DEFAULT_DELIVERIES = 50
+MAX_DELIVERIES = 200
 
 # --- inputs ----------------------------------------------------------------------------------
 
@@ -86,6 +89,24 @@ class MessagingWebhookPostInput(serializers.Serializer):
     )
 
 
+class MessagingWebhookDeliveriesInput(serializers.Serializer):
+    limit = IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_DELIVERIES,
+        help_text=f"How many, 1 to {MAX_DELIVERIES} (default {DEFAULT_DELIVERIES}; 0 is the "
+        "default).",
+    )
+    beforeDeliveryID = IdField(
+        required=False,
+        help_text="Only deliveries older than this one (exclusive): the next page starts "
+        "before the last deliveryID of the previous one.",
+    )
+
+    def validate_limit(self, value: int) -> int:
+        return value or DEFAULT_DELIVERIES
+
+
 # --- outputs (the OpenAPI schema; shapes.py renders) -----------------------------------------
 
 
@@ -112,6 +133,50 @@ class MessagingWebhookCreated(MessagingWebhook):
         help_text="Incoming: the secret of POST /webhooks/{webhookID}/{authToken}, shown "
         "only here, once (null for outgoing ones).",
     )
+    signingSecret = serializers.CharField(
+        allow_null=True,
+        help_text="Outgoing: the Standard Webhooks signing secret (whsec_...) its requests "
+        "are signed with, shown only here, once (null for incoming ones).",
+    )
+
+
+class MessagingWebhookDelivery(serializers.Serializer):
+    """One call of an outgoing webhook's URL (ours)."""
+
+    deliveryID = serializers.CharField()
+    webhookID = serializers.CharField()
+    webhookMessageID = serializers.CharField(
+        help_text="The webhook-id header (msg_...): the same on every attempt and replay."
+    )
+    event = serializers.CharField(help_text="command, or test")
+    url = serializers.CharField()
+    payload = serializers.DictField(help_text="The JSON body sent.")
+    status = serializers.ChoiceField(choices=Delivery.Status.values)
+    attempts = serializers.IntegerField()
+    nextAttemptAt = serializers.DateTimeField(allow_null=True, help_text="While pending.")
+    lastAttemptAt = serializers.DateTimeField(allow_null=True)
+    responseStatus = serializers.IntegerField(allow_null=True, help_text="The last HTTP status.")
+    responseExcerpt = serializers.CharField(
+        help_text="The start of the last response body, secrets redacted."
+    )
+    error = serializers.CharField(help_text="Why the last attempt failed, or empty.")
+    replied = serializers.BooleanField(help_text="Whether its answer was posted back.")
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField()
+    finishedAt = serializers.DateTimeField(allow_null=True)
+
+
+class MessagingWebhookDetail(MessagingWebhook):
+    lastDelivery = MessagingWebhookDelivery(
+        allow_null=True, help_text="Outgoing: its newest delivery (null: none, or incoming)."
+    )
+
+
+class MessagingWebhookSecret(MessagingWebhook):
+    signingSecret = serializers.CharField(
+        help_text="The new signing secret (whsec_...), shown once; the previous one also "
+        "signs for CHATADMIN_WEBHOOK_SECRET_GRACE_HOURS."
+    )
 
 
 class MessagingWebhookEnvelope(serializers.Serializer):
@@ -120,6 +185,18 @@ class MessagingWebhookEnvelope(serializers.Serializer):
 
 class MessagingWebhookCreatedEnvelope(serializers.Serializer):
     response = MessagingWebhookCreated()
+
+
+class MessagingWebhookDetailEnvelope(serializers.Serializer):
+    response = MessagingWebhookDetail()
+
+
+class MessagingWebhookSecretEnvelope(serializers.Serializer):
+    response = MessagingWebhookSecret()
+
+
+class MessagingWebhookDeliveriesEnvelope(serializers.Serializer):
+    response = MessagingWebhookDelivery(many=True)
 
 
 class MessagingWebhookListEnvelope(serializers.Serializer):

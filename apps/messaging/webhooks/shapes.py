@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from apps.integrations.models import Integration
+from apps.integrations.models import Delivery, Integration
 from apps.messaging.base import id_str, time_str
 
 
@@ -37,9 +37,46 @@ def render_webhook(integration: Integration) -> dict[str, Any]:
     }
 
 
-def render_created(integration: Integration, token: str | None) -> dict[str, Any]:
-    """The create answer: the Webhook and, for an incoming one, its token (shown once)."""
-    return {**render_webhook(integration), "authToken": token}
+def render_created(
+    integration: Integration, token: str | None, signing_secret: str | None = None
+) -> dict[str, Any]:
+    """The create answer: the Webhook and its secret, shown once: an incoming one's token,
+    an outgoing one's signing secret (the other is null)."""
+    return {**render_webhook(integration), "authToken": token, "signingSecret": signing_secret}
+
+
+def render_detail(integration: Integration, last: Delivery | None) -> dict[str, Any]:
+    """The detail answer: the Webhook and (ours) its newest delivery, null if none (always
+    null for an incoming webhook)."""
+    return {
+        **render_webhook(integration),
+        "lastDelivery": render_delivery(last) if last is not None else None,
+    }
+
+
+def render_delivery(delivery: Delivery) -> dict[str, Any]:
+    """One delivery of an outgoing webhook (ours): one call of its URL for one command run
+    (or test event), with its attempts. ``payload`` is the body sent; ``webhookMessageID``
+    the Standard Webhooks ``webhook-id`` header, the same on every attempt."""
+    return {
+        "deliveryID": id_str(delivery.pk),
+        "webhookID": id_str(delivery.integration_id),
+        "webhookMessageID": delivery.webhook_id,
+        "event": delivery.event,
+        "url": delivery.url,
+        "payload": delivery.payload,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "nextAttemptAt": time_str(delivery.next_attempt_at),
+        "lastAttemptAt": time_str(delivery.last_attempt_at),
+        "responseStatus": delivery.response_status,
+        "responseExcerpt": delivery.response_excerpt,
+        "error": delivery.error_message,
+        "replied": bool(delivery.reply_message_id),
+        "createdAt": time_str(delivery.created_at),
+        "updatedAt": time_str(delivery.updated_at),
+        "finishedAt": time_str(delivery.finished_at),
+    }
 
 
 def render_webhooks(integrations: Iterable[Integration]) -> list[dict[str, Any]]:

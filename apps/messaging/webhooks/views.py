@@ -27,7 +27,12 @@ from apps.channels.selectors.conversations import members_by_pk
 from apps.core.errors import DomainError
 from apps.core.parsing import InputMixin, request_data
 from apps.integrations.models import Integration
-from apps.integrations.selectors import integration_by_token, integration_get, integrations_visible
+from apps.integrations.selectors import (
+    integration_by_token,
+    integration_deliveries,
+    integration_get,
+    integrations_visible,
+)
 from apps.integrations.services.avatars import AvatarImage, avatar_prepare, integration_avatar_set
 from apps.integrations.services.incoming import (
     IncomingMessage,
@@ -40,6 +45,7 @@ from apps.integrations.services.integrations import (
     http_url,
     integration_create,
     integration_remove,
+    integration_signing_secret_rotate,
     integration_update,
 )
 from apps.members.models import Member
@@ -55,15 +61,26 @@ from apps.messaging.messages.serializers import MessagingMessageEnvelope
 from apps.messaging.messages.shapes import render_message
 from apps.messaging.messages.views import messaging_fields
 from apps.messaging.webhooks.serializers import (
+    DEFAULT_DELIVERIES,
     MessagingWebhookCreatedEnvelope,
     MessagingWebhookCreateInput,
+    MessagingWebhookDeliveriesEnvelope,
+    MessagingWebhookDeliveriesInput,
+    MessagingWebhookDetailEnvelope,
     MessagingWebhookEnvelope,
     MessagingWebhookListEnvelope,
     MessagingWebhookListInput,
     MessagingWebhookPostInput,
+    MessagingWebhookSecretEnvelope,
     MessagingWebhookUpdateInput,
 )
-from apps.messaging.webhooks.shapes import render_created, render_webhook, render_webhooks
+from apps.messaging.webhooks.shapes import (
+    render_created,
+    render_delivery,
+    render_detail,
+    render_webhook,
+    render_webhooks,
+)
 
 TAGS = ["messaging"]
 FLAVOR = Integration.Flavor.MESSAGING
@@ -201,7 +218,8 @@ class WebhookListView(WebhooksAPIView):
         "member of the organization (the webhook posts as it and joins the channel). "
         "Permission `integrations.<kind>.manage` (or `.manage.own`). `avatar` is a "
         "multipart image upload; `avatarURL` is stored as given and never fetched. The "
-        "answer carries `authToken` (incoming) this once only.",
+        "answer carries `authToken` (incoming) or `signingSecret` (outgoing: the Standard "
+        "Webhooks secret its requests are signed with) this once only.",
         request=MessagingWebhookCreateInput,
         responses={201: MessagingWebhookCreatedEnvelope, **_WRITE_ERRORS},
         tags=TAGS,
@@ -226,7 +244,9 @@ class WebhookListView(WebhooksAPIView):
                 **fields,
             )
             self.save_avatar(issued.integration, image)
-        return self.respond(render_created(issued.integration, issued.token), status=201)
+        return self.respond(
+            render_created(issued.integration, issued.token, issued.signing_secret), status=201
+        )
 
 
 class WebhookDetailView(WebhooksAPIView):
@@ -235,12 +255,20 @@ class WebhookDetailView(WebhooksAPIView):
     @extend_schema(
         operation_id="messaging_webhooks_get",
         summary="Get webhook details",
+        description="The Webhook and (ours) `lastDelivery`: an outgoing webhook's newest "
+        "delivery (null when none, and for an incoming webhook).",
         parameters=[WEBHOOK_ID],
-        responses={200: MessagingWebhookEnvelope, **_ERRORS},
+        responses={200: MessagingWebhookDetailEnvelope, **_ERRORS},
         tags=TAGS,
     )
     def get(self, request: Request, webhookID: int) -> Response:
-        return self.respond(render_webhook(self.webhook(webhookID)))
+        integration = self.webhook(webhookID)
+        last = (
+            integration_deliveries(integration=integration).first()
+            if integration.direction == OUTGOING
+            else None
+        )
+        return self.respond(render_detail(integration, last))
 
     @extend_schema(
         operation_id="messaging_webhooks_update",
@@ -285,6 +313,58 @@ class WebhookDetailView(WebhooksAPIView):
     def delete(self, request: Request, webhookID: int) -> Response:
         integration_remove(actor=self.actor, integration=self.webhook(webhookID))
         return self.acknowledge()
+
+
+class WebhookRotateSecretView(WebhooksAPIView):
+    """POST /webhooks/{webhookID}/rotate-secret (ours)."""
+
+    @extend_schema(
+        operation_id="messaging_webhooks_rotate_secret",
+        summary="Rotate an outgoing webhook's signing secret",
+        description="Ours: a new Standard Webhooks signing secret, answered once as "
+        "`signingSecret` with the Webhook; the previous one keeps signing (a second "
+        "signature) for `CHATADMIN_WEBHOOK_SECRET_GRACE_HOURS`. Permissions as the update; "
+        "an incoming webhook (it has none) is 400 `invalid_parameter`. Audited.",
+        parameters=[WEBHOOK_ID],
+        request=None,
+        responses={200: MessagingWebhookSecretEnvelope, 400: ErrorEnvelope, **_ERRORS},
+        tags=TAGS,
+    )
+    def post(self, request: Request, webhookID: int) -> Response:
+        integration = self.webhook(webhookID)
+        if integration.direction != OUTGOING:
+            raise DomainError(
+                "invalid_parameter",
+                "Only an outgoing webhook has a signing secret.",
+                field="kind",
+            )
+        secret = integration_signing_secret_rotate(actor=self.actor, integration=integration)
+        return self.respond({**render_webhook(self.webhook(webhookID)), "signingSecret": secret})
+
+
+class WebhookDeliveriesView(WebhooksAPIView):
+    """GET /webhooks/{webhookID}/deliveries (ours)."""
+
+    @extend_schema(
+        operation_id="messaging_webhooks_deliveries",
+        summary="List an outgoing webhook's deliveries",
+        description="Ours: the calls of its URL (one per command run or test event, with "
+        "its attempts), newest first: at most `limit`; `beforeDeliveryID` pages on (the "
+        "last `deliveryID` of a page). An incoming webhook has none (an empty list).",
+        parameters=[WEBHOOK_ID, MessagingWebhookDeliveriesInput],
+        responses={200: MessagingWebhookDeliveriesEnvelope, 400: ErrorEnvelope, **_ERRORS},
+        tags=TAGS,
+    )
+    def get(self, request: Request, webhookID: int) -> Response:
+        integration = self.webhook(webhookID)
+        params = self.validate(MessagingWebhookDeliveriesInput)
+        if integration.direction != OUTGOING:
+            return self.respond([])
+        rows = integration_deliveries(integration=integration).order_by("-pk")
+        if params.get("beforeDeliveryID") is not None:
+            rows = rows.filter(pk__lt=params["beforeDeliveryID"])
+        limit = params.get("limit") or DEFAULT_DELIVERIES
+        return self.respond([render_delivery(delivery) for delivery in rows[:limit]])
 
 
 class PublicWebhookView(InputMixin, APIView):

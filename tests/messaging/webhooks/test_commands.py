@@ -1,7 +1,7 @@
 """Outgoing webhooks with a trigger are commands of the messaging API: listed by
 ``GET /commands/``, run in their channel by ``.../messages/command/{trigger}/exec``, which
-queues the call (a history entry ``outgoing-queued``) for the outgoing-webhooks
-machinery; the provider reads them with one query."""
+writes a delivery (event ``command``, Corteza's body ``{"text": input}``) for the
+outgoing-webhooks machinery; the provider reads them with one query."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.channels.models import Channel
 from apps.channels.services.channels import channel_create
 from apps.core.errors import DomainError
-from apps.integrations.models import Integration, IntegrationHistory
+from apps.integrations.models import Delivery, Integration, IntegrationHistory
 from apps.integrations.services.integrations import integration_create, integration_update
 from apps.members.models import Member
 from apps.messages.models import Message
@@ -58,25 +58,37 @@ def test_an_outgoing_webhook_with_a_trigger_is_listed_as_a_command(
     assert "ci.example.com" not in commands["deploy"]["description"]  # the URL stays private
 
 
-def test_running_it_queues_the_call_and_answers_ok(
+def test_running_it_writes_a_delivery_of_the_input_and_answers_ok(
     as_alice: MessagingClient, alice: Member, org_admin: Member, room: Channel, bot: Member
 ) -> None:
-    hook = deploy_hook(org_admin, room, bot)
+    hook = deploy_hook(org_admin, room, bot, urls=["https://ci.example.com/a", "https://b.example"])
     response = as_alice.post(
         exec_url(room, "Deploy"), {"input": "prod now", "params": ["prod"]}, format="json"
     )
     assert response.status_code == 200, response.content
     assert response.json() == {"success": {"message": "OK"}}
-    entry = IntegrationHistory.objects.get(integration=hook)
-    assert entry.step == "outgoing-queued" and entry.event == "command"
-    assert entry.data == {
-        "command": "deploy",
-        "channelID": str(room.pk),
-        "userID": str(alice.pk),
-        "input": "prod now",
-        "params": ["prod"],
-    }
-    assert not Message.objects.exists()  # nothing is delivered or posted yet
+    deliveries = list(Delivery.objects.filter(integration=hook).order_by("url"))
+    assert [d.url for d in deliveries] == ["https://b.example", "https://ci.example.com/a"]
+    for delivery in deliveries:
+        assert delivery.event == "command" and delivery.status == Delivery.Status.PENDING
+        assert delivery.payload == {"text": "prod now"}  # Corteza's body, nothing else
+        assert delivery.context == {"channel": room.pk, "author": alice.pk}
+        assert delivery.webhook_id.startswith("msg_")
+    assert len({d.event_id for d in deliveries}) == 1
+    assert not IntegrationHistory.objects.exists()  # the deliveries are its history now
+    assert not Message.objects.exists()  # nothing is posted from the request
+
+
+def test_running_it_twice_writes_two_deliveries(
+    as_alice: MessagingClient, org_admin: Member, room: Channel, bot: Member
+) -> None:
+    hook = deploy_hook(org_admin, room, bot)
+    for _ in range(2):
+        assert (
+            as_alice.post(exec_url(room, "deploy"), {"input": "x"}, format="json").status_code
+            == 200
+        )
+    assert Delivery.objects.filter(integration=hook).count() == 2
 
 
 def test_it_runs_only_in_its_channel(
@@ -88,7 +100,7 @@ def test_it_runs_only_in_its_channel(
     )
     response = as_alice.post(exec_url(elsewhere, "deploy"), {}, format="json")
     assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
-    assert not IntegrationHistory.objects.exists()
+    assert not Delivery.objects.exists()
 
 
 def test_a_channel_with_several_runs_its_newest_and_each_channel_its_own(
@@ -100,7 +112,7 @@ def test_a_channel_with_several_runs_its_newest_and_each_channel_its_own(
     others = deploy_hook(org_admin, other, bot)
     assert as_admin.post(exec_url(room, "deploy"), {}, format="json").status_code == 200
     assert as_admin.post(exec_url(other, "deploy"), {}, format="json").status_code == 200
-    assert sorted(IntegrationHistory.objects.values_list("integration_id", flat=True)) == sorted(
+    assert sorted(Delivery.objects.values_list("integration_id", flat=True)) == sorted(
         [newest.pk, others.pk]
     )
 
@@ -127,7 +139,7 @@ def test_a_member_who_may_not_post_there_may_not_run_it(
     assert "deploy" not in names(as_alice)
     response = as_alice.post(exec_url(room, "deploy"), {}, format="json")
     assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
-    assert not IntegrationHistory.objects.exists()
+    assert not Delivery.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -149,7 +161,7 @@ def test_a_disabled_or_triggerless_webhook_is_no_command(
     assert "deploy" not in names(as_alice)
     response = as_alice.post(exec_url(room, "deploy"), {}, format="json")
     assert response.status_code == 404 and response.json()["error"]["code"] == "command_not_found"
-    assert not IntegrationHistory.objects.exists()
+    assert not Delivery.objects.exists()
 
 
 def test_incoming_webhooks_and_other_doors_are_no_commands(
@@ -185,7 +197,7 @@ def test_another_organizations_webhooks_are_not_its_commands(
     assert response.status_code == 404
     response = as_alice.post(exec_url(their_room, "deploy"), {}, format="json")
     assert response.status_code == 404 and response.json()["error"]["code"] == "channel_not_found"
-    assert not IntegrationHistory.objects.exists()
+    assert not Delivery.objects.exists()
 
 
 def test_a_webhook_removed_meanwhile_is_404(
@@ -197,6 +209,18 @@ def test_a_webhook_removed_meanwhile_is_404(
     with pytest.raises(DomainError) as exc:
         command.run(Invocation(member=alice, channel=room))
     assert exc.value.code == "integration_not_found"
+
+
+def test_a_webhook_disabled_meanwhile_is_503_and_writes_no_delivery(
+    org: Organization, alice: Member, org_admin: Member, room: Channel, bot: Member
+) -> None:
+    hook = deploy_hook(org_admin, room, bot)
+    command = commands_of(org)["deploy"]
+    integration_update(actor=SYSTEM, integration=hook, enabled=False)
+    with pytest.raises(DomainError) as exc:
+        command.run(Invocation(member=alice, channel=room, input="x"))
+    assert exc.value.code == "integration_disabled"
+    assert not Delivery.objects.exists()
 
 
 def test_the_provider_reads_with_one_query_whatever_the_number_of_webhooks(
@@ -222,4 +246,4 @@ def test_a_built_in_command_cannot_be_shadowed(
     deploy_hook(org_admin, room, bot, trigger_words=["shrug"])
     response = as_alice.post(exec_url(room, "shrug"), {}, format="json")
     assert response.status_code == 200 and response.json()["response"]["type"] == "text"
-    assert not IntegrationHistory.objects.exists()
+    assert not Delivery.objects.exists()

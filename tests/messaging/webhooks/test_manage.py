@@ -103,7 +103,8 @@ def test_an_admin_creates_an_incoming_webhook_and_gets_its_token_once(
     response = as_admin.post(BASE, incoming(room, bot, username="CI", avatarURL=""))
     assert response.status_code == 201, response.content
     body = response.json()["response"]
-    assert set(body) == WEBHOOK_KEYS | {"authToken"}
+    assert set(body) == WEBHOOK_KEYS | {"authToken", "signingSecret"}
+    assert body["signingSecret"] is None  # an outgoing webhook's
     assert body["kind"] == "incoming" and body["channelID"] == str(room.pk)
     assert body["userID"] == str(bot.pk) and body["ownerUserID"] == str(org_admin.pk)
     assert body["username"] == "CI" and body["trigger"] == body["url"] == ""
@@ -116,7 +117,8 @@ def test_an_admin_creates_an_incoming_webhook_and_gets_its_token_once(
     # never again: not in the detail, not in the list
     detail = as_admin.get(detail_url(row)).json()["response"]
     listed = as_admin.get(BASE).json()["response"]
-    assert set(detail) == WEBHOOK_KEYS and [set(w) for w in listed] == [WEBHOOK_KEYS]
+    assert set(detail) == WEBHOOK_KEYS | {"lastDelivery"} and detail["lastDelivery"] is None
+    assert [set(w) for w in listed] == [WEBHOOK_KEYS]
     assert token not in str(detail) + str(listed)
     assert AuditEntry.objects.filter(action="integration.create", target_id=str(row.pk)).exists()
 
@@ -127,7 +129,7 @@ def test_an_outgoing_webhook_has_a_trigger_and_a_url_and_no_token(
     response = as_admin.post(BASE, outgoing(room, bot, trigger=" Deploy "))
     assert response.status_code == 201, response.content
     body = response.json()["response"]
-    assert body["authToken"] is None
+    assert body["authToken"] is None and body["signingSecret"].startswith("whsec_")
     assert body["trigger"] == "deploy" and body["url"] == "https://ci.example.com/hook"
     row = Integration.objects.get(pk=body["webhookID"])
     assert row.token_hash is None and row.trigger_words == ["deploy"]
