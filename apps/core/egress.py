@@ -29,9 +29,12 @@ See docs/api/outgoing-webhooks-egress.md.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import http.client
 import ipaddress
+import itertools
 import logging
+import math
 import os
 import re
 import socket
@@ -447,9 +450,10 @@ def url_check(url: str, *, resolve: bool = True, unresolvable_ok: bool = False) 
 
 
 class _Deadline:
-    """The end of one :func:`post`. A timer shuts the connection's socket down when it
-    passes, so no blocked read (a receiver that drips its headers or body byte by byte)
-    outlives it; each socket operation is also bounded by the remaining time."""
+    """The end of one :func:`post`. When it passes, the process's watcher thread
+    (:class:`_Watcher`) shuts the connection's socket down, so no blocked read (a receiver
+    that drips its headers or body byte by byte) outlives it; each socket operation is
+    also bounded by the remaining time."""
 
     def __init__(self, at: float) -> None:
         self.at = at
@@ -457,15 +461,13 @@ class _Deadline:
         self._conn: Any = None
         self._socks: list[socket.socket] = []
         self._fired = False
-        self._done = False
-        self._timer = threading.Timer(max(0.0, at - time.monotonic()), self._fire)
-        self._timer.daemon = True
+        self.done = False
 
     def remaining(self) -> float:
         return self.at - time.monotonic()
 
     def start(self) -> None:
-        self._timer.start()
+        _watcher.watch(self)
 
     def attach(self, conn: Any, sock: socket.socket | None = None) -> None:
         """Called by the connection when it opens its socket (``sock``), is about to
@@ -480,9 +482,10 @@ class _Deadline:
         if fired:
             self._cut()
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
+        """The deadline passed (the watcher calls this): cut the exchange unless it ended."""
         with self._lock:
-            if self._done:
+            if self.done:
                 return
             self._fired = True
         self._cut()
@@ -498,14 +501,66 @@ class _Deadline:
                     socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     def finish(self) -> bool:
-        """Stop the timer; whether the deadline passed (the exchange was cut)."""
+        """End the exchange (the watcher forgets it); whether the deadline passed (the
+        exchange was cut)."""
         with self._lock:
-            self._done = True
+            self.done = True
             fired = self._fired
-        self._timer.cancel()
+            self._conn, self._socks = None, []
         return fired or self.remaining() <= 0
 
 
+class _Watcher:
+    """One thread per process that fires every :func:`post`'s deadline: a heap of
+    deadlines and a condition variable (a ``threading.Timer`` per request cost half of a
+    request's CPU: a thread started and stopped each time). Started at the first request;
+    a forked child makes its own (:func:`_clear_pools`)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()  # ties: first come, first fired
+        self._thread: threading.Thread | None = None
+        #: when the thread wakes next by itself (it is woken sooner only for an earlier
+        #: deadline: a notify per request would cost a thread switch per request)
+        self._wakes_at = math.inf
+
+    def watch(self, deadline: _Deadline) -> None:
+        with self._changed:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="egress-deadlines", daemon=True
+                )
+                self._thread.start()
+            self._forget_done()
+            heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
+            if deadline.at < self._wakes_at:
+                self._changed.notify()
+
+    def _forget_done(self) -> None:
+        """Drop the finished deadlines at the front. Requests mostly end in the order
+        they started, so the heap stays about as large as the requests in flight (behind
+        a request that hangs, those that ended wait for it: at most a timeout's worth)."""
+        while self._heap and self._heap[0][2].done:
+            heapq.heappop(self._heap)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._forget_done()
+                self._wakes_at = self._heap[0][0] if self._heap else math.inf
+                wait_for = self._wakes_at - time.monotonic()
+                if wait_for > 0:
+                    self._changed.wait(None if self._wakes_at == math.inf else wait_for)
+                    continue
+                _, _, passed = heapq.heappop(self._heap)
+            try:
+                passed.fire()
+            except Exception:  # the watcher must outlive any one request
+                logger.exception("cutting a request at its deadline failed")
+
+
+_watcher = _Watcher()
 _local = threading.local()
 
 
@@ -553,10 +608,12 @@ _pools_lock = threading.Lock()
 
 
 def _clear_pools() -> None:
-    """Forget every pool (a forked child must not share its parent's sockets)."""
-    global _pools_lock
+    """Forget every pool (a forked child must not share its parent's sockets) and the
+    deadline watcher (its thread is not in the child)."""
+    global _pools_lock, _watcher
     _pools_lock = threading.Lock()
     _pools.clear()
+    _watcher = _Watcher()
 
 
 os.register_at_fork(after_in_child=_clear_pools)

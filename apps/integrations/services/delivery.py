@@ -1,6 +1,8 @@
 """Outgoing webhook deliveries: written once by the fan-out, each with its own attempt
-schedule, claimed one attempt at a time, sent through the SSRF-safe client
-(apps.core.egress), signed (Standard Webhooks), recorded.
+schedule, claimed in batches, sent through the SSRF-safe client (apps.core.egress),
+signed (Standard Webhooks), recorded. One attempt (what is sent, what the answer means,
+when the next one is due) is :mod:`~apps.integrations.services.delivery_send`; the
+statements run for every delivery are :mod:`~apps.integrations.services.delivery_sql`.
 
 - **Durable.** A delivery is a row (``Delivery``); its next attempt is a timestamp. Beat
   runs ``integrations.deliveries_run`` every few seconds and every fan-out asks for a run
@@ -9,6 +11,10 @@ schedule, claimed one attempt at a time, sent through the SSRF-safe client
   pending, due, not leased) that bumps ``attempts`` and sets ``leased_until``; the result
   is written only if ``attempts`` is still the claimed one. A sender killed mid-send
   leaves the lease to expire: the attempt is made again, with the same ``webhook-id``.
+- **Batches.** A run claims the due deliveries several at a time (one statement), reads
+  their integrations once per batch (kept for the run, read again when changed), and
+  records the successes of the sends that ended together (one statement); a failure is
+  recorded by its sender at once (it may hold its endpoint's other deliveries back).
 - **Isolation.** A run sends in a pool of threads, at most ``WEBHOOK_ENDPOINT_CONCURRENCY``
   to one URL; an endpoint that times out, refuses connections, answers 5xx or 429 moves
   its other waiting deliveries to its own next attempt (a circuit breaker), so one dead
@@ -22,54 +28,60 @@ schedule, claimed one attempt at a time, sent through the SSRF-safe client
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
-import json
 import logging
-import random
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import reduce
-from operator import or_
 from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record
-from apps.core import egress
 from apps.core.errors import DomainError
 from apps.core.publishing import publish
 from apps.integrations.models import Delivery, Integration
-from apps.integrations.services import signing
+from apps.integrations.services import delivery_send, delivery_sql
+from apps.integrations.services.delivery_send import MAX_RETRY_AFTER, Outcome, retry_delay
+
+__all__ = [  # (MAX_RETRY_AFTER and retry_delay: delivery_send's, named here too)
+    "MAX_RETRY_AFTER",
+    "RUN_TASK",
+    "NewDelivery",
+    "Outcome",
+    "RunResult",
+    "deliveries_clear",
+    "deliveries_create",
+    "deliveries_run",
+    "delivery_attempt",
+    "delivery_claim",
+    "delivery_replay",
+    "request_run",
+    "retry_delay",
+    "webhook_id",
+]
 
 logger = logging.getLogger("chatadmin.webhooks")
 
 #: The task a fan-out queues on commit; beat queues it too.
 RUN_TASK = "integrations.deliveries_run"
-#: How much of a response body the history keeps.
-MAX_EXCERPT = 2000
-#: Retry-After is honoured up to this long.
-MAX_RETRY_AFTER = timedelta(days=1)
-#: Up to this share of a retry's delay is added at random (no thundering herd).
-JITTER = 0.2
-#: Statuses after which an endpoint counts as down (its other deliveries wait with it).
-DOWN_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: While a run has sends in flight and nothing it may claim, it looks for new due rows
-#: this often (one indexed query each time): a send to a slow or dead endpoint (up to
-#: WEBHOOK_TIMEOUT_SECONDS) must not delay the deliveries written meanwhile
-#: (benchmarks/webhooks.py, outgoing 2: 0.5 s made them 4.6x slower, 0.05 s 1.5x).
-IDLE_POLL_SECONDS = 0.02
-#: Due rows a run reads at once (its claims take them one by one as threads free up).
+#: this often (one indexed query, ~0.3 ms of CPU, each time): a send to a slow or dead
+#: endpoint (up to WEBHOOK_TIMEOUT_SECONDS) must not delay the deliveries written
+#: meanwhile (benchmarks/webhooks.py, outgoing 2: 0.5 s made them 4.6x slower, 0.02 s
+#: 1.5x, 0.005 s 1.0x).
+IDLE_POLL_SECONDS = 0.005
+#: Due rows a run reads at least at once (its claims take them in batches as threads
+#: free up).
 DUE_BATCH = 32
 
 
@@ -128,82 +140,7 @@ def _publish_run() -> None:
     publish(RUN_TASK, recovered_by=RUN_TASK)
 
 
-# --- what is sent ----------------------------------------------------------------------
-
-
-def request_body(delivery: Delivery, integration: Integration) -> bytes:
-    """The JSON body of an attempt: the payload, with Rocket.Chat's ``token`` (the
-    integration's outgoing token, the dialect's own check) put in at send time."""
-    payload = dict(delivery.payload)
-    if integration.flavor == Integration.Flavor.ROCKETCHAT:
-        payload = {"token": integration.outgoing_token, **payload}
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def request_headers(
-    delivery: Delivery, integration: Integration, body: bytes, now: datetime
-) -> dict[str, str]:
-    return {
-        "Content-Type": "application/json",
-        **signing.sign_headers(integration, webhook_id=delivery.webhook_id, body=body, now=now),
-    }
-
-
-def redact(text: str, integration: Integration) -> str:
-    """A response excerpt without the integration's secrets (an endpoint that echoes the
-    request must not put the token into the history)."""
-    for secret in (integration.outgoing_token, *signing.signing_secrets(integration)):
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[redacted]")
-    return text
-
-
-# --- the schedule ----------------------------------------------------------------------
-
-
-def retry_delay(integration: Integration, attempts: int) -> timedelta | None:
-    """The wait after ``attempts`` failed attempts before the next one; None: no more.
-
-    Rocket.Chat integrations follow their own settings (``retryFailedCalls``,
-    ``retryCount`` retries, ``retryDelay``), the others ``WEBHOOK_RETRY_SCHEDULE``."""
-    if integration.flavor == Integration.Flavor.ROCKETCHAT:
-        if not integration.retry_failed_calls or attempts > integration.retry_count:
-            return None
-        tries = attempts - 1
-        if integration.retry_delay == "powers-of-two":
-            seconds = 2.0 ** (tries + 1)
-        elif integration.retry_delay == "increments-of-two":
-            seconds = (tries + 1) * 2.0
-        else:  # powers-of-ten: 0.1 s, 1 s, 10 s, 100 s ...
-            seconds = 10.0 ** (tries + 2) / 1000
-        return timedelta(seconds=seconds)
-    schedule = settings.CHATADMIN["WEBHOOK_RETRY_SCHEDULE"]
-    if attempts >= len(schedule):
-        return None
-    seconds = float(schedule[attempts])
-    return timedelta(seconds=seconds * (1 + random.uniform(0, JITTER)))
-
-
-def retry_after(headers: Mapping[str, str], now: datetime) -> timedelta | None:
-    """A ``Retry-After`` header's wait (seconds or an HTTP date), capped; None if absent
-    or unreadable."""
-    value = (headers.get("retry-after") or "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        wait_for = timedelta(seconds=int(value[:9]))
-    else:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            return None
-        wait_for = when - now
-    return max(timedelta(0), min(wait_for, MAX_RETRY_AFTER))
-
-
-# --- claiming and recording ------------------------------------------------------------
+# --- claiming ----------------------------------------------------------------------------
 
 
 def _due_q(now: datetime) -> Q:
@@ -212,91 +149,55 @@ def _due_q(now: datetime) -> Q:
     )
 
 
-def delivery_claim(
-    pk: int, now: datetime | None = None, *, attempts: int | None = None
-) -> int | None:
+class _Integrations:
+    """A run's integrations by pk, each with its organization and bot, checked at every
+    batch with one narrow query and read again when its ``updated_at`` (every change of
+    its settings), ``failing_since`` or ``enabled`` moved: an attempt sees its integration
+    as it was at the claim (disabled, or without the delivery's URL: cancelled, unsent),
+    without instantiating three wide models per batch (~3 ms of CPU)."""
+
+    STAMP = ("updated_at", "failing_since", "enabled")
+
+    def __init__(self) -> None:
+        self._cached: dict[int, tuple[tuple[Any, ...], Integration]] = {}
+
+    def attach(self, deliveries: list[Delivery]) -> list[Delivery]:
+        """Give each delivery its integration; a delivery whose integration is gone
+        (removed, and its deliveries with it) is left out."""
+        if not deliveries:
+            return []
+        stamps = delivery_sql.integration_stamps({d.integration_id for d in deliveries}, self.STAMP)
+        stale = [pk for pk, stamp in stamps.items() if self._cached.get(pk, (None,))[0] != stamp]
+        if stale:
+            fresh = (
+                Integration.objects.select_related("organization", "bot").order_by().in_bulk(stale)
+            )
+            self._cached.update((pk, (stamps[pk], fresh[pk])) for pk in fresh)
+        kept = []
+        for delivery in deliveries:
+            if delivery.integration_id in stamps and delivery.integration_id in self._cached:
+                delivery.integration = self._cached[delivery.integration_id][1]
+                kept.append(delivery)
+        return kept
+
+
+def delivery_claim(pk: int, now: datetime | None = None) -> int | None:
     """Claim the next attempt of a due delivery; its attempt number, or None when another
-    sender has it (or it is not due). ``attempts``: the count the caller read with the
-    row (the run's due query); the claim then also requires it unchanged and needs no
-    second statement to learn the attempt number."""
-    now = now or timezone.now()
-    lease = timedelta(seconds=settings.CHATADMIN["WEBHOOK_DELIVERY_LEASE_SECONDS"])
-    claim = {"leased_until": now + lease, "last_attempt_at": now}
-    if attempts is not None:
-        claimed = Delivery.objects.filter(_due_q(now), pk=pk, attempts=attempts).update(
-            attempts=attempts + 1, **claim
-        )
-        return attempts + 1 if claimed else None
-    claimed = Delivery.objects.filter(_due_q(now), pk=pk).update(
-        attempts=F("attempts") + 1, **claim
-    )
-    if not claimed:
-        return None
-    return Delivery.objects.filter(pk=pk).values_list("attempts", flat=True).first()
+    sender has it (or it is not due). One statement."""
+    claimed = delivery_sql.claim([pk], now or timezone.now())
+    return claimed[0].attempts if claimed else None
 
 
-@dataclass
-class Outcome:
-    """What one attempt came to."""
-
-    status: int | None = None
-    excerpt: str = ""
-    error: str = ""
-    #: the endpoint is down (timeout, connection refused, 5xx, 429): its others wait
-    down: bool = False
-    #: a wait the endpoint asked for (Retry-After)
-    wait: timedelta | None = None
-    #: no retry (a refused URL, a 410)
-    final: bool = False
-    response: egress.EgressResponse | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-
-def _send(delivery: Delivery, integration: Integration) -> Outcome:
-    if integration.signing_secret and not signing.secret_decrypt(integration.signing_secret):
-        # never unsigned: the receiver could not tell it from a forgery (retried: the key
-        # may be put back; a rotation gives a secret that decrypts)
-        return Outcome(
-            error="signing_failed: the signing secret cannot be decrypted (its key is "
-            "missing from CHATADMIN_WEBHOOK_SECRET_KEYS); nothing was sent. Restore the "
-            "key or rotate the signing secret."
-        )
-    now = timezone.now()
-    body = request_body(delivery, integration)
-    headers = request_headers(delivery, integration, body, now)
-    try:
-        response = egress.post(delivery.url, body, headers)
-    except egress.EgressRefused as exc:
-        return Outcome(error=f"url_not_allowed: {exc}", final=True)
-    except egress.EgressFailed as exc:
-        down = exc.kind in ("timeout", "connect")
-        return Outcome(error=f"{exc.kind}: {exc}", down=down)
-    # redacted before it is cut: a secret across the cut must not leave its first half
-    excerpt = redact(response.body.decode("utf-8", "replace"), integration)[:MAX_EXCERPT]
-    outcome = Outcome(status=response.status, excerpt=excerpt, response=response)
-    if outcome.ok:
-        return outcome
-    if 300 <= response.status < 400:
-        outcome.error = f"HTTP {response.status}: redirects are not followed"
-    else:
-        outcome.error = f"HTTP {response.status}"
-    if response.status == 410:
-        outcome.final = True
-    if response.status in DOWN_STATUSES:
-        outcome.down = True
-    if response.status in (429, 503):
-        outcome.wait = retry_after(response.headers, timezone.now())
-    return outcome
+# --- sending and recording ---------------------------------------------------------------
 
 
 def _disable(integration: Integration, reason: str) -> None:
-    """Disable an outgoing integration on the machinery's behalf, audited (system)."""
+    """Disable an outgoing integration on the machinery's behalf, audited (system). The
+    object is marked too: the other attempts of its batch are cancelled, unsent."""
     changed = Integration.objects.filter(pk=integration.pk, enabled=True).update(
         enabled=False, disabled_reason=reason[:255], updated_at=timezone.now()
     )
+    integration.enabled = False
     if changed:
         audit_record(
             organization=integration.organization,
@@ -311,10 +212,95 @@ def _disable(integration: Integration, reason: str) -> None:
         logger.warning("integration %s disabled: %s", integration.pk, reason)
 
 
-def _record(delivery: Delivery, integration: Integration, attempt: int, outcome: Outcome) -> bool:
-    """Write an attempt's result (only if this attempt still holds the delivery); whether
-    it was written."""
+@dataclass
+class _Sent:
+    """An attempt that was made (sent, or refused before sending): what recording it needs."""
+
+    delivery: Delivery
+    attempt: int
+    outcome: Outcome
+
+
+def _send_attempt(delivery: Delivery, attempt: int) -> _Sent | None:
+    """Make attempt ``attempt`` of ``delivery`` (its integration attached) up to its
+    record. None when it was cancelled, unsent (the integration is disabled, or no longer
+    has the URL). A failure is recorded here (it may hold back the endpoint's other
+    deliveries at once); a success is left to the caller (:func:`_record_successes`,
+    which records several in one statement)."""
+    integration = delivery.integration
+    cancelled = (
+        "The integration is disabled."
+        if not integration.enabled
+        else "The URL is no longer one of the integration's."
+        if delivery.url not in integration.urls
+        else ""
+    )
+    if cancelled:
+        delivery_sql.write_held(
+            [(delivery.pk, attempt)],
+            {
+                "status": Delivery.Status.CANCELLED,
+                "finished_at": timezone.now(),
+                "next_attempt_at": None,
+                "leased_until": None,
+                "error_message": cancelled,
+            },
+        )
+        return None
+    outcome = delivery_send.send(delivery, integration)
+    if not outcome.ok:
+        _record_failure(delivery, integration, attempt, outcome)
+    return _Sent(delivery, attempt, outcome)
+
+
+def _record_successes(successes: Sequence[_Sent]) -> list[_Sent]:
+    """Record successful attempts, each only if its attempt still holds its delivery;
+    the ones written (an attempt whose lease expired and was claimed again is not: it
+    posts no reply). One UPDATE for all those that got the same answer (status and
+    excerpt: usually all of them), plus one to clear ``failing_since`` of the
+    integrations that were failing."""
     now = timezone.now()
+    same_answer: dict[tuple[int | None, str], list[_Sent]] = defaultdict(list)
+    for sent in successes:
+        same_answer[(sent.outcome.status, sent.outcome.excerpt)].append(sent)
+    recorded: list[_Sent] = []
+    for (status, excerpt), group in same_answer.items():
+        written = delivery_sql.write_held(
+            [(sent.delivery.pk, sent.attempt) for sent in group],
+            {
+                "status": Delivery.Status.SUCCEEDED,
+                "response_status": status,
+                "response_excerpt": excerpt,
+                "error_message": "",
+                "leased_until": None,
+                "next_attempt_at": None,
+                "finished_at": now,
+                "updated_at": now,
+            },
+        )
+        recorded += [sent for sent in group if sent.delivery.pk in written]
+    # failing_since as read with the batch, or as a failure of the batch set it
+    recovered = {s.delivery.integration for s in recorded if s.delivery.integration.failing_since}
+    if recovered:
+        Integration.objects.filter(
+            pk__in=[i.pk for i in recovered], failing_since__isnull=False
+        ).update(failing_since=None)
+        for integration in recovered:
+            integration.failing_since = None
+    return recorded
+
+
+def _record_failure(
+    delivery: Delivery, integration: Integration, attempt: int, outcome: Outcome
+) -> bool:
+    """Write a failed attempt's result (only if this attempt still holds the delivery):
+    its next attempt on the schedule, or failed for good; the integration failing since
+    now, disabled after a 410 or too long failing; the endpoint's other deliveries held
+    back when it is down. Whether it was written."""
+    now = timezone.now()
+    delay = None if outcome.final else retry_delay(integration, attempt)
+    if delay is not None and outcome.wait is not None:
+        delay = outcome.wait
     fields: dict[str, Any] = {
         "leased_until": None,
         "response_status": outcome.status,
@@ -322,30 +308,18 @@ def _record(delivery: Delivery, integration: Integration, attempt: int, outcome:
         "error_message": outcome.error[:2000],
         "updated_at": now,
     }
-    delay = None if outcome.ok or outcome.final else retry_delay(integration, attempt)
-    if delay is not None and outcome.wait is not None:
-        delay = outcome.wait
-    if outcome.ok:
-        fields |= {"status": Delivery.Status.SUCCEEDED, "finished_at": now, "next_attempt_at": None}
-    elif delay is None:
+    if delay is None:
         fields |= {"status": Delivery.Status.FAILED, "finished_at": now, "next_attempt_at": None}
     else:
         fields["next_attempt_at"] = now + delay
-    mine = Delivery.objects.filter(pk=delivery.pk, attempts=attempt, status=Delivery.Status.PENDING)
-    if outcome.ok:  # one statement (no transaction) unless the integration was failing
-        if not mine.update(**fields):
-            return False  # a newer attempt (a lease that expired) owns the delivery now
-        if integration.failing_since is not None:  # as read with the delivery
-            Integration.objects.filter(pk=integration.pk, failing_since__isnull=False).update(
-                failing_since=None
-            )
-        return True
     with transaction.atomic():
-        if not mine.update(**fields):
+        if not delivery_sql.write_held([(delivery.pk, attempt)], fields):
             return False  # a newer attempt (a lease that expired) owns the delivery now
         Integration.objects.filter(pk=integration.pk, failing_since__isnull=True).update(
             failing_since=now
         )
+        if integration.failing_since is None:  # a later success of the batch clears it
+            integration.failing_since = now
         if outcome.status == 410:
             _disable(integration, f"The endpoint {delivery.url[:150]} answered 410 Gone.")
         elif _failing_too_long(integration, now):
@@ -391,37 +365,39 @@ def delivery_attempt(pk: int, attempt: int) -> Outcome | None:
         ).get(pk=pk)
     except Delivery.DoesNotExist:
         return None
-    integration = delivery.integration
-    cancelled = (
-        "The integration is disabled."
-        if not integration.enabled
-        else "The URL is no longer one of the integration's."
-        if delivery.url not in integration.urls
-        else ""
-    )
-    if cancelled:
-        Delivery.objects.filter(pk=pk, attempts=attempt, status=Delivery.Status.PENDING).update(
-            status=Delivery.Status.CANCELLED,
-            finished_at=timezone.now(),
-            next_attempt_at=None,
-            leased_until=None,
-            error_message=cancelled,
-        )
+    return _attempt(delivery, attempt)
+
+
+def _attempt(delivery: Delivery, attempt: int) -> Outcome | None:
+    """Make attempt ``attempt`` of ``delivery`` (its integration attached) from start to
+    end: send, record, post the endpoint's reply. None when it was cancelled."""
+    sent = _send_attempt(delivery, attempt)
+    if sent is None:
         return None
-    outcome = _send(delivery, integration)
-    recorded = _record(delivery, integration, attempt, outcome)
-    if recorded and outcome.ok and outcome.response is not None:  # a stale attempt: no reply
-        _reply(delivery, integration, outcome.response)
-    return outcome
+    if sent.outcome.ok:
+        for recorded in _record_successes([sent]):
+            _reply(recorded)
+    return sent.outcome
 
 
-def _reply(delivery: Delivery, integration: Integration, response: egress.EgressResponse) -> None:
+def _may_reply(sent: _Sent) -> bool:
+    """Whether a recorded success's answer can ask for a reply (a blank body never does:
+    apps.integrations.services.replies)."""
+    response = sent.outcome.response
+    return response is not None and bool(response.body.strip())
+
+
+def _reply(sent: _Sent) -> None:
     """Post the endpoint's reply back (apps.integrations.services.replies); a refused
     reply is noted on the delivery, which still succeeded."""
     from apps.integrations.services.replies import delivery_reply
 
+    if not _may_reply(sent):
+        return
+    delivery, response = sent.delivery, sent.outcome.response
+    assert response is not None  # (_may_reply)
     try:
-        message_id = delivery_reply(delivery, integration, response)
+        message_id = delivery_reply(delivery, delivery.integration, response)
     except DomainError as exc:
         Delivery.objects.filter(pk=delivery.pk).update(
             error_message=f"The reply was not posted: {exc.message}"[:2000]
@@ -468,93 +444,197 @@ def _pool(size: int) -> ThreadPoolExecutor:
         return _executor
 
 
-def _in_thread(pk: int, attempt: int, endpoint: Endpoint) -> Outcome | None:
+class _Collector:
+    """Where a run's attempts in the pool hand their results over: the run records the
+    successes a batch at a time (one statement) and tallies them all. Once the run has
+    ended, an attempt still in flight records its own success."""
+
+    def __init__(self) -> None:
+        self._handed = threading.Condition()
+        self._results: list[_Sent | None] = []
+        self._open = True
+
+    def hand_over(self, sent: _Sent | None) -> bool:
+        """Give the run an attempt's result (None: cancelled, or it broke); False when the
+        run has ended."""
+        with self._handed:
+            if not self._open:
+                return False
+            self._results.append(sent)
+            self._handed.notify()
+            return True
+
+    def take(self, timeout: float) -> list[_Sent | None]:
+        """The results handed over since the last take, waiting up to ``timeout`` seconds
+        for one if there is none."""
+        with self._handed:
+            if not self._results and timeout > 0:
+                self._handed.wait(timeout)
+            taken, self._results = self._results, []
+            return taken
+
+    def close(self) -> list[_Sent | None]:
+        """End the run's collection; the results handed over and not taken."""
+        with self._handed:
+            self._open = False
+            taken, self._results = self._results, []
+            return taken
+
+
+def _submit(delivery: Delivery, pool_size: int, collector: _Collector) -> None:
+    """Make a claimed attempt in this process's pool, counted in flight until it is sent."""
+    endpoint = (delivery.integration_id, delivery.url)
+    with _in_flight_lock:
+        _in_flight[endpoint] = _in_flight.get(endpoint, 0) + 1
+    _pool(pool_size).submit(_in_thread, delivery, endpoint, collector)
+
+
+def _in_thread(delivery: Delivery, endpoint: Endpoint, collector: _Collector) -> None:
+    """An attempt in the pool: sent, then handed over to its run, or, when the run has
+    ended meanwhile, recorded (and replied to) here."""
     close_old_connections()
+    sent = None
     try:
-        return delivery_attempt(pk, attempt)
+        sent = _send_attempt(delivery, delivery.attempts)
     except Exception:
-        logger.exception("delivery %s attempt %s failed unexpectedly", pk, attempt)
-        return None
+        logger.exception(
+            "delivery %s attempt %s failed unexpectedly", delivery.pk, delivery.attempts
+        )
     finally:
         with _in_flight_lock:
             _in_flight[endpoint] = _in_flight.get(endpoint, 1) - 1
             if _in_flight[endpoint] <= 0:
                 _in_flight.pop(endpoint, None)
+    try:
+        if not collector.hand_over(sent) and sent is not None and sent.outcome.ok:
+            for recorded in _record_successes([sent]):
+                _reply(recorded)
+    except Exception:
+        logger.exception("delivery %s: recording its success failed", delivery.pk)
+    finally:
         close_old_connections()
 
 
-def _due(limit: int, now: datetime, full: set[Endpoint]) -> list[tuple[int, int, str, int]]:
-    query = Delivery.objects.filter(_due_q(now))
-    if full:
-        query = query.exclude(reduce(or_, (Q(integration_id=i, url=u) for i, u in full)))
-    return list(
-        query.order_by("next_attempt_at", "pk").values_list(
-            "pk", "integration_id", "url", "attempts"
-        )[:limit]
-    )
+def _reply_in_thread(sent: _Sent) -> None:
+    close_old_connections()
+    try:
+        _reply(sent)
+    except Exception:
+        logger.exception("delivery %s: posting its reply failed", sent.delivery.pk)
+    finally:
+        close_old_connections()
+
+
+class _DueRows:
+    """The due rows a run has read ahead (one query serves several batches) and claims in
+    batches, every endpoint within ``WEBHOOK_ENDPOINT_CONCURRENCY``."""
+
+    def __init__(self, per_endpoint: int) -> None:
+        self.per_endpoint = per_endpoint
+        self.rows: deque[tuple[int, Endpoint]] = deque()
+
+    def claim(self, slots: int, in_flight: Mapping[Endpoint, int]) -> list[Delivery]:
+        """Claim up to ``slots`` due deliveries (``in_flight``: this process's attempts in
+        flight per endpoint); [] when none is due that this process may take."""
+        now = timezone.now()
+        fresh = not self.rows
+        while True:
+            if fresh:
+                full = {e for e, n in in_flight.items() if n >= self.per_endpoint}
+                due = delivery_sql.due(max(2 * slots, DUE_BATCH), now, full)
+                self.rows = deque((pk, (integration, url)) for pk, integration, url in due)
+            claimed = delivery_sql.claim(self._pick(slots, in_flight), now)
+            if claimed or fresh:
+                return claimed
+            fresh = True  # others took the rows read earlier: read the due rows again
+
+    def _pick(self, slots: int, in_flight: Mapping[Endpoint, int]) -> list[int]:
+        """Take up to ``slots`` rows off the front; a row whose endpoint has no room left is
+        dropped (read again later)."""
+        taken = Counter(in_flight)
+        picked: list[int] = []
+        while self.rows and len(picked) < slots:
+            pk, endpoint = self.rows.popleft()
+            if taken[endpoint] < self.per_endpoint:
+                taken[endpoint] += 1
+                picked.append(pk)
+        return picked
 
 
 def deliveries_run(*, budget: float = 10.0, threads: bool = True) -> RunResult:
     """Make the due attempts until none is due or ``budget`` seconds have passed.
 
-    With ``threads`` (the worker), attempts run in this process's pool and the run does not
-    wait for the last ones (they record themselves); without, one by one in the caller
-    (tests, the CLI)."""
+    With ``threads`` (the worker), attempts are claimed in batches and sent from this
+    process's pool; the run records their successes a batch at a time and does not wait
+    for the last ones (they record themselves). Without, one by one in the caller (tests,
+    the CLI)."""
     result = RunResult()
     deadline = time.monotonic() + budget
-    concurrency = max(1, settings.CHATADMIN["WEBHOOK_DELIVERY_CONCURRENCY"])
-    per_endpoint = max(1, settings.CHATADMIN["WEBHOOK_ENDPOINT_CONCURRENCY"])
-    mine: set[Future[Outcome | None]] = set()
-    # due rows read by one query, claimed as slots free up (each claim checks its row again)
-    candidates: deque[tuple[int, int, str, int]] = deque()
-    while True:
-        if time.monotonic() >= deadline:
-            result.more = Delivery.objects.filter(_due_q(timezone.now())).exists()
-            break
-        with _in_flight_lock:
-            busy = sum(_in_flight.values())
-            full = {e for e, n in _in_flight.items() if n >= per_endpoint}
-        free = concurrency - busy if threads else 1
-        claimed_any = False
-        if free > 0:
-            now = timezone.now()
-            cached = bool(candidates)
-            if not cached:
-                candidates.extend(_due(max(free * 2, DUE_BATCH), now, full))
-            while candidates and free > 0:
-                pk, integration_id, url, attempts = candidates.popleft()
-                endpoint = (integration_id, url)
-                with _in_flight_lock:
-                    if _in_flight.get(endpoint, 0) >= per_endpoint:
-                        continue
-                attempt = delivery_claim(pk, now, attempts=attempts)
-                if attempt is None:
-                    continue
-                claimed_any = True
-                free -= 1
-                result.attempted += 1
-                if not threads:
-                    _tally(result, delivery_attempt(pk, attempt))
-                    continue
-                with _in_flight_lock:
-                    _in_flight[endpoint] = _in_flight.get(endpoint, 0) + 1
-                future = _pool(concurrency).submit(_in_thread, pk, attempt, endpoint)
-                mine.add(future)
-            if cached and not claimed_any:
-                candidates.clear()
-                continue  # others took the rows read earlier: read the due rows again
-        if not claimed_any:
-            if not mine:
-                break  # nothing due that this process may take
-            done, mine = wait(mine, timeout=IDLE_POLL_SECONDS, return_when=FIRST_COMPLETED)
-            for future in done:
-                _tally(result, future.result())
-        else:
-            done = {f for f in mine if f.done()}
-            mine -= done
-            for future in done:
-                _tally(result, future.result())
+    due = _DueRows(per_endpoint=max(1, settings.CHATADMIN["WEBHOOK_ENDPOINT_CONCURRENCY"]))
+    integrations = _Integrations()
+    if threads:
+        _run_in_pool(result, deadline, due, integrations)
+    else:
+        while time.monotonic() < deadline:
+            claimed = integrations.attach(due.claim(1, {}))
+            if not claimed:
+                return result  # nothing due
+            result.attempted += 1
+            _tally(result, _attempt(claimed[0], claimed[0].attempts))
+    if time.monotonic() >= deadline:
+        result.more = Delivery.objects.filter(_due_q(timezone.now())).exists()
     return result
+
+
+def _run_in_pool(
+    result: RunResult, deadline: float, due: _DueRows, integrations: _Integrations
+) -> None:
+    concurrency = max(1, settings.CHATADMIN["WEBHOOK_DELIVERY_CONCURRENCY"])
+    # A batch costs the same statements (claim, integrations) however many rows it takes:
+    # with sends in flight, the run claims once half of the pool is free, or when no send
+    # ended for IDLE_POLL_SECONDS (slow endpoints hold the pool: the deliveries written
+    # meanwhile must not wait for them). The successes of the sends that ended are
+    # recorded together (one statement) as the run takes them.
+    batch = max(1, concurrency // 4)
+    collector = _Collector()
+    waiting = 0  # attempts submitted, not handed over yet
+    stalled = False
+    try:
+        while time.monotonic() < deadline:
+            in_flight = _in_flight_now()
+            free = concurrency - sum(in_flight.values())
+            claimed: list[Delivery] = []
+            if free > 0 and (free >= batch or stalled or not waiting):
+                claimed = integrations.attach(due.claim(free, in_flight))
+                for delivery in claimed:
+                    _submit(delivery, concurrency, collector)
+                result.attempted += len(claimed)
+                waiting += len(claimed)
+            if not waiting:
+                break  # nothing due that this process may take now
+            handed = collector.take(timeout=0 if claimed else IDLE_POLL_SECONDS)
+            stalled = not handed and not claimed
+            waiting -= len(handed)
+            _settle(result, handed, concurrency)
+    finally:
+        handed = collector.close()  # the attempts still in flight record themselves
+    _settle(result, handed, concurrency)
+
+
+def _settle(result: RunResult, handed: list[_Sent | None], pool_size: int) -> None:
+    """Record the successes handed over (one statement for the lot), post their replies
+    from the pool, tally."""
+    made = [sent for sent in handed if sent is not None]
+    for recorded in _record_successes([sent for sent in made if sent.outcome.ok]):
+        if _may_reply(recorded):
+            _pool(pool_size).submit(_reply_in_thread, recorded)
+    for sent in made:
+        _tally(result, sent.outcome)
+
+
+def _in_flight_now() -> dict[Endpoint, int]:
+    with _in_flight_lock:
+        return dict(_in_flight)
 
 
 def _tally(result: RunResult, outcome: Outcome | None) -> None:

@@ -1,0 +1,187 @@
+"""The statements the delivery engine (apps.integrations.services.delivery) runs for
+every delivery: the read of the due ones, the claim of an attempt, the record of its
+result, the narrow read of its integration's state. SQL written here, through
+``connection.cursor()`` with the names from the models' ``_meta``: building an ORM
+``update()`` or a ``select_related`` load costs about a millisecond of CPU, several times
+the statement itself, and a worker process sending webhooks is CPU-bound
+(docs/performance.md, "Outgoing webhooks"). The same SQL runs on PostgreSQL and SQLite
+(``UPDATE ... RETURNING``, row values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Model
+
+from apps.integrations.models import Delivery, Integration
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+#: What an attempt needs of its delivery, read with its claim (the other fields stay
+#: deferred: read if something asks for them).
+ATTEMPT_FIELDS = (
+    "id",
+    "organization",
+    "integration",
+    "event",
+    "url",
+    "webhook_id",
+    "payload",
+    "context",
+    "attempts",
+)
+
+_NAMES: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def _db() -> BaseDatabaseWrapper:
+    """This thread's connection (the ``connection`` proxy costs a lookup a use)."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _names(db: BaseDatabaseWrapper, model: type[Model]) -> dict[str, str]:
+    """The quoted table (``"table"``) and columns (by field name) of ``model`` in ``db``'s
+    SQL (built once per process)."""
+    key = (db.vendor, model._meta.label)
+    if key not in _NAMES:
+        quote = db.ops.quote_name
+        _NAMES[key] = {"table": quote(model._meta.db_table)} | {
+            field.name: quote(field.column) for field in model._meta.concrete_fields
+        }
+    return _NAMES[key]
+
+
+def _param(db: BaseDatabaseWrapper, name: str, value: Any) -> Any:
+    """``value`` as ``db`` stores the Delivery field ``name`` (a datetime on SQLite is text:
+    compared as text, it must be written as the ORM writes it)."""
+    return Delivery._meta.get_field(name).get_db_prep_save(value, db)
+
+
+def _due_condition(d: dict[str, str]) -> str:
+    """The condition of a due delivery (as delivery._due_q): pending, its next attempt's
+    time passed, not leased. Its parameters: :func:`_due_params`."""
+    return (
+        f"{d['status']} = %s AND {d['next_attempt_at']} <= %s"
+        f" AND ({d['leased_until']} IS NULL OR {d['leased_until']} < %s)"
+    )
+
+
+def _due_params(db: BaseDatabaseWrapper, now: datetime) -> list[Any]:
+    at = _param(db, "next_attempt_at", now)
+    return [Delivery.Status.PENDING.value, at, at]
+
+
+def due(limit: int, now: datetime, full: Iterable[tuple[int, str]]) -> list[tuple[int, int, str]]:
+    """Up to ``limit`` due deliveries, the first due first, none to an endpoint
+    (integration, URL) in ``full``: (pk, integration pk, URL)."""
+    db = _db()
+    d = _names(db, Delivery)
+    full = list(full)
+    sql = (
+        f"SELECT {d['id']}, {d['integration']}, {d['url']} FROM {d['table']}"
+        f" WHERE {_due_condition(d)}"
+    )
+    params = _due_params(db, now)
+    if full:
+        sql += (
+            f" AND ({d['integration']}, {d['url']}) NOT IN ({', '.join(['(%s, %s)'] * len(full))})"
+        )
+        params += [value for endpoint in full for value in endpoint]
+    sql += f" ORDER BY {d['next_attempt_at']}, {d['id']} LIMIT %s"
+    with db.cursor() as cursor:
+        cursor.execute(sql, [*params, limit])
+        return cursor.fetchall()
+
+
+def claim(pks: Sequence[int], now: datetime) -> list[Delivery]:
+    """Claim the next attempt of each delivery in ``pks`` that is still due (pending,
+    ``next_attempt_at`` passed, not leased) in one guarded UPDATE that bumps ``attempts``
+    and sets the lease. Returns the claimed deliveries, in the order of ``pks``, with the
+    fields an attempt needs; ``attempts`` is the claimed attempt's number.
+
+    On PostgreSQL a row another sender is claiming or recording (locked) is skipped, never
+    waited for; SQLite has no row locks (the statement takes the database's write lock)."""
+    if not pks:
+        return []
+    db = _db()
+    d = _names(db, Delivery)
+    # the chosen rows that are still due
+    chosen = f"{d['id']} IN ({', '.join(['%s'] * len(pks))}) AND {_due_condition(d)}"
+    if db.features.has_select_for_update_skip_locked:
+        chosen = (
+            f"{d['id']} IN (SELECT {d['id']} FROM {d['table']} WHERE {chosen}"
+            " FOR UPDATE SKIP LOCKED)"
+        )
+    fields = [f for f in Delivery._meta.concrete_fields if f.name in ATTEMPT_FIELDS]
+    sql = (
+        f"UPDATE {d['table']} SET {d['attempts']} = {d['attempts']} + 1,"
+        f" {d['leased_until']} = %s, {d['last_attempt_at']} = %s WHERE {chosen}"
+        f" RETURNING {', '.join(d[f.name] for f in fields)}"
+    )
+    lease = timedelta(seconds=settings.CHATADMIN["WEBHOOK_DELIVERY_LEASE_SECONDS"])
+    params = [_param(db, "leased_until", now + lease), _param(db, "last_attempt_at", now)]
+    params += [*pks, *_due_params(db, now)]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    attnames = [f.attname for f in fields]
+    claimed = [
+        # (from_db takes the values as the database gives them: JSON is still text)
+        Delivery.from_db(
+            db.alias,
+            attnames,
+            [
+                f.from_db_value(v, None, db) if hasattr(f, "from_db_value") else v
+                for f, v in zip(fields, row, strict=True)
+            ],
+        )
+        for row in rows
+    ]
+    order = {pk: n for n, pk in enumerate(pks)}  # (SQLite returns them in any order)
+    return sorted(claimed, key=lambda delivery: order[delivery.pk])
+
+
+def write_held(held: Sequence[tuple[int, int]], values: Mapping[str, Any]) -> set[int]:
+    """Write ``values`` (Delivery field name -> value) to each delivery of ``held`` (pk,
+    attempt) that its attempt still holds (pending, ``attempts`` unchanged: the fence);
+    the pks written. One statement."""
+    if not held:
+        return set()
+    db = _db()
+    d = _names(db, Delivery)
+    sql = (
+        f"UPDATE {d['table']} SET {', '.join(f'{d[name]} = %s' for name in values)}"
+        f" WHERE {d['status']} = %s"
+        f" AND ({d['id']}, {d['attempts']}) IN ({', '.join(['(%s, %s)'] * len(held))})"
+        f" RETURNING {d['id']}"
+    )
+    params = [_param(db, name, value) for name, value in values.items()]
+    params.append(Delivery.Status.PENDING.value)
+    for pk, attempt in held:
+        params += [pk, attempt]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def integration_stamps(pks: Iterable[int], fields: Sequence[str]) -> dict[int, tuple[Any, ...]]:
+    """pk -> the Integration ``fields`` of each integration in ``pks`` that exists, as the
+    database gives them (to compare, not to use)."""
+    pks = list(pks)
+    if not pks:
+        return {}
+    db = _db()
+    i = _names(db, Integration)
+    sql = (
+        f"SELECT {i['id']}, {', '.join(i[name] for name in fields)} FROM {i['table']}"
+        f" WHERE {i['id']} IN ({', '.join(['%s'] * len(pks))})"
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, pks)
+        return {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
