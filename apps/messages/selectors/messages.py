@@ -158,6 +158,15 @@ def _scope(
     return f"v2.messages:{organization.pk}:{channel.pk}:{digest}"
 
 
+def _any_beyond(rows: QuerySet[Message], order: str) -> bool:
+    """Whether a page has a neighbour: the nearest row by primary key, ``ORDER BY ...
+    LIMIT 1``. Not ``exists()``: Django drops the ordering from an ``EXISTS``, and
+    PostgreSQL then estimates the matching rows as spread evenly and scans the table
+    past ~10,000 rows instead of walking the (channel, id) index from the pivot (a deep
+    backward page grew with the channel)."""
+    return bool(rows.order_by(order).values_list("pk", flat=True)[:1])
+
+
 def message_query(
     *,
     organization: Organization,
@@ -253,13 +262,13 @@ def message_query(
         return MessagePage(items=[])
     first_pk, last_pk = rows[0].pk, rows[-1].pk
     # The side we walked towards is known from the extra row; the other side needs one
-    # EXISTS query, and only when the window was bounded on that side.
+    # query, and only when the window was bounded on that side.
     if ascending:
         has_next = more
-        has_prev = lower_bounded and base.filter(pk__lt=first_pk).exists()
+        has_prev = lower_bounded and _any_beyond(base.filter(pk__lt=first_pk), "-pk")
     else:
         has_prev = more
-        has_next = upper_bounded and base.filter(pk__gt=last_pk).exists()
+        has_next = upper_bounded and _any_beyond(base.filter(pk__gt=last_pk), "pk")
     return MessagePage(
         items=rows,
         next=encode_token(scope, {"d": "next", "k": last_pk, "n": limit}) if has_next else None,
