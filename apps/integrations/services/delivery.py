@@ -11,10 +11,12 @@ statements run for every delivery are :mod:`~apps.integrations.services.delivery
   pending, due, not leased) that bumps ``attempts`` and sets ``leased_until``; the result
   is written only if ``attempts`` is still the claimed one. A sender killed mid-send
   leaves the lease to expire: the attempt is made again, with the same ``webhook-id``.
-- **Batches.** A run claims the due deliveries several at a time (one statement), reads
-  their integrations once per batch (kept for the run, read again when changed), and
-  records the successes of the sends that ended together (one statement); a failure is
-  recorded by its sender at once (it may hold its endpoint's other deliveries back).
+- **Batches.** The fan-out writes its rows in one statement (a JSON array of rows). A run
+  claims the due deliveries several at a time (one statement), reads their integrations
+  once per batch (kept for the run, read again when changed), sleeps until half of its
+  pool is free (not woken by every send) and records the successes of the sends that
+  ended together (one statement); a failure is recorded by its sender at once (it may
+  hold its endpoint's other deliveries back).
 - **Isolation.** A run sends in a pool of threads, at most ``WEBHOOK_ENDPOINT_CONCURRENCY``
   to one URL; an endpoint that times out, refuses connections, answers 5xx or 429 moves
   its other waiting deliveries to its own next attempt (a circuit breaker), so one dead
@@ -77,9 +79,10 @@ RUN_TASK = "integrations.deliveries_run"
 #: While a run has sends in flight and nothing it may claim, it looks for new due rows
 #: this often (one indexed query, ~0.3 ms of CPU, each time): a send to a slow or dead
 #: endpoint (up to WEBHOOK_TIMEOUT_SECONDS) must not delay the deliveries written
-#: meanwhile (benchmarks/webhooks.py, outgoing 2: 0.5 s made them 4.6x slower, 0.02 s
-#: 1.5x, 0.005 s 1.0x).
-IDLE_POLL_SECONDS = 0.005
+#: meanwhile. A fan-out in this process wakes the run at once (:func:`_wake_runs`); one in
+#: another process also queues a run, which another worker process takes: the poll is
+#: for a worker without a free process.
+IDLE_POLL_SECONDS = 0.05
 #: Due rows a run reads at least at once (its claims take them in batches as threads
 #: free up).
 DUE_BATCH = 32
@@ -107,26 +110,24 @@ def deliveries_create(rows: Iterable[NewDelivery]) -> int:
     """Write one pending delivery per row and URL, due now (idempotent: a row that exists
     is left alone); a run is requested once the transaction commits. Returns how many
     rows were asked for."""
-    now = timezone.now()
-    objs = [
-        Delivery(
-            organization_id=row.integration.organization_id,
-            integration=row.integration,
-            event_id=row.event_id,
-            event=row.event,
-            url=url,
-            webhook_id=webhook_id(row.integration.pk, row.event_id, url),
-            payload=dict(row.payload),
-            context=dict(row.context),
-            next_attempt_at=now,
+    values = [
+        (
+            row.integration.organization_id,
+            row.integration.pk,
+            row.event_id,
+            row.event,
+            url,
+            webhook_id(row.integration.pk, row.event_id, url),
+            dict(row.payload),
+            dict(row.context),
         )
         for row in rows
         for url in row.integration.urls
     ]
-    if objs:
-        Delivery.objects.bulk_create(objs, ignore_conflicts=True, batch_size=500)
+    if values:
+        delivery_sql.insert(values, timezone.now())
         request_run()
-    return len(objs)
+    return len(values)
 
 
 def request_run() -> None:
@@ -137,6 +138,7 @@ def request_run() -> None:
 
 
 def _publish_run() -> None:
+    _wake_runs()  # a run of this process with sends in flight takes them at once
     publish(RUN_TASK, recovered_by=RUN_TASK)
 
 
@@ -446,13 +448,17 @@ def _pool(size: int) -> ThreadPoolExecutor:
 
 class _Collector:
     """Where a run's attempts in the pool hand their results over: the run records the
-    successes a batch at a time (one statement) and tallies them all. Once the run has
-    ended, an attempt still in flight records its own success."""
+    successes a batch at a time (one statement) and tallies them all. The run is woken
+    when as many results as it asked for are in (not at each one: a wakeup is a thread
+    switch), or when this process wrote new deliveries (:func:`_wake_runs`). Once the run
+    has ended, an attempt still in flight records its own success."""
 
     def __init__(self) -> None:
         self._handed = threading.Condition()
         self._results: list[_Sent | None] = []
         self._open = True
+        self._wanted = 1
+        self._poked = False
 
     def hand_over(self, sent: _Sent | None) -> bool:
         """Give the run an attempt's result (None: cancelled, or it broke); False when the
@@ -461,17 +467,28 @@ class _Collector:
             if not self._open:
                 return False
             self._results.append(sent)
-            self._handed.notify()
+            if len(self._results) == self._wanted:
+                self._handed.notify()
             return True
 
-    def take(self, timeout: float) -> list[_Sent | None]:
-        """The results handed over since the last take, waiting up to ``timeout`` seconds
-        for one if there is none."""
+    def poke(self) -> None:
+        """New deliveries are due: wake the run."""
         with self._handed:
-            if not self._results and timeout > 0:
-                self._handed.wait(timeout)
+            self._poked = True
+            self._handed.notify()
+
+    def take(self, wanted: int, timeout: float) -> tuple[list[_Sent | None], bool]:
+        """The results handed over since the last take, waiting up to ``timeout`` seconds
+        for ``wanted`` of them; and whether new deliveries were written meanwhile."""
+        with self._handed:
+            self._wanted = max(1, wanted)
+            if timeout > 0:
+                self._handed.wait_for(
+                    lambda: self._poked or len(self._results) >= self._wanted, timeout
+                )
             taken, self._results = self._results, []
-            return taken
+            poked, self._poked = self._poked, False
+            return taken, poked
 
     def close(self) -> list[_Sent | None]:
         """End the run's collection; the results handed over and not taken."""
@@ -479,6 +496,18 @@ class _Collector:
             self._open = False
             taken, self._results = self._results, []
             return taken
+
+
+#: The runs in this process (their collectors), woken when it writes new deliveries.
+_runs: set[_Collector] = set()
+_runs_lock = threading.Lock()
+
+
+def _wake_runs() -> None:
+    with _runs_lock:
+        running = list(_runs)
+    for collector in running:
+        collector.poke()
 
 
 def _submit(delivery: Delivery, pool_size: int, collector: _Collector) -> None:
@@ -590,33 +619,42 @@ def _run_in_pool(
     result: RunResult, deadline: float, due: _DueRows, integrations: _Integrations
 ) -> None:
     concurrency = max(1, settings.CHATADMIN["WEBHOOK_DELIVERY_CONCURRENCY"])
-    # A batch costs the same statements (claim, integrations) however many rows it takes:
-    # with sends in flight, the run claims once half of the pool is free, or when no send
-    # ended for IDLE_POLL_SECONDS (slow endpoints hold the pool: the deliveries written
-    # meanwhile must not wait for them). The successes of the sends that ended are
-    # recorded together (one statement) as the run takes them.
-    batch = max(1, concurrency // 4)
+    # A batch costs the same statements (claim, integrations; the record of its
+    # successes) however many rows it takes: with sends in flight, the run sleeps until
+    # half of the pool is free (one wakeup, one claim, one record for the lot), until
+    # this process wrote new deliveries, or for IDLE_POLL_SECONDS (the deliveries other
+    # processes write while slow endpoints hold the pool must not wait for them).
+    batch = max(1, concurrency // 2)
     collector = _Collector()
+    with _runs_lock:
+        _runs.add(collector)
     waiting = 0  # attempts submitted, not handed over yet
-    stalled = False
+    look = True
+    drained = False  # the last claim found fewer due rows than it had room for
     try:
         while time.monotonic() < deadline:
             in_flight = _in_flight_now()
             free = concurrency - sum(in_flight.values())
-            claimed: list[Delivery] = []
-            if free > 0 and (free >= batch or stalled or not waiting):
+            if free > 0 and (free >= batch or look or not waiting):
                 claimed = integrations.attach(due.claim(free, in_flight))
                 for delivery in claimed:
                     _submit(delivery, concurrency, collector)
                 result.attempted += len(claimed)
                 waiting += len(claimed)
+                drained = len(claimed) < free
+                free -= len(claimed)
             if not waiting:
                 break  # nothing due that this process may take now
-            handed = collector.take(timeout=0 if claimed else IDLE_POLL_SECONDS)
-            stalled = not handed and not claimed
+            # woken when a batch's worth of the pool is free (or, with nothing more due,
+            # when a batch of results is in to record)
+            wanted = min(waiting, batch if drained else max(1, batch - free))
+            handed, look = collector.take(wanted, IDLE_POLL_SECONDS)
+            look = look or len(handed) < wanted  # (the poll)
             waiting -= len(handed)
             _settle(result, handed, concurrency)
     finally:
+        with _runs_lock:
+            _runs.discard(collector)
         handed = collector.close()  # the attempts still in flight record themselves
     _settle(result, handed, concurrency)
 

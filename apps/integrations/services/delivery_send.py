@@ -80,9 +80,22 @@ class Outcome:
         return self.status is not None and 200 <= self.status < 300
 
 
+def _secret_decrypts(integration: Integration) -> bool:
+    """Whether the integration's signing secret (if it has one) decrypts: asked once per
+    secret of a run's integration object (a decryption costs as much as the signature)."""
+    stored = integration.signing_secret
+    if not stored:
+        return True
+    known = integration.__dict__.get("_secret_decrypts")
+    if known is None or known[0] != stored:
+        known = (stored, bool(signing.secret_decrypt(stored)))
+        integration.__dict__["_secret_decrypts"] = known
+    return known[1]
+
+
 def send(delivery: Delivery, integration: Integration) -> Outcome:
     """Send one attempt of ``delivery`` and tell what came of it (nothing is recorded)."""
-    if integration.signing_secret and not signing.secret_decrypt(integration.signing_secret):
+    if not _secret_decrypts(integration):
         # never unsigned: the receiver could not tell it from a forgery (retried: the key
         # may be put back; a rotation gives a secret that decrypts)
         return Outcome(
