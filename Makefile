@@ -87,6 +87,8 @@ bench: install
 	$(SCRATCH_ENV) $(PY) benchmarks/console.py $(CONSOLE_ARGS)
 	$(SCRATCH_ENV) $(PY) benchmarks/messaging.py $(MESSAGING_ARGS)
 	$(SCRATCH_ENV) $(PY) benchmarks/webhooks.py $(WEBHOOKS_ARGS)
+	$(SCRATCH_ENV) $(PY) benchmarks/paging.py $(PAGING_ARGS)
+	$(SCRATCH_ENV) $(PY) benchmarks/api.py $(API_ARGS)
 
 # gunicorn on PostgreSQL under concurrent API clients (scratch database test_<NAME> of
 # DATABASE_URL). LOAD_ARGS, e.g. "--clients 8 --seconds 30 --workers 3".

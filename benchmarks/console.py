@@ -4,7 +4,7 @@ against a bare page of the same site.
     DJANGO_SETTINGS_MODULE=chatadmin.settings \\
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/chatadmin_bench \\
         .venv/bin/python benchmarks/console.py [--messages 100000] [--users 10000]
-        [--channels 1000] [--repeat 7] [--keepdb]
+        [--channels 1000] [--rounds 15] [--keepdb] [--only channel] [--profile]
 
 The issue's size is ``--messages 1000000 --users 100000`` (seeding takes about half a
 minute on PostgreSQL; the defaults are ten times smaller so a run takes seconds).
@@ -15,28 +15,43 @@ next to the database of DATABASE_URL; in memory on SQLite), migrates it, seeds i
 ``--keepdb`` the scratch database is kept and reused by the next run (seeded only when
 it has fewer messages than asked for).
 
-A superuser is logged in with Django's test Client. Every page is requested once to
-warm up, then ``--repeat`` times; the median is printed with the page's query count and
-its ratio to the median of a bare page of the same site: the console's password-change
-form (the same middleware, session, login, base template and CSRF token; no data).
-``/healthz`` (no template, no session) is printed too. Pages that do not resolve or do
-not answer 200 are listed as skipped.
+A superuser is logged in with Django's test Client. The reference is a bare page of the
+same site: the console's password-change form (the same middleware, session, login, base
+template and CSRF token; no data); the admin's pages are paired with the admin's own
+bare page, its password-change form (the admin's base template). ``/healthz`` (no
+template, no session) is measured too.
+Every page is requested once to warm up; then ``--rounds`` rounds, each of which requests,
+for every page in turn, the bare page and then the page (a pair). A page's figure is the
+**median of its per-round ratios** (page / the bare page of the same pair), with the
+min-max range of those ratios: load that drifts during a run (other processes on the
+machine) hits both halves of a pair alike, so the ratio holds where the raw times swing.
+Its median time, its query count and the statements' share of the time are printed too.
+Pages that do not resolve or do not answer 200 are listed as skipped. ``--only NAME``
+(repeatable) keeps the page of that name (or whose URL contains it); ``--profile`` runs
+cProfile around the selected pages' requests and prints the top functions by cumulative
+time (and by own time) for each, ``--show-sql`` each statement with its median time (see
+docs/performance.md, "Console at scale").
+
 The console pages are those of ``apps/console/urls.py`` (lists, and detail pages for a
 sample channel, user and message); the admin pages are every registered model's
-changelist, plus a search, a filter and a deep page on messages. It asserts nothing
-about wall-clock: the figures are for a person to read.
+changelist, plus a search, a filter and a deep page on messages and a search by name on
+members. It asserts nothing about wall-clock: the figures are for a person to read; the
+target is a ratio of 3 or less (issue 15).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import logging
 import os
+import pstats
 import statistics
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +90,15 @@ class Row:
     group: str
     name: str
     url: str
-    median_ms: float = 0.0
-    queries: int = 0
     status: int = 0
+    queries: int = 0
+    times: list[float] = field(default_factory=list)  # seconds, one per round
+    sql_times: list[float] = field(default_factory=list)  # seconds in statements
+    ratios: list[float] = field(default_factory=list)  # page / bare, one per round
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.times) * 1000 if self.times else 0.0
 
 
 def _parse() -> argparse.Namespace:
@@ -85,7 +106,14 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--channels", type=int, default=1_000)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15, help="(bare, page) pairs per page")
+    parser.add_argument(
+        "--only", action="append", default=[], help="a page by name, or pages whose URL has this"
+    )
+    parser.add_argument("--profile", action="store_true", help="cProfile the selected pages")
+    parser.add_argument(
+        "--show-sql", action="store_true", help="each statement of the selected pages, timed"
+    )
     parser.add_argument("--keepdb", action="store_true", help="keep (and reuse) the scratch DB")
     return parser.parse_args()
 
@@ -169,22 +197,83 @@ def _admin_pages(samples: dict[str, str]) -> list[Row]:
     return rows
 
 
-def _measure(client: Client, row: Row, repeat: int) -> Row:
-    response = client.get(row.url)  # warm up (templates, caches, the planner)
+def _get(client: Client, row: Row) -> tuple[float, float, int]:
+    """One request: (wall seconds, seconds spent in statements, statement count)."""
+    spent = [0.0]
+
+    def timed(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent[0] += time.perf_counter() - started
+
+    with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(timed):
+        started = time.perf_counter()
+        response = client.get(row.url)
+        if getattr(response, "streaming", False):
+            b"".join(response.streaming_content)
+        elapsed = time.perf_counter() - started
     row.status = response.status_code
-    if row.status != 200:
-        return row
-    times = []
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            response = client.get(row.url)
-            if getattr(response, "streaming", False):
-                b"".join(response.streaming_content)
-            times.append(time.perf_counter() - started)
-        row.queries = len(queries)
-    row.median_ms = statistics.median(times) * 1000
-    return row
+    return elapsed, spent[0], len(queries)
+
+
+def _rounds(client: Client, bases: dict[str, Row], rows: list[Row], rounds: int) -> None:
+    """``rounds`` rounds; in each, every page as a pair: its site's bare page, then it."""
+    for row in [*bases.values(), *rows]:
+        _get(client, row)  # warm up (templates, caches, the planner)
+    live = [row for row in rows if row.status == 200]
+    for _ in range(rounds):
+        for row in live:
+            base = bases[row.group]
+            bare, _sql, _n = _get(client, base)
+            elapsed, sql, row.queries = _get(client, row)
+            base.times.append(bare)
+            row.times.append(elapsed)
+            row.sql_times.append(sql)
+            row.ratios.append(elapsed / bare)
+
+
+def _show_sql(client: Client, rows: list[Row], rounds: int) -> None:
+    """Each statement of each page with its median time over ``rounds`` requests."""
+    for row in rows:
+        if row.status != 200:
+            continue
+        timings: list[list[tuple[str, float]]] = []
+        for _ in range(rounds):
+            seen: list[tuple[str, float]] = []
+
+            def timed(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return execute(sql, params, many, context)
+                finally:
+                    seen.append((sql, time.perf_counter() - started))  # noqa: B023
+
+            with connection.execute_wrapper(timed):
+                client.get(row.url)
+            timings.append(seen)
+        print(f"\n===== statements: {row.name} {row.url} (median of {rounds} requests)")
+        for i, (sql, _) in enumerate(timings[-1]):
+            median = statistics.median(t[i][1] for t in timings if i < len(t)) * 1000
+            print(f"{median:8.2f} ms  {' '.join(sql.split())[:150]}")
+
+
+def _profile(client: Client, rows: list[Row], rounds: int) -> None:
+    for row in rows:
+        if row.status != 200:
+            continue
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(rounds):
+            client.get(row.url)
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(60)
+        stats.sort_stats("tottime").print_stats(20)
+        print(f"\n===== profile: {row.name} {row.url} ({rounds} requests)")
+        print(out.getvalue())
 
 
 def main() -> None:
@@ -197,7 +286,11 @@ def main() -> None:
     # context copy per template, for assertTemplateUsed) would inflate every figure.
     settings.DEBUG = False
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    old_config = setup_databases(verbosity=1, interactive=False, keepdb=args.keepdb)
+    # serialized_aliases=set(): no JSON dump of the whole database (TransactionTestCase's
+    # rollback emulation), which took minutes on a kept 1,000,000-message database
+    old_config = setup_databases(
+        verbosity=1, interactive=False, keepdb=args.keepdb, serialized_aliases=set()
+    )
     try:
         org = _seed(args)
         account = Account.objects.filter(email=SUPERUSER).first() or (
@@ -206,36 +299,51 @@ def main() -> None:
         client = Client()
         client.force_login(account)
         samples = _samples(org)
-        bare_url = reverse("console:password_change")
-        base = _measure(client, Row("base", "bare page", bare_url), args.repeat * 3)
-        health = _measure(client, Row("base", "/healthz", reverse("healthz")), args.repeat * 3)
+        bases = {
+            "console": Row("console", "bare page", reverse("console:password_change")),
+            "admin": Row("admin", "bare page", reverse("admin:password_change")),
+        }
+        health = Row("console", "/healthz", reverse("healthz"))
         rows = [health, *_console_pages(org, samples), *_admin_pages(samples)]
-        for row in rows:
-            _measure(client, row, args.repeat)
-        _print(args, base, rows)
+        if args.only:
+            rows = [r for r in rows if any(o == r.name or o in r.url for o in args.only)]
+        _rounds(client, bases, rows, args.rounds)
+        if args.show_sql:
+            _show_sql(client, rows, args.rounds)
+        if args.profile:
+            _profile(client, rows, args.rounds)
+        _print(args, bases, rows)
     finally:
         if not args.keepdb:
             teardown_databases(old_config, verbosity=1)
 
 
-def _print(args: argparse.Namespace, base: Row, rows: list[Row]) -> None:
+def _print(args: argparse.Namespace, bases: dict[str, Row], rows: list[Row]) -> None:
     messages = Message.objects.count()
     members = Member.objects.count()
     print()
     print(
-        f"{connection.vendor}: {messages:,} messages, {members:,} users; "
-        f"median of {args.repeat}; bare page {base.url}: {base.median_ms:.1f} ms"
+        f"{connection.vendor}: {messages:,} messages, {members:,} users; {args.rounds} rounds "
+        f"of (bare, page) pairs; load {os.getloadavg()[0]:.2f}"
     )
-    print(f"{'group':<8} {'page':<40} {'median':>9} {'x bare':>7} {'queries':>8}")
+    for group, base in bases.items():
+        print(f"bare page of {group}: {base.url}, median {base.median_ms:.1f} ms")
+    print(
+        f"{'group':<8} {'page':<40} {'median':>9} {'x bare':>7} {'range':>11} "
+        f"{'queries':>8} {'sql':>5}"
+    )
     skipped = []
     for row in rows:
-        if row.status != 200:
+        if row.status != 200 or not row.ratios:
             skipped.append(f"{row.name} ({row.status})")
             continue
-        ratio = row.median_ms / base.median_ms if base.median_ms else 0.0
+        ratio = statistics.median(row.ratios)
+        spread = f"{min(row.ratios):.1f}-{max(row.ratios):.1f}"
+        sql_share = sum(row.sql_times) / sum(row.times) if sum(row.times) else 0.0
+        flag = "  > 3x" if ratio > 3 else ""
         print(
-            f"{row.group:<8} {row.name[:40]:<40} {row.median_ms:>7.1f}ms {ratio:>7.1f} "
-            f"{row.queries:>8}"
+            f"{row.group:<8} {row.name[:40]:<40} {row.median_ms:>7.1f}ms {ratio:>7.2f} "
+            f"{spread:>11} {row.queries:>8} {sql_share:>5.0%}{flag}"
         )
     if skipped:
         print("skipped (not 200): " + ", ".join(skipped))

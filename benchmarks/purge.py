@@ -54,6 +54,7 @@ from django.utils import timezone
 
 from apps.audit.actor import Actor
 from apps.channels.models import Channel, Membership
+from apps.core.database import analyze
 from apps.members.models import Member
 from apps.messages.models import Message, Reaction
 from apps.organizations.models import Organization
@@ -166,17 +167,14 @@ def add_reactions(channel: Channel, member: Member, count: int) -> None:
 
 
 def vacuum() -> None:
-    """Fresh statistics before a measurement (and no dead rows from the previous one)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            for model in (Message, Reaction):
-                cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-            # flush the build's WAL now rather than during a measurement (needs a superuser;
-            # without one the figures are only noisier)
-            with contextlib.suppress(DatabaseError):
-                cursor.execute("CHECKPOINT")
-        else:
-            cursor.execute("ANALYZE")
+    """Fresh statistics before a measurement (and no dead rows from the previous one):
+    apps.core.database.analyze."""
+    analyze(Message, Reaction, vacuum=True)
+    if connection.vendor == "postgresql":
+        # flush the build's WAL now rather than during a measurement (needs a superuser;
+        # without one the figures are only noisier)
+        with connection.cursor() as cursor, contextlib.suppress(DatabaseError):
+            cursor.execute("CHECKPOINT")
 
 
 class Scene:

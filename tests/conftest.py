@@ -66,13 +66,17 @@ def _fresh_cache() -> Any:
 
 @pytest.fixture(autouse=True)
 def _broker_not_paused() -> Any:
-    # A failed publish pauses publishing in the process (apps.core.publishing): no test
-    # may inherit another's.
+    # A failed publish pauses publishing in the process (apps.core.publishing), a
+    # dispatch request covers the next commits (apps.events.services.dispatch_pacer): no
+    # test may inherit another's.
     from apps.core.publishing import resume
+    from apps.events.services import dispatch_pacer
 
     resume()
+    dispatch_pacer.reset()
     yield
     resume()
+    dispatch_pacer.reset()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -16,6 +16,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
@@ -105,6 +106,7 @@ class ConsoleView(LoginRequiredMixin, View):
     section: str = ""
 
     organization: Organization
+    organizations: list[Organization]
     role: str
     actor: Actor
 
@@ -112,7 +114,10 @@ class ConsoleView(LoginRequiredMixin, View):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         slug = kwargs.pop("org", None)
-        organization = Organization.objects.filter(slug=slug).first() if slug else None
+        # The organization switcher's list (every page shows it) holds this organization
+        # whenever the account may open it: one statement for both, not two (issue 15).
+        self.organizations = list(staff_organizations(account=request.user))
+        organization = next((o for o in self.organizations if o.slug == slug), None)
         role = (
             staff_role_of(account=request.user, organization=organization) if organization else None
         )
@@ -130,8 +135,12 @@ class ConsoleView(LoginRequiredMixin, View):
             "role": self.role,
             "is_org_admin": has_role(self.role, Role.ADMIN),
             "is_org_owner": has_role(self.role, Role.OWNER),
-            "console_organizations": staff_organizations(account=self.request.user),
+            "console_organizations": self.organizations,
             "section": self.section,
+            # The CSRF field rendered once: ``{{ csrf_input }}`` in table rows, where a
+            # ``{% csrf_token %}`` per row resolved the lazy token again on every row
+            # (issue 15; the base template's logout form needs the token on every page).
+            "csrf_input": csrf_input(self.request),
             **extra,
         }
 

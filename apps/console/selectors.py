@@ -6,11 +6,13 @@ number of queries, whatever the size of the tables (each is noted).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.db import connections
 from django.db.models import (
     Count,
     Exists,
@@ -19,7 +21,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce, TruncDate
@@ -28,6 +29,7 @@ from django.utils import timezone
 from apps.audit.models import AuditEntry
 from apps.channels.models import Channel, Membership, membership_current_q
 from apps.channels.selectors.channels import channel_live_q
+from apps.core.admin import capped_count
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.messages.models import Message
@@ -42,22 +44,94 @@ SYSTEM_LABEL = "system"  # apps.audit.actor.Actor.system().label
 # --------------------------------------------------------------------------- dashboard
 
 
-def dashboard_counts(*, organization: Organization) -> dict[str, int]:
-    """Open reports, channels, users and messages. Two queries: the report count (the
-    ``report_queue`` index) and one row of scalar subqueries. Messages are the sum of the
-    channels' denormalized ``message_count`` (kept by the services), never a COUNT(*)
-    over the messages table; closed channels count 0."""
-    live_channels = Channel.objects.filter(channel_live_q(), organization=organization)
-    totals = live_channels.aggregate(
-        channels=Count("pk", filter=Q(closed_at__isnull=True)),
-        messages=Coalesce(Sum("message_count"), 0),
+#: Below this many rows a dashboard total is exact; from it on, "about N" (see below).
+EXACT_BELOW = 10_000
+
+
+@dataclass(frozen=True)
+class Total:
+    """A count for people to read: ``value`` exact, or the planner's estimate when the
+    exact count would cost a scan that grows with the table (``exact`` False)."""
+
+    value: int
+    exact: bool = True
+
+
+def planner_estimate(queryset: QuerySet[Any]) -> int | None:
+    """PostgreSQL's row estimate for the queryset (``EXPLAIN``, one cheap statement that
+    reads no rows: the statistics ANALYZE keeps), or None on other databases."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    sql, params = queryset.order_by().query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):  # pragma: no cover - psycopg returns JSON parsed
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def total_from(counted: int, queryset: QuerySet[Any], *, exact_below: int) -> Total:
+    """A ``Total`` from a count capped at ``exact_below`` (see ``total``)."""
+    if counted < exact_below:
+        return Total(counted)
+    estimate = planner_estimate(queryset)
+    return Total(max(estimate or 0, exact_below), exact=False)
+
+
+def total(queryset: QuerySet[Any], *, exact_below: int | None = None) -> Total:
+    """The queryset's size, read at most ``exact_below`` rows deep: exact below it (one
+    statement, which stops there); from there on the planner's estimate (PostgreSQL:
+    a second statement that reads no rows) or ``exact_below`` itself (elsewhere), not
+    exact either way. Its cost is flat however large the table grows."""
+    exact_below = EXACT_BELOW if exact_below is None else exact_below
+    return total_from(capped_count(queryset, exact_below), queryset, exact_below=exact_below)
+
+
+def _scalar_row(**parts: tuple[str, QuerySet[Any]]) -> dict[str, Any]:
+    """One statement of scalar subqueries: each part is ``(aggregate, queryset)``, read as
+    ``(SELECT <aggregate> FROM (<queryset>) AS t)``; one round trip for them all."""
+    connection = connections[next(iter(parts.values()))[1].db]
+    columns, params = [], []
+    for name, (aggregate, queryset) in parts.items():
+        sql, part_params = queryset.query.sql_with_params()
+        alias = connection.ops.quote_name(name)
+        columns.append(f"(SELECT {aggregate} FROM ({sql}) t) AS {alias}")
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(columns), params)
+        row = cursor.fetchone()
+    return dict(zip(parts, row, strict=True))
+
+
+def dashboard_counts(*, organization: Organization, since: datetime) -> dict[str, Any]:
+    """Open reports, open channels, messages, users and the audit entries since
+    ``since`` (``actions``), in ONE statement of scalar subqueries (plus, for an
+    organization of ``EXACT_BELOW`` users or more, the planner's estimate: ``total``).
+    Users are counted at most ``EXACT_BELOW`` deep, so a page view never counts a
+    growing table. Messages are the sum of the channels' denormalized ``message_count``
+    (kept by the services), never a COUNT(*) over the messages table; closed channels
+    count 0. Open reports use the ``report_queue`` index."""
+    live = Channel.objects.filter(channel_live_q(), organization=organization).order_by()
+    members = Member.objects.filter(organization=organization)
+    row = _scalar_row(
+        open_reports=(
+            "COUNT(*)",
+            Report.objects.filter(report_open_q(), organization=organization)
+            .order_by()
+            .values("pk"),
+        ),
+        channels=("COUNT(*)", live.filter(closed_at__isnull=True).values("pk")),
+        messages=("COALESCE(SUM(t.message_count), 0)", live.values("message_count")),
+        users=("COUNT(*)", members.order_by().values("pk")[:EXACT_BELOW]),
+        actions=(
+            "COUNT(*)",
+            audit_since(organization=organization, since=since).order_by().values("pk"),
+        ),
     )
-    return {
-        "open_reports": Report.objects.filter(report_open_q(), organization=organization).count(),
-        "channels": totals["channels"],
-        "messages": totals["messages"],
-        "users": Member.objects.filter(organization=organization).count(),
-    }
+    row["users"] = total_from(row["users"], members, exact_below=EXACT_BELOW)
+    return row
 
 
 def audit_since(*, organization: Organization, since: datetime) -> QuerySet[AuditEntry]:

@@ -1,4 +1,5 @@
-"""The database is down: answer 503 ``database_unavailable`` (with ``Retry-After``), not 500.
+"""The database: planner statistics after bulk loads (:func:`analyze`), and the database
+down: answer 503 ``database_unavailable`` (with ``Retry-After``), not 500.
 
 While PostgreSQL restarts (or is unreachable, or refuses connections), every request that
 needs it fails with a driver error. Those errors become a clean **503** on every surface:
@@ -22,10 +23,10 @@ down or starting up, too many connections, SQLite's "unable to open" and "databa
 locked"). Other database errors (a statement timeout, a deadlock, a missing table, bad
 SQL) stay 500 ``internal_error``: this never masks a bug.
 
-Nothing needs restarting afterwards: ``CONN_HEALTH_CHECKS`` (settings) makes Django test
-a persistent connection before the first query of each request and replace it if it is
-dead, and a failed connect leaves no connection behind, so the first request after the
-database is back gets a fresh one.
+Nothing needs restarting afterwards: a failed connect leaves no connection behind, and a
+request whose persistent connection turned out dead (one 503) closes it at its end, so
+the next request gets a fresh one (``CONN_HEALTH_CHECKS`` is off: docs/performance.md,
+"Connection health checks").
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from django.db import InterfaceError, OperationalError
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 
 from apps.core.dialects import error_response
@@ -58,6 +60,27 @@ _SQLITE_UNAVAILABLE = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_CANTOPEN})
 #: The drivers' own classes (for errors raised outside Django's wrapper).
 _DRIVER_INTERFACE = (psycopg.InterfaceError,)
 _DRIVER_OPERATIONAL = (psycopg.OperationalError, sqlite3.OperationalError)
+
+
+def analyze(*models: type[Model], vacuum: bool = False, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Refresh PostgreSQL's planner statistics of these models' tables: every bulk load
+    (seeding commands, benchmarks) calls it when its rows are in. Autovacuum analyzes a
+    table only after a share of it has changed, so right after a load the planner works
+    from the empty table's figures (a 25-message page then read a whole channel).
+
+    ``vacuum`` runs ``VACUUM ANALYZE`` (also sets the visibility map, for index-only
+    scans; benchmarks want it) when no transaction is open, else falls back to
+    ``ANALYZE``. A no-op on other databases: SQLite's planner without ``sqlite_stat1``
+    takes an index as selective, which is right for these tables, and statistics taken
+    on a small demo would outlive it. Production settings: docs/operations.md.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    verb = "VACUUM ANALYZE" if vacuum and not connection.in_atomic_block else "ANALYZE"
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"{verb} {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def is_database_unavailable(exc: BaseException | None) -> bool:

@@ -50,8 +50,11 @@ def resume() -> None:
     _paused_until = 0.0
 
 
-def publish(task: str, *args: Any, recovered_by: str, **kwargs: Any) -> bool:
-    """Queue the task named ``task`` with ``(*args, **kwargs)``; True when the broker took
+def publish(
+    task: str, *args: Any, recovered_by: str, countdown: float = 0.0, **kwargs: Any
+) -> bool:
+    """Queue the task named ``task`` with ``(*args, **kwargs)`` (to run in ``countdown``
+    seconds, else at once); True when the broker took
     it. Tasks are named, never imported: a service that queues one does not import the
     ``tasks`` module that imports it (no import cycle). Never raises: when
     the broker cannot take it, logs a warning (``recovered_by``: the beat task that
@@ -67,7 +70,8 @@ def publish(task: str, *args: Any, recovered_by: str, **kwargs: Any) -> bool:
         )
         return False
     try:
-        current_app.signature(task).apply_async(args, kwargs, **PUBLISH_OPTIONS)
+        options = {"countdown": countdown} if countdown > 0 else {}
+        current_app.signature(task).apply_async(args, kwargs, **PUBLISH_OPTIONS, **options)
     except Exception as exc:
         _paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_SECONDS
         logger.warning(

@@ -11,12 +11,15 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -41,9 +44,15 @@ RETRY_MAX_SECONDS = 300
 MAX_ERROR_LENGTH = 2000
 
 
+#: A process asks for a dispatch at most once per this many seconds: a web worker that
+#: commits many events queues one dispatch task per interval, not one per event.
+DISPATCH_REQUEST_INTERVAL_SECONDS = 0.5
+
+
 def event_record(*, organization: Organization, type: str, payload: dict[str, Any]) -> Event:
     """Append an event to the outbox, in the caller's transaction; a dispatch is
-    requested once the transaction commits (the beat sweep catches up if that is lost)."""
+    requested once the transaction commits (:func:`request_dispatch_soon`; the beat
+    sweep catches up if that is lost)."""
     event = Event.objects.create(organization=organization, type=type, payload=payload)
     if not _dispatch_requested_on_commit():
         transaction.on_commit(_request_dispatch)
@@ -57,14 +66,70 @@ def _dispatch_requested_on_commit() -> bool:
 
 
 def _request_dispatch() -> None:
-    request_dispatch()
+    request_dispatch_soon()
 
 
-def request_dispatch() -> bool:
-    """Ask a worker to dispatch pending events (True if the broker took it). Never raises
-    and gives up quickly: a broker outage must not fail or hold the request that committed
-    the event (beat's ``events-dispatch`` catches up when the broker is back)."""
-    return publish("events.dispatch_pending", recovered_by="events.dispatch_pending")
+class DispatchPacer:
+    """When a process asks for a dispatch after a commit: at most one request per
+    ``interval``, and none lost. A dispatch that starts after the commit delivers the
+    event, so a commit is covered by a request queued to run after it:
+
+    - nothing queued for the last ``interval``: queue one now;
+    - one queued to run later than now (a countdown): that one covers this commit too;
+    - else one with a countdown to ``interval`` after the last: every commit until it
+      runs is covered by it (a dispatch within ``interval`` of any commit).
+
+    Per process (thread-safe); ``clock`` is ``time.monotonic`` (tests pass their own)."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._last: float | None = None  # when the last request queued runs (clock time)
+
+    def delay(self) -> float | None:
+        """Seconds the request for a commit of now should wait (0: at once), or None
+        when a request already queued runs after now."""
+        now = self.clock()
+        with self._lock:
+            if self._last is not None and self._last > now:
+                return None
+            if self._last is None or now >= self._last + self.interval:
+                self._last = now
+                return 0.0
+            self._last += self.interval
+            return self._last - now
+
+    def reset(self) -> None:
+        with self._lock:
+            self._last = None
+
+
+dispatch_pacer = DispatchPacer(DISPATCH_REQUEST_INTERVAL_SECONDS)
+
+
+def request_dispatch_soon() -> bool:
+    """After a commit that wrote events: a dispatch within
+    :data:`DISPATCH_REQUEST_INTERVAL_SECONDS` (:class:`DispatchPacer`). True when a
+    request was queued (or one already queued covers it). With tasks run inline
+    (``CELERY_TASK_ALWAYS_EAGER``) every commit dispatches at once: there is no broker
+    to spare and no countdown."""
+    if current_app.conf.task_always_eager:
+        return request_dispatch()
+    delay = dispatch_pacer.delay()
+    if delay is None:
+        return True
+    return request_dispatch(countdown=delay)
+
+
+def request_dispatch(*, countdown: float = 0.0) -> bool:
+    """Ask a worker to dispatch pending events (in ``countdown`` seconds; True if the
+    broker took it). Never raises and gives up quickly: a broker outage must not fail or
+    hold the request that committed the event (beat's ``events-dispatch`` catches up when
+    the broker is back)."""
+    return publish(
+        "events.dispatch_pending", recovered_by="events.dispatch_pending", countdown=countdown
+    )
 
 
 # --- the dispatcher ----------------------------------------------------------------------

@@ -22,7 +22,8 @@ from apps.events.services import request_dispatch as services_request_dispatch
 def dispatch_pending() -> int:
     """Deliver pending outbox events to the subscribers (idempotent: a second run at
     the same time returns at once; a run that dies leaves its events pending). Queued
-    on every commit that wrote an event, and by beat every few seconds."""
+    after commits that wrote events (at most once per
+    ``DISPATCH_REQUEST_INTERVAL_SECONDS`` per process), and by beat every few seconds."""
     result = events_dispatch()
     if result.more:
         request_dispatch()  # the time budget ran out: continue in a fresh task

@@ -69,6 +69,16 @@ class Member(models.Model):
         ]
         indexes = [
             models.Index(fields=["organization", "display_name"], name="member_org_name"),
+            # The admin site's search across organizations: an exact userId or a display
+            # name "beginning with" (LIKE 'x%'). PostgreSQL serves LIKE from a btree only
+            # with a pattern operator class unless the collation is C (it is not);
+            # SQLite ignores the class (see docs/performance.md, "Console at scale").
+            models.Index(
+                fields=["user_id"], name="member_user_id_prefix", opclasses=["text_pattern_ops"]
+            ),
+            models.Index(
+                fields=["display_name"], name="member_name_prefix", opclasses=["text_pattern_ops"]
+            ),
             models.Index(
                 fields=["ban_expires_at"],
                 condition=Q(banned_at__isnull=False, ban_expires_at__isnull=False),

@@ -313,6 +313,7 @@ class Op:
     path: str
     body: dict[str, Any] | None = None
     marker: str | None = None
+    headers: dict[str, str] | None = None  # more request headers (e.g. ``API-TOKEN``)
 
 
 @dataclass
@@ -370,6 +371,7 @@ def send(
     headers = {"Accept": "application/json", "Host": host}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    headers.update(op.headers or {})
     body = None
     if op.body is not None:
         body = json.dumps(op.body).encode()

@@ -144,8 +144,8 @@ def test_the_list_runs_as_many_queries_for_30_channels_as_for_1(
     with CaptureQueriesContext(connection) as thirty:
         response = moderator_client.get(url("channels", org))
     assert len(response.context["page"].items) == 30
-    # session + account, organization, staff role, the organization switcher, the page,
-    # the tags (one prefetch): the same whatever the number of rows.
+    # session + account, the organizations (the switcher's list, which holds this one),
+    # staff role, the page, the tags (one prefetch): the same whatever the number of rows.
     assert len(thirty) == len(one)
 
 

@@ -17,7 +17,14 @@ from apps.audit.actor import Actor
 from apps.audit.services import audit_record
 from apps.channels.models import Membership
 from apps.console.charts import Series, bar_chart, nice_ceiling
-from apps.console.selectors import last_days, moderation_actions_per_day, reports_per_day
+from apps.console.selectors import (
+    Total,
+    last_days,
+    moderation_actions_per_day,
+    reports_per_day,
+    total,
+)
+from apps.members.models import Member
 from apps.organizations.models import Organization
 from apps.reports.services import report_create
 
@@ -85,7 +92,7 @@ def test_the_dashboard_shows_counts_reports_and_recent_actions(
     response = moderator_client.get(dashboard_url(org))
     assert response.status_code == 200
     counts = response.context["counts"]
-    assert counts == {"open_reports": 1, "channels": 2, "messages": 1234, "users": 2}
+    assert counts == {"open_reports": 1, "channels": 2, "messages": 1234, "users": Total(2)}
     # report.create and user.ban in the last 24 h; the 30-hour-old one is not counted
     assert response.context["actions_24h"] == 2
     html = response.content.decode()
@@ -191,10 +198,39 @@ def test_the_dashboard_costs_the_same_queries_for_1_and_20_of_everything(
     one = _dashboard_queries(moderator_client, org)
     for n in range(1, 20):
         _add_activity(org, n)
-    # session, account, organization, role; report count; channel totals; user count;
-    # 24-hour action count and latest 10; 4 "ending soon" lists; 2 chart aggregates
-    # (one GROUP BY each); the organization switcher: constant.
+    # session, account, the organizations (the switcher's list, which holds this one),
+    # role; the counts (reports, channels, messages, users, 24-hour actions: one
+    # statement); the latest 10 actions; 4 "ending soon" lists; 3 chart reads: constant.
     assert _dashboard_queries(moderator_client, org) == one
+
+
+def test_a_total_is_exact_below_the_threshold_and_an_estimate_from_it_on(
+    org: Organization,
+) -> None:
+    for user_id in ("a", "b", "c", "d"):
+        MemberFactory(organization=org, user_id=user_id)
+    members = Member.objects.filter(organization=org)
+    assert total(members, exact_below=5) == Total(4)
+    with CaptureQueriesContext(connection) as queries:
+        about = total(members, exact_below=3)
+    # counted 3 rows deep, then the planner's estimate (PostgreSQL) or the threshold;
+    # never below the rows already seen
+    assert about.exact is False
+    assert about.value >= 3
+    assert len(queries) == (2 if connection.vendor == "postgresql" else 1)
+    assert "LIMIT 4" in queries[0]["sql"]
+
+
+def test_the_dashboard_says_about_n_users_for_a_large_organization(
+    moderator_client: Client, org: Organization
+) -> None:
+    for user_id in ("a", "b", "c"):
+        MemberFactory(organization=org, user_id=user_id)
+    with mock.patch("apps.console.selectors.EXACT_BELOW", 2):
+        response = moderator_client.get(dashboard_url(org))
+    assert response.context["counts"]["users"].exact is False
+    assert "Users: <strong title=" in response.content.decode()
+    assert ">about " in response.content.decode()
 
 
 def test_the_outsider_and_anonymous_visitors_do_not_see_the_dashboard(

@@ -36,7 +36,7 @@ def flashes(response) -> list[str]:
 
 
 def texts(response) -> list[str]:
-    return [text for _, text in response.context["rows"]]
+    return [text for _, text, *_urls in response.context["rows"]]
 
 
 @pytest.fixture

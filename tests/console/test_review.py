@@ -200,8 +200,8 @@ def test_the_queue_costs_the_same_queries_for_1_and_20_targets(
     one = _queue_queries(moderator_client, org)
     for n in range(1, 20):
         add_reported_message(n)
-    # session + account, organization, role, the page of targets (one query with the
-    # report counts as subqueries), the organization switcher: constant.
+    # session + account, the organizations (the switcher's list, which holds this one),
+    # role, the page of targets (one query with the report counts as subqueries): constant.
     assert _queue_queries(moderator_client, org) == one
 
 

@@ -117,8 +117,9 @@ def test_the_list_runs_as_many_queries_for_30_users_as_for_1(
     with CaptureQueriesContext(connection) as thirty:
         response = moderator_client.get(users_url(org), {"filter": "flagged"})
     assert len(response.context["page"].items) == 30
-    # session + account, organization, staff role, the organization switcher, and ONE
-    # query for the page (open-report counts are a correlated subquery, not N queries).
+    # session + account, the organizations (the switcher's list, which holds this one),
+    # staff role, and ONE query for the page (open-report counts are a correlated
+    # subquery, not N queries).
     assert len(thirty) == len(one)
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.core import signing
 
 from apps.core.errors import DomainError
-from apps.core.pagination import decode_token, encode_token, keyset_page
+from apps.core.pagination import any_beyond, decode_token, encode_token, keyset_page
 from apps.members.models import Member
 from apps.organizations.models import Organization
 from tests.factories import MemberFactory
@@ -29,6 +29,18 @@ def page(client: TokenClient, **params: Any) -> dict[str, Any]:
 
 
 # --- the helper -------------------------------------------------------------------------------
+
+
+def test_any_beyond_tells_whether_a_row_lies_past_the_pivot_on_each_side(
+    org: Organization, members: list[Member]
+) -> None:
+    qs = Member.objects.filter(organization=org)
+    first, middle, last = members[0].pk, members[12].pk, members[-1].pk
+
+    assert any_beyond(qs, middle, newer=True) and any_beyond(qs, middle, newer=False)
+    assert any_beyond(qs, first, newer=True) and not any_beyond(qs, first, newer=False)
+    assert not any_beyond(qs, last, newer=True) and any_beyond(qs, last, newer=False)
+    assert not any_beyond(qs.exclude(pk=last), members[-2].pk, newer=True)  # filters hold
 
 
 def test_it_pages_forward_and_backward(org: Organization, members: list[Member]) -> None:
@@ -108,6 +120,9 @@ def test_a_token_is_opaque_and_signed() -> None:
         "x" * 600,
         signing.dumps({"s": "s", "d": "next", "k": 1}, salt="another-salt"),
     ],
+    # (ids, not the values: the signed one holds a timestamp, and pytest-xdist needs the
+    # same test ids in every process)
+    ids=["garbage", "empty", "oversized", "another-salt"],
 )
 def test_it_refuses_a_forged_token(token: str) -> None:
     with pytest.raises(DomainError) as excinfo:

@@ -287,7 +287,12 @@ def test_it_gets_a_message_with_reactions_and_open_flags(api, org, channel) -> N
     assert body["flagCount"] == 1
 
 
-@pytest.mark.parametrize("message_id", [str(uuid.uuid4()), "not-a-uuid", "x" * 200])
+#: A well-formed id no message has (a constant: pytest-xdist needs the same test ids
+#: in every process).
+UNKNOWN_ID = "5b0e7b4c-3f7e-4c2a-9d61-0a8f6f3e2b19"
+
+
+@pytest.mark.parametrize("message_id", [UNKNOWN_ID, "not-a-uuid", "x" * 200])
 def test_it_answers_404_for_unknown_message_ids(api, channel, message_id) -> None:
     response = api.get(detail(message_id))
 

@@ -283,24 +283,52 @@ def other_process_adds(org: Organization, pattern: str) -> None:
     Organization.objects.filter(pk=org.pk).update(filter_version=F("filter_version") + 1)
 
 
+def loaded_now(org: Organization, clock: FakeClock) -> Organization:
+    """``org`` as a request's token or session lookup loads it, at ``clock``'s time."""
+    fresh = Organization.objects.get(pk=org.pk)
+    fresh.row_read_at = clock.now  # type: ignore[attr-defined]
+    return fresh
+
+
 @pytest.mark.django_db
-def test_a_change_in_another_process_applies_within_a_second(
+def test_a_change_in_another_process_applies_from_the_next_request(
     org: Organization, clock: FakeClock
+) -> None:
+    assert matcher_for(loaded_now(org, clock)).blacklist_hit("bad") is None
+    other_process_adds(org, "bad")
+    # the next request's organization carries the new version: no query to learn it
+    next_request = loaded_now(org, clock)
+    with CaptureQueriesContext(connection) as queries:
+        assert matcher_for(next_request).blacklist_hit("bad") == "bad"
+    assert len(queries) == 2  # the rebuild's two queries
+
+
+@pytest.mark.django_db
+def test_a_change_in_another_process_applies_at_once_for_an_organization_loaded_elsewhere(
+    org: Organization,
 ) -> None:
     assert matcher_for(org).blacklist_hit("bad") is None
     other_process_adds(org, "bad")
-    clock.now += 0.5
-    with CaptureQueriesContext(connection) as queries:
-        assert matcher_for(org).blacklist_hit("bad") is None  # trusted for up to 1 s
-    assert len(queries) == 0
-    clock.now += filter_cache.VERSION_TTL - 0.5
     with CaptureQueriesContext(connection) as queries:
         assert matcher_for(org).blacklist_hit("bad") == "bad"
     assert len(queries) == 3  # the version, then the rebuild's two queries
 
 
 @pytest.mark.django_db
-def test_an_unchanged_version_is_re_read_once_per_second_without_a_rebuild(
+def test_a_version_stamped_more_than_a_second_ago_is_read_again(
+    org: Organization, clock: FakeClock
+) -> None:
+    stale = loaded_now(org, clock)
+    assert matcher_for(stale).blacklist_hit("bad") is None
+    other_process_adds(org, "bad")
+    clock.now += filter_cache.ROW_FRESH_FOR
+    with CaptureQueriesContext(connection) as queries:
+        assert matcher_for(stale).blacklist_hit("bad") == "bad"
+    assert len(queries) == 3  # the version, then the rebuild's two queries
+
+
+@pytest.mark.django_db
+def test_an_unchanged_version_costs_no_rebuild(
     org: Organization, clock: FakeClock, monkeypatch
 ) -> None:
     blacklist(org, "bad")
@@ -312,11 +340,11 @@ def test_an_unchanged_version_is_re_read_once_per_second_without_a_rebuild(
     matcher_for(org)
     with CaptureQueriesContext(connection) as queries:
         for _ in range(10):
-            clock.now += 0.25
+            matcher_for(loaded_now(org, clock))
             matcher_for(org)
-    # one version query per elapsed second (at 1.0 and 2.0 s after the read) and the
-    # same matcher: no rebuild
-    assert len(queries) == 2
+    # loading the organization (10), reading the version of the unstamped one (10); the
+    # same matcher throughout: no rebuild
+    assert len(queries) == 20
     assert builds == [org.pk]
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -145,7 +144,12 @@ def test_it_refuses_a_body_that_is_not_json(api, reporter, message):
     assert nothing_written()
 
 
-@pytest.mark.parametrize("message_id", [str(uuid.uuid4()), "not-a-uuid", "x" * 200])
+#: A well-formed id no message has (a constant: pytest-xdist needs the same test ids
+#: in every process).
+UNKNOWN_ID = "5b0e7b4c-3f7e-4c2a-9d61-0a8f6f3e2b19"
+
+
+@pytest.mark.parametrize("message_id", [UNKNOWN_ID, "not-a-uuid", "x" * 200])
 def test_reporting_an_unknown_message_is_404(api, reporter, message_id):
     resp = api.post(message_flags(message_id), {"reporterId": "reporter"}, format="json")
     assert resp.status_code == 404

@@ -152,6 +152,39 @@ class MessageSerializer(serializers.Serializer):
         return sum(self._reactions(obj).values())
 
 
+_DATETIME = serializers.DateTimeField()
+
+
+def _datetime(value: Any) -> str | None:
+    return _DATETIME.to_representation(value) if value is not None else None
+
+
+def render_message_values(row: dict[str, Any]) -> dict[str, Any]:
+    """The v2 message resource from a dict of ``selectors.with_render_values``: the same
+    JSON as :class:`MessageSerializer` (which stays the contract and the schema; a test
+    compares the two over messages with every field set), without building a model or
+    running DRF's per-field machinery for each message (the reads' hot path)."""
+    reactions = row["reaction_counts"]
+    deleted = row["deleted_at"] is not None
+    return {
+        "messageId": str(row["public_id"]),
+        "channelId": row["channel_key"],
+        "userId": row["user_key"],
+        "type": row["type"],
+        "data": {} if deleted else row["data"],
+        "tags": row["tag_names"],
+        "parentId": str(row["parent_public_id"]) if row["parent_public_id"] else None,
+        "childrenNumber": row["children_count"],
+        "reactions": reactions,
+        "reactionsCount": sum(reactions.values()),
+        "flagCount": row["flag_count"],
+        "isDeleted": deleted,
+        "isHidden": row["hidden_at"] is not None,
+        "createdAt": _datetime(row["created_at"]),
+        "editedAt": _datetime(row["edited_at"]),
+    }
+
+
 class MessageEnvelopeSerializer(serializers.Serializer):
     message = MessageSerializer()
 

@@ -24,6 +24,7 @@ from apps.api_v2.messages.serializers import (
     MessageQueryInputSerializer,
     MessageSerializer,
     SuccessSerializer,
+    render_message_values,
 )
 from apps.channels.selectors.channels import channel_get
 from apps.core.errors import DomainError
@@ -31,7 +32,7 @@ from apps.core.parsers import MultiPartParser
 from apps.core.parsing import request_data
 from apps.messages.models import Message, MessageFile
 from apps.messages.selectors.messages import (
-    message_detail,
+    message_detail_values,
     message_file_get,
     message_get,
     message_query,
@@ -104,9 +105,7 @@ class MessageQueryView(AdminAPIView):
             after=options.get("after") or None,
             token=options.get("token") or None,
         )
-        messages = MessageSerializer(
-            page.items, many=True, context={"reactions": page.reactions}
-        ).data
+        messages = [render_message_values(row) for row in page.items]
         return Response({"messages": messages, "paging": page.paging()})
 
     @extend_schema(
@@ -145,7 +144,7 @@ class MessageCreateView(AdminAPIView):
         message = message_create(
             organization=self.organization,
             actor=self.actor,
-            channel=channel_get(organization=self.organization, channel_id=params["channelId"]),
+            channel=params["channelId"],  # read with the author, in the post's transaction
             type=params["type"],
             data=params["data"],
             tags=params.get("tags") or [],
@@ -164,8 +163,8 @@ class MessageDetailView(AdminAPIView):
         tags=TAG,
     )
     def get(self, request: Request, messageId: str) -> Response:
-        message = message_detail(organization=self.organization, message_id=messageId)
-        return Response({"message": render_message(message)})
+        row = message_detail_values(organization=self.organization, message_id=messageId)
+        return Response({"message": render_message_values(row)})
 
     @extend_schema(
         operation_id="message_delete",

@@ -38,11 +38,19 @@ from apps.console.channels.forms import (
     ScheduledDeletionForm,
     form_error_text,
 )
-from apps.console.messages.views import TEXT_SCAN_LIMIT, message_text, text_window
+from apps.console.links import Link
+from apps.console.messages.views import (
+    TEXT_SCAN_LIMIT,
+    message_rows,
+    message_table,
+    table_messages,
+    text_window,
+)
 from apps.console.paging import console_page
+from apps.console.static_forms import static_form_html
 from apps.core.errors import DomainError
 from apps.core.sweeps import timed_active_q
-from apps.messages.selectors.messages import message_visible, with_details
+from apps.messages.selectors.messages import message_visible
 from apps.organizations.models import Organization
 from apps.retention import services as retention
 
@@ -71,6 +79,30 @@ def channel_or_404(organization: Organization, channel_id: str) -> Channel:
         return channel_get(organization=organization, channel_id=channel_id)
     except DomainError as exc:
         raise Http404(exc.message) from exc
+
+
+#: The channel's action URLs a channel page links to (``urls.<name>`` in its template).
+CHANNEL_ACTIONS = (
+    "channel_mute",
+    "channel_unmute",
+    "channel_deletion_set",
+    "channel_deletion_clear",
+    "channel_close",
+    "channel_members_add",
+    "channel_members_remove",
+    "channel_ban",
+    "channel_unban",
+)
+
+
+def channel_urls(organization: Organization, channel: Channel) -> dict[str, str]:
+    """The channel's action URLs, reversed once per page (not once per table row), and
+    the list of channels and the message search."""
+    slug, channel_id = organization.slug, channel.channel_id
+    urls = {name: reverse(f"console:{name}", args=[slug, channel_id]) for name in CHANNEL_ACTIONS}
+    urls["channels"] = reverse("console:channels", args=[slug])
+    urls["messages"] = reverse("console:messages", args=[slug])
+    return urls
 
 
 def channel_url(organization: Organization, channel: Channel) -> str:
@@ -113,7 +145,8 @@ class ChannelListView(ConsoleView):
             default_sort="newest",
         )
         now = timezone.now()
-        rows = [(channel, channel.is_muted(now)) for channel in page.items]
+        channel_link = Link("console:channel", self.organization.slug)
+        rows = [(c, c.is_muted(now), channel_link(c.channel_id)) for c in page.items]
         return self.render(
             "console/channels/list.html",
             form=form,
@@ -141,30 +174,33 @@ class ChannelDetailView(ConsoleView):
             sorts={"joined": "-joined_at", "user": "uid"},
             default_sort="joined",
         )
-        member_rows = [(m, m.is_muted(now)) for m in page.items]
-        banned = list(
-            Membership.objects.filter(
+        user_link = Link("console:user", self.organization.slug)
+        member_rows = [(m, m.is_muted(now), user_link(m.member.user_id)) for m in page.items]
+        banned = [
+            (m, user_link(m.member.user_id))
+            for m in Membership.objects.filter(
                 timed_active_q("banned_at", "ban_expires_at"), channel=channel
             )
             .select_related("member")
             .order_by("-banned_at", "-pk")[:SIDE_LIST_LIMIT]
-        )
-        muted = list(
-            Membership.objects.filter(
+        ]
+        muted = [
+            (m, user_link(m.member.user_id))
+            for m in Membership.objects.filter(
                 timed_active_q("muted_at", "mute_expires_at"), channel=channel
             )
             .select_related("member")
             .order_by("-muted_at", "-pk")[:SIDE_LIST_LIMIT]
-        )
+        ]
         text = request.GET.get("mq", "").strip()[:200]
         recent: QuerySet[Any] = message_visible(organization=self.organization).filter(
             channel=channel, deleted_at__isnull=True
         )
         if text:
             recent = text_window(recent, text=text)
-        recent_rows = [
-            (m, message_text(m)) for m in with_details(recent).order_by("-pk")[:RECENT_MESSAGES]
-        ]
+        recent_rows = message_rows(
+            table_messages(recent).order_by("-pk")[:RECENT_MESSAGES], self.organization
+        )
         return self.render(
             "console/channels/detail.html",
             channel=channel,
@@ -177,15 +213,17 @@ class ChannelDetailView(ConsoleView):
             recent_rows=recent_rows,
             message_query=text,
             scan_limit=TEXT_SCAN_LIMIT,
-            mute_form=ChannelMuteForm(auto_id="mute_%s"),
-            unmute_form=ChannelUnmuteForm(auto_id="unmute_%s"),
-            add_form=MembersAddForm(auto_id="add_%s"),
-            remove_form=MembersRemoveForm(auto_id="remove_%s"),
-            ban_form=MembersBanForm(auto_id="ban_%s"),
-            unban_form=MembersUnbanForm(auto_id="unban_%s"),
+            urls=channel_urls(self.organization, channel),
+            **message_table(self.organization),
+            mute_form=static_form_html(ChannelMuteForm, auto_id="mute_%s"),
+            unmute_form=static_form_html(ChannelUnmuteForm, auto_id="unmute_%s"),
+            add_form=static_form_html(MembersAddForm, auto_id="add_%s"),
+            remove_form=static_form_html(MembersRemoveForm, auto_id="remove_%s"),
+            ban_form=static_form_html(MembersBanForm, auto_id="ban_%s"),
+            unban_form=static_form_html(MembersUnbanForm, auto_id="unban_%s"),
             deletion_form=ScheduledDeletionForm(
                 auto_id="deletion_%s", initial={"at": channel.scheduled_deletion_at}
-            ),
+            ).as_div(),
             member_sorts=[("joined", "Newest members"), ("user", "userId")],
         )
 

@@ -1,8 +1,9 @@
 """Console page: the dashboard (``/console/<org>/``).
 
 Open reports, the last 24 hours' moderation actions, mutes and bans ending within 24
-hours, the organization's counts and two 30-day charts, in a fixed number of queries
-(11 of its own, whatever the data size): see docs/console/dashboard-and-review.md.
+hours, the organization's counts and three 30-day charts, in a fixed number of queries
+(9 of its own whatever the data size, 10 from 10,000 users on: the counts are one
+statement, users "about N" beyond that): see docs/console/dashboard-and-review.md.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from apps.console.access import ConsoleView
 from apps.console.charts import Series, bar_chart
+from apps.console.links import Link
 from apps.console.selectors import (
     audit_since,
     dashboard_counts,
@@ -62,7 +64,8 @@ class DashboardView(ConsoleView):
         reports = reports_per_day(organization=org, days=days)
         refusals = refusals_per_day(organization=org, days=days)
         soon = ending_soon(organization=org, now=now, until=now + SOON, limit=SOON_LIMIT)
-        slug = org.slug
+        channel_link = Link("console:channel", org.slug)
+        user_link = Link("console:user", org.slug)
         ending: list[dict[str, Any]] = []
         for channel in soon.channel_mutes:
             ending.append(
@@ -70,9 +73,7 @@ class DashboardView(ConsoleView):
                     "kind": "Channel mute",
                     "ends_at": channel.mute_expires_at,
                     "channel": channel.channel_id,
-                    "channel_url": console_link(
-                        "channel", slug, channel.channel_id, fallback="channels"
-                    ),
+                    "channel_url": channel_link(channel.channel_id),
                 }
             )
         for kind, rows, ends in (
@@ -85,13 +86,9 @@ class DashboardView(ConsoleView):
                         "kind": kind,
                         "ends_at": getattr(row, ends),
                         "channel": row.channel.channel_id,
-                        "channel_url": console_link(
-                            "channel", slug, row.channel.channel_id, fallback="channels"
-                        ),
+                        "channel_url": channel_link(row.channel.channel_id),
                         "user": row.member.user_id,
-                        "user_url": console_link(
-                            "user", slug, row.member.user_id, fallback="users"
-                        ),
+                        "user_url": user_link(row.member.user_id),
                     }
                 )
         for member in soon.global_bans:
@@ -100,14 +97,15 @@ class DashboardView(ConsoleView):
                     "kind": "Global ban",
                     "ends_at": member.ban_expires_at,
                     "user": member.user_id,
-                    "user_url": console_link("user", slug, member.user_id, fallback="users"),
+                    "user_url": user_link(member.user_id),
                 }
             )
         ending.sort(key=lambda row: row["ends_at"])
+        counts = dashboard_counts(organization=org, since=day_ago)
         return self.render(
             "console/dashboard/dashboard.html",
-            counts=dashboard_counts(organization=org),
-            actions_24h=recent.count(),
+            counts=counts,
+            actions_24h=counts.pop("actions"),
             recent_actions=list(recent[:RECENT_ACTIONS]),
             ending=ending,
             soon_limit=SOON_LIMIT,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.urls import path, reverse
 from apps.channels.selectors.channels import channel_get
 from apps.console.access import ConsoleView, safe_next
 from apps.console.channels.forms import form_error_text
+from apps.console.links import Link
 from apps.console.messages.forms import MessageDeleteForm, MessageSearchForm
 from apps.console.paging import console_page
 from apps.core.errors import DomainError
@@ -29,6 +31,7 @@ from apps.members.selectors import member_get
 from apps.messages.models import Message
 from apps.messages.selectors.messages import message_get, message_visible, with_details
 from apps.messages.services.messages import message_delete
+from apps.organizations.models import Organization
 
 #: How many of the newest matching messages a text search looks at.
 TEXT_SCAN_LIMIT = 10_000
@@ -56,6 +59,37 @@ def message_text(message: Message) -> str:
     return str(text)
 
 
+def table_messages(queryset: QuerySet[Message]) -> QuerySet[Message]:
+    """The messages of ``console/messages/_table.html``: ``with_details`` (channel, author,
+    open-report count) without its tag prefetch, since the table shows no tags (one
+    statement less per page)."""
+    return with_details(queryset).prefetch_related(None)
+
+
+def message_rows(
+    messages: Iterable[Message], organization: Organization
+) -> list[tuple[Message, str, str, str]]:
+    """The rows of ``console/messages/_table.html``: (message, text, channel page URL,
+    author page URL), the URLs formatted from one reverse each (``Link``)."""
+    channel_link = Link("console:channel", organization.slug)
+    user_link = Link("console:user", organization.slug)
+    return [
+        (
+            m,
+            message_text(m),
+            channel_link(m.channel.channel_id),
+            user_link(m.author.user_id) if m.author_id else "",
+        )
+        for m in messages
+    ]
+
+
+def message_table(organization: Organization) -> dict[str, str]:
+    """What ``console/messages/_table.html`` needs besides its rows: the delete form's
+    action, reversed once for the whole table."""
+    return {"message_delete_url": reverse("console:message_delete", args=[organization.slug])}
+
+
 class MessageListView(ConsoleView):
     section = "messages"
 
@@ -81,17 +115,17 @@ class MessageListView(ConsoleView):
         ).hexdigest()[:16]
         page = console_page(
             request,
-            with_details(queryset),
+            table_messages(queryset),
             scope=f"messages:{self.organization.pk}:{digest}",
             sorts={"newest": "-pk", "oldest": "pk"},
             default_sort="newest",
         )
-        rows = [(m, message_text(m)) for m in page.items]
         return self.render(
             "console/messages/list.html",
             form=form,
             page=page,
-            rows=rows,
+            rows=message_rows(page.items, self.organization),
+            **message_table(self.organization),
             problems=problems,
             text_search=bool(text),
             scan_limit=TEXT_SCAN_LIMIT,

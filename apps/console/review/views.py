@@ -24,6 +24,7 @@ from apps.channels.selectors.channels import channel_get
 from apps.channels.services.channels import channel_users_ban, channel_users_mute
 from apps.console.access import ConsoleView
 from apps.console.dashboard.views import console_link
+from apps.console.links import Link
 from apps.console.paging import console_page
 from apps.console.review.forms import (
     BAN_PERIODS,
@@ -103,8 +104,10 @@ class ReviewQueueView(ConsoleView):
             default_sort="oldest",
             per_page=PER_PAGE,
         )
+        item_link = Link("console:review_item", org.slug)
         for report in page.items:
             report.summary = message_summary(report.target_message, limit=160)
+            report.item_url = item_link(report.pk)
         return self.render(
             "console/review/queue.html",
             page=page,

@@ -29,8 +29,10 @@ from apps.channels.selectors.channels import channel_get, channel_live_q
 from apps.channels.services import channels as channel_services
 from apps.console.access import ConsoleView
 from apps.console.channels.forms import form_error_text
-from apps.console.messages.views import message_text
+from apps.console.links import Link
+from apps.console.messages.views import message_rows, message_table, table_messages
 from apps.console.paging import console_page
+from apps.console.static_forms import static_form_html
 from apps.console.users.forms import (
     UserBanForm,
     UserEditForm,
@@ -44,7 +46,7 @@ from apps.core.sweeps import timed_active_q
 from apps.members import services as member_services
 from apps.members.models import Member
 from apps.members.selectors import member_get_detailed, member_list, role_list
-from apps.messages.selectors.messages import message_visible, with_details
+from apps.messages.selectors.messages import message_visible
 from apps.reports.models import Report, report_open_q
 
 #: Rows shown in each of the lists on a user's page.
@@ -83,7 +85,8 @@ class UserListView(ConsoleView):
             default_sort="newest",
         )
         now = timezone.now()
-        rows = [(m, m.is_globally_banned(now)) for m in page.items]
+        user_link = Link("console:user", self.organization.slug)
+        rows = [(m, m.is_globally_banned(now), user_link(m.user_id)) for m in page.items]
         return self.render(
             "console/users/list.html", form=form, page=page, rows=rows, sorts=SORT_LABELS
         )
@@ -100,6 +103,9 @@ class Restriction:
     reason: str
     action: str
     entry: AuditEntry | None = None
+    #: The channel's page and its unban action (formatted once per page: ``Link``).
+    channel_url: str = ""
+    unban_url: str = ""
 
     def matches(self, entry: AuditEntry, user_id: str) -> bool:
         if entry.action != self.action:
@@ -233,35 +239,45 @@ class UserDetailView(ConsoleView):
                 )
             )
         attach_audit(self.organization, member, restrictions)
+        slug = self.organization.slug
+        channel_link = Link("console:channel", slug)
+        unban_link = Link("console:channel_unban", slug)
         for r in restrictions:
             if not r.reason and r.entry is not None:
                 r.reason = r.entry.reason
-        flags = list(
-            Report.objects.filter(
+            if r.channel_id:
+                r.channel_url, r.unban_url = channel_link(r.channel_id), unban_link(r.channel_id)
+        flags = [
+            (report, channel_link(report.target_message.channel.channel_id))
+            if report.target_message
+            else (report, "")
+            for report in Report.objects.filter(
                 report_open_q(), organization=self.organization, target_member=member
             )
             .select_related("reporter", "target_message", "target_message__channel")
             .order_by("-created_at", "-pk")[:LIST_LIMIT]
-        )
-        recent = [
-            (m, message_text(m))
-            for m in with_details(
-                message_visible(organization=self.organization).filter(author=member)
-            ).order_by("-pk")[:RECENT_MESSAGES]
         ]
+        recent = message_rows(
+            table_messages(
+                message_visible(organization=self.organization).filter(author=member)
+            ).order_by("-pk")[:RECENT_MESSAGES],
+            self.organization,
+        )
         role_ids = self.role_ids()
         return self.render(
             "console/users/detail.html",
             member=member,
             is_banned=member.is_globally_banned(now),
-            memberships=memberships,
+            memberships=[(m, channel_link(m.channel.channel_id)) for m in memberships],
             restrictions=restrictions,
             flags=flags,
             recent_rows=recent,
+            **message_table(self.organization),
+            messages_url=reverse("console:messages", args=[slug]),
             list_limit=LIST_LIMIT,
             channel_limit=CHANNEL_CHOICES_LIMIT,
-            ban_form=UserBanForm(auto_id="ban_%s"),
-            unban_form=UserUnbanForm(auto_id="unban_%s"),
+            ban_form=static_form_html(UserBanForm, auto_id="ban_%s"),
+            unban_form=static_form_html(UserUnbanForm, auto_id="unban_%s"),
             mute_form=UserMuteForm(auto_id="mute_%s", channel_ids=channel_ids),
             edit_form=UserEditForm(
                 auto_id="edit_%s",

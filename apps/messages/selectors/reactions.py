@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 
 from django.db.models import Count, Q, QuerySet
 
 from apps.accounts.models import Account
 from apps.core.errors import DomainError
-from apps.messages.models import Message, MessageTag, Reaction
+from apps.messages.models import Message, Reaction
+from apps.messages.selectors.messages import ReactionCounts, TagNames
 from apps.organizations.models import Organization
 from apps.reports.selectors import open_report_count
 
@@ -80,8 +80,8 @@ def messages_most_reacted(
     most first (ties: newest first). Each has ``reaction_total`` (of that name),
     ``flag_count``, ``reaction_counts`` ({name: count}) and ``tag_names``.
 
-    Three queries whatever ``limit`` is: the ranked messages, their reaction counts,
-    their tags.
+    One statement whatever ``limit`` is: the ranked messages with their reaction counts
+    and tags (by name) as subqueries (``selectors.messages``).
     """
     messages = list(
         Message.objects.filter(
@@ -94,28 +94,11 @@ def messages_most_reacted(
         .annotate(
             reaction_total=Count("reactions", filter=Q(reactions__name=reaction_name)),
             flag_count=open_report_count("target_message"),
+            all_reactions=ReactionCounts(),
+            tag_names=TagNames(order_by="name"),
         )
         .order_by("-reaction_total", "-pk")[:limit]
     )
-    if not messages:
-        return []
-    ids = [m.pk for m in messages]
-    counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for row in (
-        Reaction.objects.filter(message_id__in=ids)
-        .order_by()
-        .values("message_id", "name")
-        .annotate(n=Count("pk"))
-    ):
-        counts[row["message_id"]][row["name"]] = row["n"]
-    tags: dict[int, list[str]] = defaultdict(list)
-    for message_id, name in (
-        MessageTag.objects.filter(message_id__in=ids)
-        .order_by("message_id", "name")
-        .values_list("message_id", "name")
-    ):
-        tags[message_id].append(name)
-    for message in messages:
-        message.reaction_counts = dict(sorted(counts[message.pk].items()))
-        message.tag_names = tags[message.pk]
+    for message in messages:  # names in code-point order, as this list always had them
+        message.reaction_counts = dict(sorted(message.all_reactions.items()))
     return messages

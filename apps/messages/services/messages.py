@@ -1,11 +1,15 @@
 """Writes on messages: create (text, custom, image, file), edit and delete.
 
 Every surface that creates a message comes here, so the posting rule
-(:func:`apps.channels.rules.check_can_post`) and the content filter
+(:func:`apps.channels.rules.post_refusal`) and the content filter
 (:func:`apps.moderation.filter.policy.filter_message_texts`, with the organization's
 policy: block, flag or mask) are applied once, in one place; so is the filter on edited
 text (:func:`message_text_update`). Creates and deletes keep the readers' unread counts
 exact in the same transaction (:mod:`apps.messages.services.reads`).
+
+A post is one transaction (an image's processing runs between its checks and its
+writes, outside any): the channel's state, the author and its membership in one read,
+the content filter, then the writes; the answer is rendered from what was written.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import copy
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,13 +27,18 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 
 from apps.audit.actor import Actor
 from apps.audit.services import audit_record, check_reason
-from apps.channels.models import Channel
-from apps.channels.rules import channel_refusal, check_can_post, check_not_archived
+from apps.channels.models import Channel, Membership
+from apps.channels.rules import (
+    channel_refusal,
+    check_can_post,
+    check_not_archived,
+    post_refusal,
+)
 from apps.channels.selectors.channels import channel_live_q
 from apps.core.errors import DomainError
 from apps.core.images import process_image
@@ -38,11 +48,13 @@ from apps.events.services import event_record
 from apps.members.models import Member
 from apps.members.services import member_get_or_create_for_account
 from apps.messages.models import Message, MessageFile, MessageTag
-from apps.messages.selectors.messages import message_detail, message_get
+from apps.messages.selectors.messages import message_get
 from apps.messages.services.reads import reads_after_delete, reads_after_post
 from apps.moderation.filter.policy import FilterOutcome, filter_message_texts
 from apps.moderation.services import filter_refusal_count
 from apps.organizations.models import Organization
+from apps.organizations.selectors import mark_row_read
+from apps.reports.models import Report
 from apps.reports.services import report_create
 
 MAX_TEXT_LENGTH = 10_000
@@ -126,37 +138,72 @@ def _clean_tags(tags: Sequence[str] | None) -> list[str]:
     return cleaned
 
 
-@transaction.atomic  # a refusal here also undoes the author's provisioning
+@dataclass
+class _Posting:
+    """Who posts where: what :func:`_prepare` read and checked."""
+
+    channel: Channel
+    author: Member
+    #: The author's row in the channel (None: it has none; an admin posts from outside).
+    membership: Membership | None
+    parent: Message | None
+
+
 def _prepare(
     *,
     organization: Organization,
     actor: Actor,
-    channel: Channel,
+    channel: Channel | str,
     parent_id: str | None,
     author: Member | None = None,
-) -> tuple[Member, Message | None]:
-    """Author and parent of a new message in ``channel`` (as the surface loaded it, e.g.
-    with ``channel_get``), with the posting rule applied.
+) -> _Posting:
+    """The channel, author, its membership and the parent of a new message, with the
+    posting rule (:func:`post_refusal`) applied. In the post's transaction (a refusal
+    also undoes the author's provisioning).
 
-    ``author``: the member who posts (the chatroom service's user); else the acting
-    account's member."""
-    if channel.organization_id != organization.pk:
+    ``channel``: as the surface loaded it (e.g. with ``channel_get``), or its channelId
+    (404 ``channel_not_found`` as ``channel_get``'s). ``author``: the member who posts
+    (the chatroom service's user); else the acting account's member. The channel's
+    current state, the member and its membership are read in ONE query
+    (:func:`_posting_row`)."""
+    if isinstance(channel, Channel) and channel.organization_id != organization.pk:
         raise ValueError(f"{channel!r} belongs to another organization")
     if author is not None:
         if author.organization_id != organization.pk:
             raise DomainError("forbidden", "The author belongs to another organization.")
+        poster = Q(organization__members__pk=author.pk)
     elif actor.account is None:
         raise DomainError("forbidden", "Only an account's token can post messages.")
     else:
+        poster = Q(organization__members__account_id=actor.account.pk)
+    current = _posting_row(organization=organization, channel=channel, poster=poster)
+    if current is None:  # unknown, or purged meanwhile
+        raise _channel_refusal(channel)
+    if not isinstance(channel, Channel):
+        channel = current
+    # the content filter's version, read with the row: the filter needs no read of its own
+    organization.filter_version = current.organization_filter_version
+    mark_row_read(organization)
+    found: Member | None = getattr(current, "poster", None)
+    membership: Membership | None = getattr(current, "poster_in", None)
+    if found is not None:
+        author = found  # as it is now (a ban or a deactivation of a moment ago counts)
+    elif author is not None:  # the given member was deleted meanwhile
+        raise DomainError("user_deactivated", f"User {author.user_id!r} is deactivated.")
+    else:  # the account's first post in the organization: its member is provisioned
+        assert actor.account is not None
         author, _ = member_get_or_create_for_account(
             organization=organization,
             account=actor.account,
             actor=actor,
             role=Member.OrgRole.ADMIN,
         )
+        membership = Membership.objects.filter(channel=channel, member=author).first()
     if author.is_inactive:  # deactivated or removed: its history stays, it cannot post
         raise DomainError("user_deactivated", f"User {author.user_id!r} is deactivated.")
-    check_can_post(channel=channel, member=author)
+    refusal = post_refusal(channel=current, member=author, membership=membership)
+    if refusal is not None:
+        raise refusal
     parent = None
     if parent_id:
         parent = message_get(
@@ -169,18 +216,43 @@ def _prepare(
         )
         if parent.parent_id is not None:
             raise DomainError("invalid_parent", field="parentId")
-    return author, parent
+    return _Posting(channel=channel, author=author, membership=membership, parent=parent)
 
 
-def _channel_refusal(channel: Channel) -> DomainError:
-    """Why a message cannot go into ``channel`` any more (re-read: the guarded insert
-    found it changed): gone (404), closed or archived (403)."""
-    current = Channel.objects.filter(pk=channel.pk).first()
-    if current is None:  # purged meanwhile
+def _posting_row(
+    *, organization: Organization, channel: Channel | str, poster: Q
+) -> Channel | None:
+    """``channel`` (or the organization's channel of that channelId) as it is now, with
+    the posting member (``poster``: a condition on the organization's members) as
+    ``.poster``, its row in the channel as ``.poster_in`` (absent when there is none)
+    and the organization's ``filter_version``: one statement."""
+    if isinstance(channel, Channel):
+        rows = Channel.objects.filter(pk=channel.pk)
+    else:
+        rows = Channel.objects.filter(organization=organization, channel_id=channel)
+    return (
+        rows.annotate(
+            organization_filter_version=F("organization__filter_version"),
+            poster=FilteredRelation("organization__members", condition=poster),
+            poster_in=FilteredRelation(
+                "memberships", condition=Q(memberships__member_id=F("poster__id"))
+            ),
+        )
+        .select_related("poster", "poster_in")
+        .first()
+    )
+
+
+def _channel_refusal(channel: Channel | str) -> DomainError:
+    """Why a message cannot go into ``channel`` (re-read: the guarded insert found it
+    changed): gone (404), closed or archived (403); a channelId: unknown (404)."""
+    if isinstance(channel, Channel):
+        channel_id, current = channel.channel_id, Channel.objects.filter(pk=channel.pk).first()
+    else:
+        channel_id, current = channel, None
+    if current is None:  # unknown, or purged meanwhile
         return DomainError(
-            "channel_not_found",
-            f"No channel with channelId {channel.channel_id!r}.",
-            field="channelId",
+            "channel_not_found", f"No channel with channelId {channel_id!r}.", field="channelId"
         )
     return channel_refusal(current) or DomainError(
         "channel_closed", f"Channel {channel.channel_id!r} is closed."
@@ -190,92 +262,138 @@ def _channel_refusal(channel: Channel) -> DomainError:
 def _insert(
     *,
     organization: Organization,
-    channel: Channel,
-    author: Member,
+    posting: _Posting,
     type: str,
     data: dict[str, Any],
     tags: list[str],
-    parent: Message | None,
     files: Sequence[_StoredFile] = (),
     flag_reason: str | None = None,
 ) -> Message:
-    """One transaction: counters (guarded, so a concurrent close or parent delete is
-    seen), the message, its tags and its stored files. Files written before a failure
-    are removed again. Returns the message as ``message_detail`` loads it, ready to render."""
+    """In the caller's transaction: counters (guarded, so a concurrent close or parent
+    delete is seen), the message, its tags, the author's read state (when it has a row
+    in the channel), its stored files and its event. Files written before a failure are
+    removed again.
+
+    Returns the message ready to render (as ``with_details`` loads it) from what the
+    insert holds: nothing is read back. A new message has no reactions; its open
+    reports are the content filter's one (flag policy) or none."""
+    channel, author, parent = posting.channel, posting.author, posting.parent
     saved: list[MessageFile] = []
     try:
-        with transaction.atomic():
-            now = timezone.now()
-            bumped = Channel.objects.filter(
-                channel_live_q(now=now),
-                pk=channel.pk,
-                closed_at__isnull=True,
-                archived_at__isnull=True,
-            ).update(message_count=F("message_count") + 1, last_activity_at=now)
-            if not bumped:  # closed, archived, removed or due since the caller loaded it
-                raise _channel_refusal(channel)
-            if parent is not None:
-                bumped = Message.objects.filter(pk=parent.pk, deleted_at__isnull=True).update(
-                    children_count=F("children_count") + 1
-                )
-                if not bumped:
-                    raise DomainError("parent_not_found", field="parentId")
-            message = Message.objects.create(
-                organization=organization,
-                channel=channel,
-                author=author,
-                type=type,
-                data=data,
-                parent=parent,
+        now = timezone.now()
+        bumped = Channel.objects.filter(
+            channel_live_q(now=now),
+            pk=channel.pk,
+            closed_at__isnull=True,
+            archived_at__isnull=True,
+        ).update(message_count=F("message_count") + 1, last_activity_at=now)
+        if not bumped:  # closed, archived, removed or due since it was read
+            raise _channel_refusal(channel)
+        if parent is not None:
+            bumped = Message.objects.filter(pk=parent.pk, deleted_at__isnull=True).update(
+                children_count=F("children_count") + 1
             )
-            MessageTag.objects.bulk_create([MessageTag(message=message, name=t) for t in tags])
-            reads_after_post(message=message, author=author)
-            if flag_reason is not None:  # the content filter's flag policy
-                _flag(organization=organization, message=message, reason=flag_reason)
-            event_record(
-                organization=organization,
-                type=EventType.MESSAGE_CREATED,
-                payload={
-                    "organization": organization.slug,
-                    "messageId": str(message.public_id),
-                    "channelId": channel.channel_id,
-                    "userId": author.user_id,
-                    "type": type,
-                    "data": data,
-                    "tags": tags,
-                    "parentId": str(parent.public_id) if parent is not None else None,
-                    "createdAt": message.created_at.isoformat(),
-                },
+            if not bumped:
+                raise DomainError("parent_not_found", field="parentId")
+        message = Message.objects.create(
+            organization=organization,
+            channel=channel,
+            author=author,
+            type=type,
+            data=data,
+            parent=parent,
+        )
+        tag_rows = MessageTag.objects.bulk_create(
+            [MessageTag(message=message, name=t) for t in tags]
+        )
+        reads_after_post(message=message, author=author, in_channel=posting.membership is not None)
+        message.flag_count = 0
+        if flag_reason is not None:  # the content filter's flag policy
+            report = _flag(organization=organization, message=message, reason=flag_reason)
+            if report is not None:
+                message.flag_count = 1
+                message.hidden_at = report.target_message.hidden_at  # auto-hide at 1
+        event_record(
+            organization=organization,
+            type=EventType.MESSAGE_CREATED,
+            payload={
+                "organization": organization.slug,
+                "messageId": str(message.public_id),
+                "channelId": channel.channel_id,
+                "userId": author.user_id,
+                "type": type,
+                "data": data,
+                "tags": tags,
+                "parentId": str(parent.public_id) if parent is not None else None,
+                "createdAt": message.created_at.isoformat(),
+            },
+        )
+        for item in files:
+            row = MessageFile(
+                message=message,
+                variant=item.variant,
+                name=item.name,
+                content_type=item.content_type,
+                size=item.size,
+                width=item.width,
+                height=item.height,
             )
-            for item in files:
-                row = MessageFile(
-                    message=message,
-                    variant=item.variant,
-                    name=item.name,
-                    content_type=item.content_type,
-                    size=item.size,
-                    width=item.width,
-                    height=item.height,
-                )
-                row.file.save(item.storage_name, item.content, save=False)
-                saved.append(row)
-                row.save()
-            # Loaded for rendering inside the write's transaction: a connection lost after
-            # the commit cannot turn an accepted message into an error (and a retried post
-            # into a duplicate). A new message has no reactions to count.
-            message = message_detail(organization=organization, message_id=message.public_id)
+            row.file.save(item.storage_name, item.content, save=False)
+            saved.append(row)
+            row.save()
     except BaseException:
         for row in saved:
             row.file.delete(save=False)
         raise
+    message.parent_public_id = parent.public_id if parent is not None else None
+    _prefetched(message, "tag_rows", tag_rows)
+    _prefetched(message, "files", saved)
     return message
+
+
+def _prefetched(message: Message, name: str, rows: list[Any]) -> None:
+    """Store ``rows`` as the prefetched ``message.<name>`` (what ``prefetch_related``
+    stores), so rendering the new message reads nothing."""
+    queryset = getattr(message, name).get_queryset()
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    message.__dict__.setdefault("_prefetched_objects_cache", {})[name] = queryset
+
+
+class _FilterRefusal(Exception):
+    """The content filter refused a post (carries its DomainError out of the post's
+    transaction, which rolls back, to be counted: :func:`_refusals_counted`)."""
+
+    def __init__(self, error: DomainError) -> None:
+        super().__init__(error.code)
+        self.error = error
+
+
+@contextmanager
+def _refusals_counted(organization: Organization) -> Iterator[None]:
+    """Around the post's transaction: a post the content filter refused is counted for
+    the console's dashboard once the transaction rolled back, then the refusal goes on
+    to the caller."""
+    try:
+        yield
+    except _FilterRefusal as refusal:
+        filter_refusal_count(organization=organization, code=refusal.error.code)
+        raise refusal.error from None
+
+
+def _filter_posted(*, organization: Organization, texts: dict[str, str]) -> FilterOutcome:
+    """The content filter on a posting path, inside :func:`_refusals_counted`."""
+    try:
+        return filter_message_texts(organization=organization, texts=texts)
+    except DomainError as exc:
+        raise _FilterRefusal(exc) from exc
 
 
 def message_create(
     *,
     organization: Organization,
     actor: Actor,
-    channel: Channel,
+    channel: Channel | str,
     type: str,
     data: Any,
     tags: Sequence[str] | None = None,
@@ -283,28 +401,31 @@ def message_create(
     author: Member | None = None,
 ) -> Message:
     """A text or custom message by the acting account's member, or by ``author`` when
-    given (the chatroom service posts as the token's user); the same rules apply."""
+    given (the chatroom service posts as the token's user); the same rules apply.
+    ``channel``: as the surface loaded it, or its channelId (404 ``channel_not_found``).
+
+    One transaction: the posting rule (one read), the content filter, the writes; the
+    message returned is rendered from what was written."""
     data = validate_message_data(type=type, data=data)
     tags = _clean_tags(tags)
-    author, parent = _prepare(
-        organization=organization,
-        actor=actor,
-        channel=channel,
-        parent_id=parent_id,
-        author=author,
-    )
-    outcome = _filter_posted(organization=organization, texts=_visible_texts(data))
-    data = _with_texts(data, outcome.texts)  # masked under the mask policy
-    return _insert(
-        organization=organization,
-        channel=channel,
-        author=author,
-        type=type,
-        data=data,
-        tags=tags,
-        parent=parent,
-        flag_reason=outcome.flag_reason,
-    )
+    with _refusals_counted(organization), transaction.atomic():
+        posting = _prepare(
+            organization=organization,
+            actor=actor,
+            channel=channel,
+            parent_id=parent_id,
+            author=author,
+        )
+        outcome = _filter_posted(organization=organization, texts=_visible_texts(data))
+        data = _with_texts(data, outcome.texts)  # masked under the mask policy
+        return _insert(
+            organization=organization,
+            posting=posting,
+            type=type,
+            data=data,
+            tags=tags,
+            flag_reason=outcome.flag_reason,
+        )
 
 
 #: The text fields of a message's Slack-style ``attachments`` (incoming webhooks) that a
@@ -350,16 +471,6 @@ def _with_texts(data: dict[str, Any], texts: dict[str, str]) -> dict[str, Any]:
     return data
 
 
-def _filter_posted(*, organization: Organization, texts: dict[str, str]) -> FilterOutcome:
-    """The content filter on a posting path (outside any transaction): a refused message
-    is counted for the console's dashboard, then the refusal goes on to the caller."""
-    try:
-        return filter_message_texts(organization=organization, texts=texts)
-    except DomainError as exc:
-        filter_refusal_count(organization=organization, code=exc.code)
-        raise
-
-
 def message_create_image(
     *,
     organization: Organization,
@@ -386,14 +497,16 @@ def message_create_image(
             field="caption",
         )
     tags = _clean_tags(tags)
-    author, parent = _prepare(
-        organization=organization,
-        actor=actor,
-        channel=channel,
-        parent_id=parent_id,
-        author=author,
-    )
-    outcome = _filter_posted(organization=organization, texts={"caption": caption})
+    # The checks in one transaction, the image's work outside any, the writes in a second.
+    with _refusals_counted(organization), transaction.atomic():
+        posting = _prepare(
+            organization=organization,
+            actor=actor,
+            channel=channel,
+            parent_id=parent_id,
+            author=author,
+        )
+        outcome = _filter_posted(organization=organization, texts={"caption": caption})
     caption = outcome.texts["caption"]  # masked under the mask policy
     upload.seek(0)
     content = upload.read(max_bytes + 1)
@@ -436,17 +549,16 @@ def message_create_image(
             "sizes": [f.variant for f in files],
         },
     }
-    return _insert(
-        organization=organization,
-        channel=channel,
-        author=author,
-        type=Message.Type.IMAGE,
-        data=data,
-        tags=tags,
-        parent=parent,
-        files=files,
-        flag_reason=outcome.flag_reason,
-    )
+    with transaction.atomic():
+        return _insert(
+            organization=organization,
+            posting=posting,
+            type=Message.Type.IMAGE,
+            data=data,
+            tags=tags,
+            files=files,
+            flag_reason=outcome.flag_reason,
+        )
 
 
 def clean_file_name(name: str | None) -> str:
@@ -482,13 +594,6 @@ def message_create_file(
     if size == 0:
         raise DomainError("invalid_file", "The file is empty.", field="file")
     tags = _clean_tags(tags)
-    author, parent = _prepare(
-        organization=organization,
-        actor=actor,
-        channel=channel,
-        parent_id=parent_id,
-        author=author,
-    )
     name = clean_file_name(getattr(upload, "name", None))
     content_type = clean_content_type(getattr(upload, "content_type", None))
     upload.seek(0)
@@ -503,16 +608,22 @@ def message_create_file(
         )
     ]
     data = {"name": name, "size": size, "contentType": content_type}
-    return _insert(
-        organization=organization,
-        channel=channel,
-        author=author,
-        type=Message.Type.FILE,
-        data=data,
-        tags=tags,
-        parent=parent,
-        files=files,
-    )
+    with transaction.atomic():
+        posting = _prepare(
+            organization=organization,
+            actor=actor,
+            channel=channel,
+            parent_id=parent_id,
+            author=author,
+        )
+        return _insert(
+            organization=organization,
+            posting=posting,
+            type=Message.Type.FILE,
+            data=data,
+            tags=tags,
+            files=files,
+        )
 
 
 @transaction.atomic
@@ -574,12 +685,12 @@ def message_delete(
     return message
 
 
-def _flag(*, organization: Organization, message: Message, reason: str) -> None:
+def _flag(*, organization: Organization, message: Message, reason: str) -> Report | None:
     """The content filter's ``flag`` policy: a report by the system on the message, in
     the caller's transaction (idempotent while the message has an open system report)."""
     if message.author is None:
-        return  # nobody to report (messages always have an author through the API)
-    report_create(
+        return None  # nobody to report (messages always have an author through the API)
+    return report_create(
         organization=organization,
         actor=Actor.system(),
         reporter=None,

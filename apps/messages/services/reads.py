@@ -53,15 +53,18 @@ def _hold(model: type[models.Model], pk: int) -> None:
         cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR SHARE", [pk])
 
 
-def reads_after_post(*, message: Message, author: Member) -> None:
+def reads_after_post(*, message: Message, author: Member, in_channel: bool = True) -> None:
     """In the post's transaction, after the channel's (and the parent's) counter went up:
-    the author has read the channel, and the thread of a reply, up to ``message``."""
-    Membership.objects.filter(channel_id=message.channel_id, member=author).update(
-        read_count=Subquery(
-            Channel.objects.filter(pk=message.channel_id).values("message_count")[:1]
-        ),
-        last_read_message_pk=message.pk,
-    )
+    the author has read the channel, and the thread of a reply, up to ``message``.
+    ``in_channel``: False when the post's own read found no row of the author in the
+    channel (an admin posting from outside): nothing to move there."""
+    if in_channel:
+        Membership.objects.filter(channel_id=message.channel_id, member=author).update(
+            read_count=Subquery(
+                Channel.objects.filter(pk=message.channel_id).values("message_count")[:1]
+            ),
+            last_read_message_pk=message.pk,
+        )
     if message.parent_id is None:
         return
     children = (

@@ -30,10 +30,10 @@ would multiply the program size by ~400. ``benchmarks/filter.py`` measures it.
 
 Freshness: the matcher is cached per process and per organization (a bounded LRU),
 tagged with the organization's ``filter_version``, which the record services bump in
-the same transaction as the change. A process reads that version at most once per
-:data:`~apps.moderation.filter.cache.VERSION_TTL` seconds per organization (so most
-messages cost no query), and the process that made the change forgets its cached
-version at once: a change applies in every process within a second.
+the same transaction as the change. The version comes with the organization the
+request's token or session lookup loaded (no query of its own), or costs one indexed
+read otherwise, and the process that made the change forgets its cached version at
+once: a change applies in every process from the next request.
 
 Modules, each importing only those before it: ``text`` (folding, normalization, word
 boundaries, RE2 options), ``urlparts`` (a URL's host in ASCII, its path cleaned, the

@@ -1,9 +1,17 @@
 """The matchers of one process: per organization (a bounded LRU), tagged with the
 organization's ``filter_version``, which the record services bump in the same
-transaction as the change. A process reads that version at most once per
-:data:`VERSION_TTL` seconds per organization (so most messages cost no query), and the
-process that made the change forgets its cached version at once
-(:func:`forget_version`): a change applies in every process within a second."""
+transaction as the change. A cached matcher is used only while its version is the
+organization's current one, so a change made through any process applies in every
+process from the next request:
+
+- an Organization the request's token or session lookup loaded carries its
+  ``filter_version`` read with it (``row_read_at``, stamped by
+  ``apps.organizations.selectors.mark_row_read``): no query of its own;
+- any other Organization (console, webhooks, tasks, tests' instances) costs one
+  indexed read of the version;
+- the process that made a change forgets its cached matcher (:func:`forget_version`),
+  so even an Organization loaded before the change in the same request is not trusted.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +30,9 @@ from apps.organizations.models import Organization
 
 #: Organizations whose matcher one process keeps.
 CACHE_SIZE = 256
-#: Seconds a process trusts the organization's ``filter_version`` it last read: the
-#: bound on how long a record change made in another process may go unseen.
-VERSION_TTL = 1.0
+#: Seconds an Organization's ``filter_version`` stamped as read with its row
+#: (``row_read_at``) is trusted: the request that loaded it, not a later one.
+ROW_FRESH_FOR = 1.0
 
 
 def build_matcher(organization_id: int) -> Matcher:
@@ -39,10 +47,10 @@ def build_matcher(organization_id: int) -> Matcher:
     )
 
 
-# organization pk -> (filter_version, matcher, when the version was read)
-_cache: OrderedDict[int, tuple[int, Matcher, float]] = OrderedDict()
+# organization pk -> (filter_version, matcher, forgotten: a change was made here since)
+_cache: OrderedDict[int, tuple[int, Matcher, bool]] = OrderedDict()
 _lock = threading.Lock()
-#: The clock of :data:`VERSION_TTL` (tests replace it).
+#: The clock of ``row_read_at`` and :data:`ROW_FRESH_FOR` (tests replace it).
 _clock = time.monotonic
 
 
@@ -54,28 +62,36 @@ def _read_version(organization_id: int) -> int:
     ) or 0
 
 
+def _fresh_version(organization: Organization) -> int | None:
+    """The ``filter_version`` the instance was loaded with, if it was read with its row
+    in this request (stamped, less than :data:`ROW_FRESH_FOR` ago), else None."""
+    read_at = getattr(organization, "row_read_at", None)
+    if read_at is None or _clock() - read_at >= ROW_FRESH_FOR:
+        return None
+    return organization.filter_version
+
+
 def matcher_for(organization: Organization) -> Matcher:
     """The organization's matcher, rebuilt only when its records changed.
 
-    No query while the version read less than :data:`VERSION_TTL` ago is trusted; one
-    query (the ``filter_version``) after that; a rebuild adds two.
+    No query when the organization was loaded by this request's token or session lookup
+    and the cached matcher is current; else one query (the ``filter_version``); a
+    rebuild adds two.
     """
-    now = _clock()
     with _lock:
         cached = _cache.get(organization.pk)
-        if cached is not None and now - cached[2] < VERSION_TTL:
-            _cache.move_to_end(organization.pk)
-            return cached[1]
-    version = _read_version(organization.pk)
-    if cached is not None and cached[0] == version:
+    version = None if cached is not None and cached[2] else _fresh_version(organization)
+    if version is None:
+        version = _read_version(organization.pk)
+    if cached is not None and version == cached[0]:
         matcher = cached[1]
     else:
         # Built outside the lock (it may take a second at 100,000 records); the
-        # version was read first, so a change committed meanwhile only causes one more
-        # rebuild.
+        # version was read first, so the matcher holds at least that version's records
+        # (a change committed meanwhile only causes one more rebuild).
         matcher = build_matcher(organization.pk)
     with _lock:
-        _cache[organization.pk] = (version, matcher, now)
+        _cache[organization.pk] = (version, matcher, False)
         _cache.move_to_end(organization.pk)
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
@@ -84,15 +100,15 @@ def matcher_for(organization: Organization) -> Matcher:
 
 def forget_version(organization_id: int) -> None:
     """Make this process re-read the organization's ``filter_version`` on its next
-    check (now, and again when the current transaction commits). The record services
-    call it when they bump the version, so the process that made a change sees it at
-    once; other processes see it within :data:`VERSION_TTL`."""
+    check (now, and again when the current transaction commits), whatever version the
+    Organization instance at hand was loaded with. The record services call it when
+    they bump the version; other processes see the change from their next request."""
 
     def forget() -> None:
         with _lock:
             cached = _cache.get(organization_id)
             if cached is not None:
-                _cache[organization_id] = (cached[0], cached[1], float("-inf"))
+                _cache[organization_id] = (cached[0], cached[1], True)
 
     forget()
     transaction.on_commit(forget)

@@ -18,6 +18,8 @@ What it makes, in the organization ``demo``:
   run only) and an Admin API access token named ``demo``;
 - a messaging API session of ``alice`` (rotated like the token: her earlier sessions
   are revoked).
+
+At the end the seeded tables are ANALYZEd on PostgreSQL (``apps.core.database.analyze``).
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from django.db import transaction
 
 from apps.accounts.models import Account
 from apps.audit.actor import Actor
-from apps.channels.models import Channel
+from apps.channels.models import Channel, Membership
 from apps.channels.services.channels import channel_create
+from apps.core.database import analyze
 from apps.members.models import Member
 from apps.members.services import (
     member_session_issue,
@@ -38,7 +41,7 @@ from apps.members.services import (
     member_update,
     members_resolve,
 )
-from apps.messages.models import Message
+from apps.messages.models import Message, MessageTag
 from apps.messages.services.messages import message_create
 from apps.moderation.services import blacklist_records_add, whitelist_records_add
 from apps.organizations.models import AccessToken, Organization, StaffRole
@@ -140,6 +143,7 @@ class Command(BaseCommand):
             self._report(org, actor, members, channels)
             raw_token = self._token(org, actor)
             session = self._session(actor, members["alice"])
+        analyze(Member, Channel, Membership, Message, MessageTag, Report)
         if created_messages:
             self.stdout.write(f"Seeded organization {org.slug!r} with demo data.")
         else:

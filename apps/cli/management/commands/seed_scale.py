@@ -45,6 +45,7 @@ from django.utils import timezone
 from apps.audit.models import AuditEntry
 from apps.channels.models import Channel, Membership
 from apps.cli.arguments import domain_errors
+from apps.core.database import analyze
 from apps.members.models import Member
 from apps.messages.models import Message
 from apps.organizations.models import Organization
@@ -413,11 +414,7 @@ class Command(BaseCommand):
             )
         progress.advance(1)
         progress.finish()
-        if self.pg:
-            tables = [Member, Channel, Membership, Message, Report, AuditEntry]
-            with connection.cursor() as cursor:
-                for model in tables:
-                    cursor.execute(f"ANALYZE {q(model._meta.db_table)}")
+        analyze(Member, Channel, Membership, Message, Report, AuditEntry)
 
 
 class _Raw:

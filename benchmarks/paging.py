@@ -1,0 +1,316 @@
+"""Paging a channel is flat both ways (issue 15): page 1,000 against page 1, from the
+newest backwards and from the oldest forwards, as ratios measured in one run.
+
+    DJANGO_SETTINGS_MODULE=chatadmin.settings \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/chatadmin_bench \\
+        .venv/bin/python benchmarks/paging.py [--messages 1000000] [--pages 2,1000,20000]
+        [--rounds 9] [--repeat 5] [--keepdb] [--skip-old]
+
+It creates its OWN scratch database (Django's test-database machinery: ``test_<NAME>``
+next to the database of DATABASE_URL, in memory on SQLite), migrates it, and drops it at
+the end unless ``--keepdb`` (then the next run reuses the channel). It prints figures and
+asserts nothing about wall-clock; the target is printed next to the ratios.
+
+- One channel of ``--messages`` messages: one ``INSERT ... SELECT generate_series`` on
+  PostgreSQL (chunked ``bulk_create`` elsewhere), then ``VACUUM ANALYZE``
+  (``apps.core.database.analyze``).
+- Pages of 25 through ``apps.messages.selectors.messages.message_query``, the selector behind
+  ``GET``/``POST /api/v2/messages`` (called directly: the HTTP layer adds the same cost to
+  every page and would only dilute the ratio). Page 1 backwards is the default page (the
+  25 newest); page N of ``--pages`` (default 2, 1,000 and 20,000, those that fit)
+  backwards is the one the ``previous`` links reach after N - 1 steps (its token, taken
+  from the page before it). Forwards alike from ``first=25`` and ``next`` links. From
+  page 2 on, a page checks its far neighbour (one more statement than page 1) with
+  ``apps.core.pagination.any_beyond``.
+- "before": the same pages with the neighbour check as it was (an unordered
+  ``exists()``, a copy of the old line swapped in for the run), unless ``--skip-old``.
+- ``--rounds`` rounds; in each, every case runs ``--repeat`` times, the cases in a
+  rotated order. Medians over all runs; ratio page N / page 1 per direction
+  (target: page 1,000 <= 1.2). ``synchronize_seqscans`` is off for the run: a
+  sequential scan reads the table from its start, as one request's would. On PostgreSQL
+  also the neighbour check's plan (top node) and its own execution time (EXPLAIN
+  ANALYZE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatadmin.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.db.models import QuerySet
+from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases
+
+from apps.channels.models import Channel
+from apps.core.database import analyze
+from apps.members.models import Member
+from apps.messages.models import Message
+from apps.messages.selectors import messages as message_selectors
+from apps.messages.selectors.messages import MessagePage, message_query
+from apps.organizations.models import Organization
+
+SLUG = "bench-paging"
+PAGE = 25
+#: The page of the issue's target (page N / page 1 <= 1.2 at 1,000,000 messages).
+TARGET_PAGE = 1_000
+#: Messages per INSERT when the database has no generate_series (SQLite).
+CHUNK = 20_000
+
+
+def old_any_beyond(queryset: QuerySet[Any], pivot: int, *, newer: bool) -> bool:
+    """The neighbour check before issue 15: an unordered EXISTS (a copy of the old line)."""
+    if newer:
+        return queryset.filter(pk__gt=pivot).exists()
+    return queryset.filter(pk__lt=pivot).exists()
+
+
+@contextlib.contextmanager
+def variant(name: str) -> Iterator[None]:
+    if name == "before":
+        with mock.patch.object(message_selectors, "any_beyond", old_any_beyond):
+            yield
+    else:
+        yield
+
+
+# --- the channel -------------------------------------------------------------------------------
+
+
+def seed(size: int) -> tuple[Organization, Channel]:
+    org = Organization.objects.filter(slug=SLUG).first()
+    if org is not None:
+        channel = Channel.objects.get(organization=org, channel_id="big")
+        if Message.objects.filter(channel=channel).count() == size:
+            print(f"reusing the channel: {size:,} messages")
+            return org, channel
+        raise SystemExit("the scratch channel has another size: run without --keepdb once")
+    org = Organization.objects.create(slug=SLUG, name="Bench Paging")
+    channel = Channel.objects.create(organization=org, channel_id="big", visibility="public")
+    author = Member.objects.create(organization=org, user_id="author")
+    started = time.perf_counter()
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Message._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (organization_id, channel_id, author_id, public_id, type,"
+                " data, children_count, created_at)"
+                " SELECT %s, %s, %s, gen_random_uuid(), 'text',"
+                " jsonb_build_object('text', 'message ' || g), 0, now()"
+                " FROM generate_series(1::bigint, %s) g",
+                [org.pk, channel.pk, author.pk, size],
+            )
+    else:
+        for start in range(0, size, CHUNK):
+            Message.objects.bulk_create(
+                Message(
+                    organization=org,
+                    channel=channel,
+                    author=author,
+                    type="text",
+                    data={"text": f"message {g}"},
+                )
+                for g in range(start, min(size, start + CHUNK))
+            )
+    Channel.objects.filter(pk=channel.pk).update(message_count=size)
+    loaded = time.perf_counter() - started
+    analyze(Message, Channel, Member, vacuum=True)
+    with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("CHECKPOINT")  # the load's WAL now, not during a measurement
+    print(f"seeded {size:,} messages in {loaded:.1f} s, then analyze(vacuum=True)")
+    return org, channel
+
+
+# --- the pages ---------------------------------------------------------------------------------
+
+
+def deep_tokens(org: Organization, channel: Channel, page: int) -> tuple[str, str]:
+    """The tokens of page ``page`` backwards (from the newest) and forwards (from the
+    oldest), as the ``previous`` / ``next`` link of the page before it carries them."""
+    rows = Message.objects.filter(channel=channel, deleted_at__isnull=True)
+    # page k (counted from 1) holds the messages (k-1)*25 .. k*25-1 from its end, so page
+    # ``page - 1`` is the 25 beyond the message (page-2)*25-1 (page 1: the default page)
+    edge = (page - 2) * PAGE - 1
+    if edge < 0:
+        back = message_query(organization=org, channel=channel, last=PAGE)
+        fwd = message_query(organization=org, channel=channel, first=PAGE)
+    else:
+        newer, older = rows.order_by("-pk")[edge], rows.order_by("pk")[edge]
+        back = message_query(organization=org, channel=channel, before=str(newer.public_id))
+        fwd = message_query(organization=org, channel=channel, after=str(older.public_id))
+    if not back.previous or not fwd.next:
+        raise SystemExit(f"the channel has fewer than {page} pages")
+    return back.previous, fwd.next
+
+
+def cases(
+    org: Organization, channel: Channel, pages: list[int]
+) -> dict[str, Callable[[], MessagePage]]:
+    tokens = {page: deep_tokens(org, channel, page) for page in pages}
+
+    def run(**kwargs: Any) -> Callable[[], MessagePage]:
+        def call() -> MessagePage:
+            result = message_query(organization=org, channel=channel, **kwargs)
+            if len(result.items) != PAGE:
+                raise SystemExit(f"{kwargs}: {len(result.items)} messages")
+            return result
+
+        return call
+
+    return {
+        "backward 1": run(),
+        **{f"backward {page}": run(token=tokens[page][0]) for page in pages},
+        "forward 1": run(first=PAGE),
+        **{f"forward {page}": run(token=tokens[page][1]) for page in pages},
+    }
+
+
+def neighbour_plan(fn: Callable[[], Any]) -> tuple[str, float] | None:
+    """The top plan node under the LIMIT of the neighbour check ``fn`` runs, and its own
+    execution time (EXPLAIN ANALYZE, median of 5), on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return None
+    with CaptureQueriesContext(connection) as captured:
+        fn()
+    table = Message._meta.db_table
+    checks = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith(f'SELECT "{table}"."id" AS "pk" FROM')  # any_beyond
+        or q["sql"].startswith("SELECT 1 AS")  # exists()
+    ]
+    if not checks:
+        return None
+    times, node = [], ""
+    with connection.cursor() as cursor:
+        for _ in range(5):
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {checks[0]}")
+            plan = cursor.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            times.append(plan[0]["Execution Time"])
+            top = plan[0]["Plan"]
+            while top["Node Type"] == "Limit" and top.get("Plans"):
+                top = top["Plans"][0]
+            node = f"{top['Node Type']} ({top.get('Index Name', top.get('Relation Name', ''))})"
+    return node, statistics.median(times)
+
+
+def measure(args: argparse.Namespace, org: Organization, channel: Channel) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # A sequential scan starts where the previous one of the table stopped
+            # (synchronized scans): the old EXISTS, rerun in a loop, would find its row at
+            # once and hide what one scan costs a request. Every scan starts at block 0.
+            cursor.execute("SET synchronize_seqscans = off")
+    variants = ["after"] if args.skip_old else ["after", "before"]
+    pages = cases(org, channel, args.pages)
+    runs: dict[tuple[str, str], list[float]] = {}
+    plans: dict[tuple[str, str], tuple[str, float] | None] = {}
+    for name in variants:
+        with variant(name):
+            for label, fn in pages.items():
+                for _ in range(3):  # warm-up
+                    fn()
+                runs[(name, label)] = []
+                plans[(name, label)] = neighbour_plan(fn)
+    order = [(name, label) for name in variants for label in pages]
+    for n in range(args.rounds):
+        shift = n % len(order)
+        for name, label in order[shift:] + order[:shift]:
+            fn = pages[label]
+            with variant(name):
+                for _ in range(args.repeat):
+                    started = time.perf_counter()
+                    fn()
+                    runs[(name, label)].append(time.perf_counter() - started)
+
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"\npaging: one channel of {args.messages:,} messages, pages of {PAGE} through "
+        f"message_query; {args.rounds} rounds x {args.repeat} runs, rotated; load {load}"
+    )
+    print(f"  {'variant':<8} {'case':<16} {'median ms':>9} {'range ms':>17}   neighbour check")
+    for name, label in order:
+        times = [t * 1000 for t in runs[(name, label)]]
+        plan = plans[(name, label)]
+        shown = f"{plan[0]}, {plan[1]:.3f} ms in PostgreSQL" if plan else "-"
+        print(
+            f"  {name:<8} {label:<16} {statistics.median(times):9.2f} "
+            f"{min(times):8.2f}..{max(times):7.2f}   {shown}"
+        )
+    for name in variants:
+        for direction in ("backward", "forward"):
+            first = statistics.median(runs[(name, f"{direction} 1")])
+            for page in args.pages:
+                deep = statistics.median(runs[(name, f"{direction} {page}")])
+                print(
+                    f"  {name:<8} {direction:<9} page {page:,} / page 1 = {deep / first:5.2f}"
+                    + ("   (target <= 1.2)" if name == "after" and page == TARGET_PAGE else "")
+                )
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument(
+        "--pages",
+        type=lambda value: [int(v) for v in value.split(",")],
+        default=[2, TARGET_PAGE, 20_000],
+        help="the pages compared with page 1 (each >= 2), comma-separated",
+    )
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each case per round")
+    parser.add_argument("--keepdb", action="store_true", help="keep (and reuse) the scratch DB")
+    parser.add_argument("--skip-old", action="store_true", help="no 'before' variant")
+    args = parser.parse_args()
+    args.pages = [p for p in args.pages if p * PAGE <= args.messages]
+    if not args.pages or min(args.pages) < 2:
+        raise SystemExit("--pages must be >= 2 and fit in --messages")
+
+    settings.DEBUG = False  # production-like: no query log
+    logging.getLogger("django.request").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", message="No directory at")
+    started = time.perf_counter()
+    old_config = setup_databases(
+        verbosity=0, interactive=False, keepdb=args.keepdb, serialized_aliases=set()
+    )
+    try:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT version()")
+                version = cursor.fetchone()[0].split(",")[0]
+            else:
+                version = f"SQLite {connection.Database.sqlite_version}"
+        print(f"database: {version}, scratch database {connection.settings_dict['NAME']!r}")
+        org, channel = seed(args.messages)
+        measure(args, org, channel)
+    finally:
+        if not args.keepdb:
+            teardown_databases(old_config, verbosity=0)
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
