@@ -4,7 +4,7 @@ newest backwards and from the oldest forwards, as ratios measured in one run.
     DJANGO_SETTINGS_MODULE=chatadmin.settings \\
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/chatadmin_bench \\
         .venv/bin/python benchmarks/paging.py [--messages 1000000] [--pages 2,1000,20000]
-        [--rounds 9] [--repeat 5] [--keepdb] [--skip-old]
+        [--rounds 9] [--repeat 5] [--keepdb]
 
 It creates its OWN scratch database (Django's test-database machinery: ``test_<NAME>``
 next to the database of DATABASE_URL, in memory on SQLite), migrates it, and drops it at
@@ -20,16 +20,16 @@ asserts nothing about wall-clock; the target is printed next to the ratios.
   25 newest); page N of ``--pages`` (default 2, 1,000 and 20,000, those that fit)
   backwards is the one the ``previous`` links reach after N - 1 steps (its token, taken
   from the page before it). Forwards alike from ``first=25`` and ``next`` links. From
-  page 2 on, a page checks its far neighbour (one more statement than page 1) with
-  ``apps.core.pagination.any_beyond``.
-- "before": the same pages with the neighbour check as it was (an unordered
-  ``exists()``, a copy of the old line swapped in for the run), unless ``--skip-old``.
+  page 2 on, a page checks its far neighbour inside its own statement (a scalar subquery,
+  ``ORDER BY id LIMIT 1``: an InitPlan on PostgreSQL). The neighbour check as it was
+  before issue 15 (an unordered ``EXISTS``, a sequential scan on deep backward pages) is
+  gone from the product; its figures are in docs/performance.md, "Paging".
 - ``--rounds`` rounds; in each, every case runs ``--repeat`` times, the cases in a
   rotated order. Medians over all runs; ratio page N / page 1 per direction
   (target: page 1,000 <= 1.2). ``synchronize_seqscans`` is off for the run: a
   sequential scan reads the table from its start, as one request's would. On PostgreSQL
-  also the neighbour check's plan (top node) and its own execution time (EXPLAIN
-  ANALYZE).
+  also the page statement's execution time inside PostgreSQL and whether its plan holds a
+  sequential scan (EXPLAIN ANALYZE).
 """
 
 from __future__ import annotations
@@ -43,10 +43,9 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatadmin.settings")
@@ -57,14 +56,12 @@ django.setup()
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases
 
 from apps.channels.models import Channel
 from apps.core.database import analyze
 from apps.members.models import Member
 from apps.messages.models import Message
-from apps.messages.selectors import messages as message_selectors
 from apps.messages.selectors.messages import MessagePage, message_query
 from apps.organizations.models import Organization
 
@@ -74,22 +71,6 @@ PAGE = 25
 TARGET_PAGE = 1_000
 #: Messages per INSERT when the database has no generate_series (SQLite).
 CHUNK = 20_000
-
-
-def old_any_beyond(queryset: QuerySet[Any], pivot: int, *, newer: bool) -> bool:
-    """The neighbour check before issue 15: an unordered EXISTS (a copy of the old line)."""
-    if newer:
-        return queryset.filter(pk__gt=pivot).exists()
-    return queryset.filter(pk__lt=pivot).exists()
-
-
-@contextlib.contextmanager
-def variant(name: str) -> Iterator[None]:
-    if name == "before":
-        with mock.patch.object(message_selectors, "any_beyond", old_any_beyond):
-            yield
-    else:
-        yield
 
 
 # --- the channel -------------------------------------------------------------------------------
@@ -184,88 +165,73 @@ def cases(
     }
 
 
-def neighbour_plan(fn: Callable[[], Any]) -> tuple[str, float] | None:
-    """The top plan node under the LIMIT of the neighbour check ``fn`` runs, and its own
-    execution time (EXPLAIN ANALYZE, median of 5), on PostgreSQL."""
+def page_plan(fn: Callable[[], Any]) -> tuple[str, float] | None:
+    """Whether the page statement of ``fn`` (the last statement it runs) scans the
+    messages table sequentially anywhere in its plan, and its own execution time
+    (EXPLAIN ANALYZE, median of 5), on PostgreSQL."""
     if connection.vendor != "postgresql":
         return None
     with CaptureQueriesContext(connection) as captured:
         fn()
-    table = Message._meta.db_table
-    checks = [
-        q["sql"]
-        for q in captured.captured_queries
-        if q["sql"].startswith(f'SELECT "{table}"."id" AS "pk" FROM')  # any_beyond
-        or q["sql"].startswith("SELECT 1 AS")  # exists()
-    ]
-    if not checks:
-        return None
-    times, node = [], ""
+    sql = captured.captured_queries[-1]["sql"]
+    times, seq_scan = [], False
     with connection.cursor() as cursor:
         for _ in range(5):
-            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {checks[0]}")
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
             plan = cursor.fetchone()[0]
             plan = json.loads(plan) if isinstance(plan, str) else plan
             times.append(plan[0]["Execution Time"])
-            top = plan[0]["Plan"]
-            while top["Node Type"] == "Limit" and top.get("Plans"):
-                top = top["Plans"][0]
-            node = f"{top['Node Type']} ({top.get('Index Name', top.get('Relation Name', ''))})"
-    return node, statistics.median(times)
+            seq_scan = '"Seq Scan"' in json.dumps(plan)
+    return ("Seq Scan in the plan" if seq_scan else "index only"), statistics.median(times)
 
 
 def measure(args: argparse.Namespace, org: Organization, channel: Channel) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             # A sequential scan starts where the previous one of the table stopped
-            # (synchronized scans): the old EXISTS, rerun in a loop, would find its row at
-            # once and hide what one scan costs a request. Every scan starts at block 0.
+            # (synchronized scans): a scan rerun in a loop would find its row at once and
+            # hide what one scan costs a request. Every scan starts at block 0.
             cursor.execute("SET synchronize_seqscans = off")
-    variants = ["after"] if args.skip_old else ["after", "before"]
     pages = cases(org, channel, args.pages)
-    runs: dict[tuple[str, str], list[float]] = {}
-    plans: dict[tuple[str, str], tuple[str, float] | None] = {}
-    for name in variants:
-        with variant(name):
-            for label, fn in pages.items():
-                for _ in range(3):  # warm-up
-                    fn()
-                runs[(name, label)] = []
-                plans[(name, label)] = neighbour_plan(fn)
-    order = [(name, label) for name in variants for label in pages]
+    runs: dict[str, list[float]] = {}
+    plans: dict[str, tuple[str, float] | None] = {}
+    for label, fn in pages.items():
+        for _ in range(3):  # warm-up
+            fn()
+        runs[label] = []
+        plans[label] = page_plan(fn)
+    order = list(pages)
     for n in range(args.rounds):
         shift = n % len(order)
-        for name, label in order[shift:] + order[:shift]:
+        for label in order[shift:] + order[:shift]:
             fn = pages[label]
-            with variant(name):
-                for _ in range(args.repeat):
-                    started = time.perf_counter()
-                    fn()
-                    runs[(name, label)].append(time.perf_counter() - started)
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                fn()
+                runs[label].append(time.perf_counter() - started)
 
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"\npaging: one channel of {args.messages:,} messages, pages of {PAGE} through "
         f"message_query; {args.rounds} rounds x {args.repeat} runs, rotated; load {load}"
     )
-    print(f"  {'variant':<8} {'case':<16} {'median ms':>9} {'range ms':>17}   neighbour check")
-    for name, label in order:
-        times = [t * 1000 for t in runs[(name, label)]]
-        plan = plans[(name, label)]
+    print(f"  {'case':<16} {'median ms':>9} {'range ms':>17}   page statement")
+    for label in order:
+        times = [t * 1000 for t in runs[label]]
+        plan = plans[label]
         shown = f"{plan[0]}, {plan[1]:.3f} ms in PostgreSQL" if plan else "-"
         print(
-            f"  {name:<8} {label:<16} {statistics.median(times):9.2f} "
+            f"  {label:<16} {statistics.median(times):9.2f} "
             f"{min(times):8.2f}..{max(times):7.2f}   {shown}"
         )
-    for name in variants:
-        for direction in ("backward", "forward"):
-            first = statistics.median(runs[(name, f"{direction} 1")])
-            for page in args.pages:
-                deep = statistics.median(runs[(name, f"{direction} {page}")])
-                print(
-                    f"  {name:<8} {direction:<9} page {page:,} / page 1 = {deep / first:5.2f}"
-                    + ("   (target <= 1.2)" if name == "after" and page == TARGET_PAGE else "")
-                )
+    for direction in ("backward", "forward"):
+        first = statistics.median(runs[f"{direction} 1"])
+        for page in args.pages:
+            deep = statistics.median(runs[f"{direction} {page}"])
+            print(
+                f"  {direction:<9} page {page:,} / page 1 = {deep / first:5.2f}"
+                + ("   (target <= 1.2)" if page == TARGET_PAGE else "")
+            )
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -283,7 +249,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--repeat", type=int, default=5, help="runs of each case per round")
     parser.add_argument("--keepdb", action="store_true", help="keep (and reuse) the scratch DB")
-    parser.add_argument("--skip-old", action="store_true", help="no 'before' variant")
     args = parser.parse_args()
     args.pages = [p for p in args.pages if p * PAGE <= args.messages]
     if not args.pages or min(args.pages) < 2:

@@ -35,25 +35,6 @@ def decode_token(scope: str, token: str, *, field: str = "token") -> dict[str, A
     return payload
 
 
-def any_beyond(queryset: QuerySet[Any], pivot: int, *, newer: bool) -> bool:
-    """Whether ``queryset`` has a row past ``pivot`` on one side: ``newer`` (``pk >
-    pivot``) or older (``pk < pivot``), the one a page's "next" or "previous" link leads to.
-
-    The nearest row by primary key, ``ORDER BY pk LIMIT 1`` (``-pk`` for the older side),
-    never ``exists()``: Django drops the ordering from an ``EXISTS``, and PostgreSQL then
-    assumes the matching rows are spread evenly over the table and scans it sequentially
-    once a channel passes ~10,000 rows, instead of walking the ``(channel, id)`` index
-    from the pivot; a deep page grew with the channel
-    (tests/messages/test_paging_plan.py). Ordered, the plan is an index walk that stops
-    at the first row, whatever the page's depth.
-    """
-    if newer:
-        rows = queryset.filter(pk__gt=pivot).order_by("pk")
-    else:
-        rows = queryset.filter(pk__lt=pivot).order_by("-pk")
-    return bool(rows.values_list("pk", flat=True)[:1])
-
-
 @dataclass
 class Page[T: Model]:
     items: list[T]

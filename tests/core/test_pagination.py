@@ -8,7 +8,7 @@ import pytest
 from django.core import signing
 
 from apps.core.errors import DomainError
-from apps.core.pagination import any_beyond, decode_token, encode_token, keyset_page
+from apps.core.pagination import decode_token, encode_token, keyset_page
 from apps.members.models import Member
 from apps.organizations.models import Organization
 from tests.factories import MemberFactory
@@ -26,21 +26,6 @@ def page(client: TokenClient, **params: Any) -> dict[str, Any]:
     response = client.get(URL, params)
     assert response.status_code == 200, response.content
     return response.json()
-
-
-# --- the helper -------------------------------------------------------------------------------
-
-
-def test_any_beyond_tells_whether_a_row_lies_past_the_pivot_on_each_side(
-    org: Organization, members: list[Member]
-) -> None:
-    qs = Member.objects.filter(organization=org)
-    first, middle, last = members[0].pk, members[12].pk, members[-1].pk
-
-    assert any_beyond(qs, middle, newer=True) and any_beyond(qs, middle, newer=False)
-    assert any_beyond(qs, first, newer=True) and not any_beyond(qs, first, newer=False)
-    assert not any_beyond(qs, last, newer=True) and any_beyond(qs, last, newer=False)
-    assert not any_beyond(qs.exclude(pk=last), members[-2].pk, newer=True)  # filters hold
 
 
 def test_it_pages_forward_and_backward(org: Organization, members: list[Member]) -> None:

@@ -20,7 +20,7 @@ from django.db.models import Count, F, JSONField, OuterRef, Prefetch, Q, QuerySe
 from apps.channels.models import Channel
 from apps.channels.selectors.channels import channel_live_q
 from apps.core.errors import DomainError
-from apps.core.pagination import any_beyond, decode_token, encode_token
+from apps.core.pagination import decode_token, encode_token
 from apps.messages.filters import MessageFilterSet
 from apps.messages.models import Message, MessageFile, MessageTag, Reaction
 from apps.organizations.models import Organization
@@ -94,29 +94,47 @@ def with_details(queryset: QuerySet[Message]) -> QuerySet[Message]:
     )
 
 
-class TagNames(Subquery):
-    """The outer message's tag names as a list, read in the message's own statement, in
-    the order they were added (``order_by="name"``: by name). PostgreSQL builds an
-    array; SQLite a JSON array of the ordered rows (its aggregates take no ``ORDER BY``
-    before 3.44; an aggregate over an ordered subquery keeps its order). The product
-    runs on these two databases only."""
+class JSONList(Subquery):
+    """The rows of a correlated ``values()`` subquery as a list, read in the outer
+    message's own statement, in the subquery's order: each row's ``columns`` (the value
+    of one column, a list of several). PostgreSQL builds an array (of
+    ``json_build_array`` rows for several columns); SQLite a JSON array of the ordered
+    rows (its aggregates take no ``ORDER BY`` before 3.44; an aggregate over an ordered
+    subquery keeps its order). The product runs on these two databases only."""
 
     output_field = JSONField()
 
-    def __init__(self, order_by: str = "pk") -> None:
-        super().__init__(
-            MessageTag.objects.filter(message_id=OuterRef("pk")).order_by(order_by).values("name")
-        )
+    def __init__(self, queryset: QuerySet[Any], *columns: str) -> None:
+        self.columns = columns
+        super().__init__(queryset)
+
+    def _item(self, connection: Any, several: str) -> str:
+        names = [connection.ops.quote_name(column) for column in self.columns]
+        return names[0] if len(names) == 1 else f"{several}({', '.join(names)})"
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        return self.as_sql(compiler, connection, template="ARRAY(%(subquery)s)", **extra)
+        item = self._item(connection, "json_build_array")
+        template = f"ARRAY(SELECT {item} FROM (%(subquery)s) list_rows)"
+        return self.as_sql(compiler, connection, template=template, **extra)
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        template = "(SELECT json_group_array(name) FROM (%(subquery)s))"
+        item = self._item(connection, "json_array")
+        template = f"(SELECT json_group_array({item}) FROM (%(subquery)s))"
         return self.as_sql(compiler, connection, template=template, **extra)
 
     def get_db_converters(self, connection: Any) -> list[Any]:
         return [_json_list]
+
+
+class TagNames(JSONList):
+    """The outer message's tag names, in the order they were added (``order_by="name"``:
+    by name)."""
+
+    def __init__(self, order_by: str = "pk") -> None:
+        super().__init__(
+            MessageTag.objects.filter(message_id=OuterRef("pk")).order_by(order_by).values("name"),
+            "name",
+        )
 
 
 class ReactionCounts(Subquery):
@@ -319,7 +337,7 @@ def message_query(
     def narrowed(queryset: QuerySet[Any]) -> QuerySet[Any]:
         return MessageFilterSet(data=filters, queryset=queryset.filter(scoped)).qs
 
-    # the messages (for the neighbour check), and the same as rendered values (the page)
+    # the listed messages (for the neighbour check), and the same as rendered values (the page)
     base = narrowed(Message.objects.all())
     scope = _scope(
         organization=organization,
@@ -331,7 +349,7 @@ def message_query(
     )
     limit = first or last or DEFAULT_PAGE_SIZE
     bounds = Q()
-    lower_bounded = upper_bounded = False
+    lower = upper = None  # the pivots bounding the window below / above
     if token:
         payload = decode_token(scope, token, field="options.token")
         direction, pivot, size = payload.get("d"), payload.get("k"), payload.get("n")
@@ -340,26 +358,26 @@ def message_query(
         if not first and not last and isinstance(size, int):
             limit = max(1, min(size, MAX_PAGE_SIZE))
         if direction == "next":
-            bounds, ascending, lower_bounded = Q(pk__gt=pivot), True, True
+            bounds, ascending, lower = Q(pk__gt=pivot), True, pivot
         else:
-            bounds, ascending, upper_bounded = Q(pk__lt=pivot), False, True
+            bounds, ascending, upper = Q(pk__lt=pivot), False, pivot
     else:
         if before:
-            pivot_msg = message_get(
+            upper = message_get(
                 organization=organization,
                 message_id=before,
                 channel=channel,
                 field="options.before",
-            )
-            bounds, upper_bounded = bounds & Q(pk__lt=pivot_msg.pk), True
+            ).pk
+            bounds &= Q(pk__lt=upper)
         if after:
-            pivot_msg = message_get(
+            lower = message_get(
                 organization=organization,
                 message_id=after,
                 channel=channel,
                 field="options.after",
-            )
-            bounds, lower_bounded = bounds & Q(pk__gt=pivot_msg.pk), True
+            ).pk
+            bounds &= Q(pk__gt=lower)
         if first:
             ascending = True
         elif last:
@@ -368,6 +386,18 @@ def message_query(
             ascending = bool(after) and not before
 
     window = narrowed(_all_render_values()).filter(bounds)
+    # The side we walk towards is known from the extra row. The other side, when the
+    # window is bounded there, is the neighbour check, folded into the page's statement:
+    # the nearest row of the channel's list at or past the pivot (an uncorrelated scalar
+    # subquery, run once: an index walk from the pivot that stops at the first row,
+    # whatever the depth; tests/messages/test_paging_plan.py). No listed row lies between
+    # the pivot and the page's edge, so it is the page's neighbour on that side.
+    if ascending and lower is not None:
+        beyond = base.filter(pk__lte=lower).order_by("-pk")
+        window = window.annotate(beyond=Subquery(beyond.values("pk")[:1]))
+    elif not ascending and upper is not None:
+        beyond = base.filter(pk__gte=upper).order_by("pk")
+        window = window.annotate(beyond=Subquery(beyond.values("pk")[:1]))
     rows = list(window.order_by("pk" if ascending else "-pk")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
@@ -375,16 +405,12 @@ def message_query(
         rows.reverse()
     if not rows:
         return MessagePage(items=[])
+    beyond_pk = rows[0].get("beyond")
+    for row in rows:
+        row.pop("beyond", None)
     first_pk, last_pk = rows[0]["pk"], rows[-1]["pk"]
-    # The side we walked towards is known from the extra row; the other side needs one
-    # ordered query (any_beyond: an index walk at any depth), and only when the window
-    # was bounded on that side.
-    if ascending:
-        has_next = more
-        has_prev = lower_bounded and any_beyond(base, first_pk, newer=False)
-    else:
-        has_prev = more
-        has_next = upper_bounded and any_beyond(base, last_pk, newer=True)
+    has_next = more if ascending else beyond_pk is not None
+    has_prev = beyond_pk is not None if ascending else more
     return MessagePage(
         items=rows,
         next=encode_token(scope, {"d": "next", "k": last_pk, "n": limit}) if has_next else None,

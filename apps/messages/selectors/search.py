@@ -50,6 +50,7 @@ from apps.channels.selectors.channels import channel_live_q
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.messages.models import Bookmark, Message
+from apps.messages.selectors.conversation import with_render_context
 from apps.organizations.models import Organization
 from apps.permissions.registry import CHANNEL
 from apps.permissions.services import can
@@ -353,10 +354,15 @@ def messages_search(
         if hits is not None:  # every hit is known: take the window by id, then the rows
             hits.sort(reverse=not ascending)
             window = hits[:limit]
-            rows = {m.pk: m for m in qs.filter(pk__in=window).select_related("channel")}
+            rows = {
+                m.pk: m
+                for m in with_render_context(
+                    qs.filter(pk__in=window).select_related("channel"), member=member
+                )
+            }
             page = [rows[pk] for pk in window if pk in rows]
             return page[::-1] if ascending else page
-    qs = qs.select_related("channel")
+    qs = with_render_context(qs.select_related("channel"), member=member)
     if ascending:
         return list(qs.order_by("pk")[:limit])[::-1]
     return list(qs.order_by("-pk")[:limit])
@@ -397,7 +403,9 @@ def threads_search(
         )
         threads = _all_hits(matching.values_list("thread", flat=True).distinct())
         roots = roots.filter(pk__in=matching.values("thread") if threads is None else threads)
-    root_list = list(roots.select_related("channel").order_by("-pk")[:limit])
+    root_list = list(
+        with_render_context(roots.select_related("channel"), member=member).order_by("-pk")[:limit]
+    )
     if not root_list:
         return []
     replies = (
@@ -409,6 +417,7 @@ def threads_search(
         .select_related("channel")
         .order_by("parent_id", "pk")
     )
+    replies = with_render_context(replies, member=member)
     by_thread: dict[int, list[Message]] = {}
     for reply in replies:
         by_thread.setdefault(reply.parent_id, []).append(reply)
