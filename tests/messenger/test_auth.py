@@ -5,11 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.audit.actor import Actor
 from apps.members.services import member_ban
+from apps.messenger.permissions import Caller
+from apps.moderation.filter.cache import matcher_for
 from apps.organizations.models import AccessToken
+from apps.organizations.selectors import token_authenticate
+from tests.builders import make_chatroom
 from tests.factories import AccountFactory
 from tests.personas import (
     BASE,
@@ -162,3 +168,20 @@ def test_a_401_says_which_headers_to_send(anon) -> None:
 
     assert response.status_code == 401
     assert response.json()["status"] == "error"
+
+
+@pytest.mark.parametrize("by_room", [False, True])
+def test_a_personal_token_s_organization_needs_no_read_of_its_own_for_the_content_filter(
+    org, member, member_pat, by_room
+) -> None:
+    # The scope's organization is loaded with the member (a join) and stamped as read
+    # with its row (mark_row_read): the content filter trusts its filter_version.
+    room = make_chatroom(org, "Team", [member])
+    caller = Caller(token_authenticate(raw=member_pat.raw_token, kind=AccessToken.Kind.PERSONAL))
+    scope = caller.chatroom(room.pk)[0] if by_room else caller.scope(org.pk)
+    matcher_for(scope.organization)  # builds and caches the matcher
+
+    with CaptureQueriesContext(connection) as queries:
+        matcher_for(scope.organization)
+
+    assert len(queries) == 0

@@ -15,10 +15,13 @@ answered exactly like an unknown one.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, JSONField, OuterRef, Q, QuerySet, Subquery, Window
 
 from apps.accounts.models import Account
 from apps.channels.models import Channel, Membership, membership_current_q
@@ -131,26 +134,34 @@ def chatroom_for_event(
     return channel
 
 
+def chatrooms_of_organization_q(*, organization: Organization, member: Member | None = None) -> Q:
+    """The organization's live chatrooms (custom, default, event) that the caller may
+    see (``member`` as for :func:`chatroom_get`)."""
+    return chatroom_live_q() & chatroom_visible_q(member=member) & Q(organization=organization)
+
+
 def chatrooms_of_organization(
     *, organization: Organization, member: Member | None = None
 ) -> QuerySet[Channel]:
-    """The organization's live chatrooms (custom, default, event) that the caller may
-    see (``member`` as for :func:`chatroom_get`), ordered by id."""
-    return (
-        _live_chatrooms()
-        .filter(chatroom_visible_q(member=member), organization=organization)
-        .order_by("pk")
-    )
+    """:func:`chatrooms_of_organization_q`, ordered by id."""
+    where = chatrooms_of_organization_q(organization=organization, member=member)
+    return Channel.objects.filter(where).select_related("organization").order_by("pk")
 
 
-def chatrooms_assigned_to(*, members: Sequence[Member]) -> QuerySet[Channel]:
+def chatrooms_assigned_to_q(*, members: Sequence[Member]) -> Q:
     """The live chatrooms where any of these members is currently assigned (a user's
-    Members across organizations), ordered by id, each once."""
+    Members across organizations), each once."""
     member_pks = [m.pk for m in members]
     assigned = Membership.objects.filter(membership_current_q(), member__in=member_pks).values(
         "channel_id"
     )
-    return _live_chatrooms().filter(pk__in=assigned).order_by("pk")
+    return chatroom_live_q() & Q(pk__in=assigned)
+
+
+def chatrooms_assigned_to(*, members: Sequence[Member]) -> QuerySet[Channel]:
+    """:func:`chatrooms_assigned_to_q`, ordered by id."""
+    where = chatrooms_assigned_to_q(members=members)
+    return Channel.objects.filter(where).select_related("organization").order_by("pk")
 
 
 def chatroom_default(*, organization: Organization) -> Channel | None:
@@ -177,3 +188,78 @@ def chatroom_assigned_ids(*, channels: Iterable[Channel]) -> dict[int, list[int]
     for channel_pk, member_pk in rows:
         result[channel_pk].append(member_pk)
     return result
+
+
+class AssignedMemberIds(Subquery):
+    """The pks of the Members currently assigned to the outer chatroom, ascending, as a
+    list read in the chatroom's own statement (as :func:`chatroom_assigned_ids` gives
+    them): an array on PostgreSQL, a JSON array of the ordered rows on SQLite."""
+
+    output_field = JSONField()
+
+    def __init__(self) -> None:
+        super().__init__(
+            Membership.objects.filter(membership_current_q(), channel_id=OuterRef("pk"))
+            .order_by("member_id")
+            .values("member_id")
+        )
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
+        return self.as_sql(compiler, connection, template="ARRAY(%(subquery)s)", **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
+        template = "(SELECT json_group_array(member_id) FROM (%(subquery)s))"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def get_db_converters(self, connection: Any) -> list[Any]:
+        return [_id_list]
+
+
+def _id_list(value: Any, expression: Any, connection: Any) -> list[int]:
+    if isinstance(value, str):  # SQLite's JSON text
+        return json.loads(value)
+    return value or []  # PostgreSQL's array (empty without rows)
+
+
+#: The columns a chatroom is rendered from (the chatroom service's chatroom object).
+CHATROOM_VALUES = (
+    "pk",
+    "calendar_event_id",
+    "display_name",
+    "organization_id",
+    "scheduled_deletion_at",
+    "type",
+    "avatar",
+    "updated_at",
+)
+
+
+@functools.cache
+def _all_chatroom_values() -> QuerySet[dict[str, Any]]:
+    """Every channel as :func:`chatroom_page_values` reads it, with the total of the rows
+    (``COUNT(*) OVER ()``), by id; built once per process: a read adds its filter to a
+    copy (as ``apps.messages.selectors.messages._all_render_values``)."""
+    return (
+        Channel.objects.values(*CHATROOM_VALUES, assigned_users=AssignedMemberIds())
+        .annotate(total=Window(Count("pk")))
+        .order_by("pk")
+    )
+
+
+def chatroom_page_values(
+    *, where: Q, offset: int = 0, limit: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the chatrooms ``where`` selects (:func:`chatrooms_of_organization_q`,
+    :func:`chatrooms_assigned_to_q`), by id, as dicts of :data:`CHATROOM_VALUES` with
+    ``assigned_users`` (:class:`AssignedMemberIds`), and the number of all of them, in
+    ONE statement: the total is a ``COUNT(*) OVER ()`` of the rows (``limit`` None: every
+    chatroom). Only a page past the end (no rows at a positive offset) costs a second
+    statement, the count."""
+    rows = _all_chatroom_values().filter(where)
+    if limit is None:
+        page = list(rows)
+        return page, len(page)
+    page = list(rows[offset : offset + limit])
+    if page:
+        return page, page[0]["total"]
+    return page, Channel.objects.filter(where).count() if offset else 0

@@ -31,8 +31,9 @@ from apps.channels.selectors.chatrooms import (
     chatroom_assigned_ids,
     chatroom_for_event,
     chatroom_live_q,
-    chatrooms_assigned_to,
-    chatrooms_of_organization,
+    chatroom_page_values,
+    chatrooms_assigned_to_q,
+    chatrooms_of_organization_q,
 )
 from apps.channels.services.chatrooms import (
     chatroom_avatar_set,
@@ -58,6 +59,7 @@ from apps.messenger.api.serializers import (
     ChatroomSerializer,
     ChatroomUpdateInputSerializer,
     MessengerSuccessSerializer,
+    render_chatroom_values,
 )
 from apps.messenger.authentication import ApiTokenAuthentication, PersonalTokenAuthentication
 from apps.messenger.permissions import Caller, Scope
@@ -102,12 +104,6 @@ class MessengerAPIView(APIView):
         serializer = serializer_class(data=data, context={"request": self.request})
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
-
-    def render(self, channels: Sequence[Channel]) -> list[dict[str, Any]]:
-        """Chatroom objects; the assigned users of all of them in one query."""
-        assigned = chatroom_assigned_ids(channels=channels)
-        context = {"assigned": assigned, "request": self.request}
-        return ChatroomSerializer(channels, many=True, context=context).data
 
     def render_one(self, channel: Channel) -> Any:
         assigned = chatroom_assigned_ids(channels=[channel])
@@ -183,20 +179,19 @@ class ChatroomsView(MessengerAPIView):
         caller = self.caller
         if organization_id is None:
             # "my" chatrooms: needs a user (400 user_context_required for an API-TOKEN)
-            queryset = chatrooms_assigned_to(members=caller.members())
+            where = chatrooms_assigned_to_q(members=caller.members())
         else:
             scope = caller.scope(organization_id)
-            queryset = chatrooms_of_organization(
+            where = chatrooms_of_organization_q(
                 organization=scope.organization, member=scope.member
             )
-        if params["all"]:
-            channels = list(queryset)
-            total = len(channels)
-        else:
-            total = queryset.count()
-            start = params["offset"]
-            channels = list(queryset[start : start + params["limit"]]) if start < total else []
-        return Response({"entries": self.render(channels), "total": total})
+        rows, total = chatroom_page_values(
+            where=where,
+            offset=0 if params["all"] else params["offset"],
+            limit=None if params["all"] else params["limit"],
+        )
+        entries = [render_chatroom_values(row, request) for row in rows]
+        return Response({"entries": entries, "total": total})
 
     @extend_schema(
         operation_id="messenger_chatroom_create",
