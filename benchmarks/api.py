@@ -59,8 +59,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases
+from purge import add_messages  # the scratch channel loader of the purge benchmark
 
 from apps.audit.actor import Actor
+from apps.channels.models import Channel
 from apps.members.models import Member
 from apps.messages.models import Message, Reaction
 from apps.organizations.models import AccessToken, Organization
@@ -155,15 +157,7 @@ def _seed(api: servers.ApiClient, org: Organization, api_token: str, size: int) 
     channel_pk = author.memberships.filter(channel__channel_id=READ_CHANNEL).values_list(
         "channel_id", flat=True
     )[0]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO chat_messages_message (organization_id, channel_id, author_id,"
-            " public_id, type, data, children_count, created_at)"
-            " SELECT %s, %s, %s, gen_random_uuid(), 'text',"
-            " jsonb_build_object('text', 'message ' || g), 0, now()"
-            " FROM generate_series(1::bigint, %s) g",
-            [org.pk, channel_pk, author.pk, size],
-        )
+    add_messages(Channel.objects.get(pk=channel_pk), author, size)
     parent = api.call(
         "POST",
         "/api/v2/message",

@@ -11,9 +11,9 @@ next to the database of DATABASE_URL, in memory on SQLite), migrates it, and dro
 the end unless ``--keepdb`` (then the next run reuses the channel). It prints figures and
 asserts nothing about wall-clock; the target is printed next to the ratios.
 
-- One channel of ``--messages`` messages: one ``INSERT ... SELECT generate_series`` on
-  PostgreSQL (chunked ``bulk_create`` elsewhere), then ``VACUUM ANALYZE``
-  (``apps.core.database.analyze``).
+- One channel of ``--messages`` messages (``benchmarks/purge.py``'s ``add_messages``: one
+  ``INSERT ... SELECT generate_series`` on PostgreSQL, chunked ``bulk_create`` elsewhere),
+  then ``VACUUM ANALYZE`` (``apps.core.database.analyze``).
 - Pages of 25 through ``apps.messages.selectors.messages.message_query``, the selector behind
   ``GET``/``POST /api/v2/messages`` (called directly: the HTTP layer adds the same cost to
   every page and would only dilute the ratio). Page 1 backwards is the default page (the
@@ -57,6 +57,7 @@ django.setup()
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases
+from purge import add_messages  # the scratch channel loader of the purge benchmark
 
 from apps.channels.models import Channel
 from apps.core.database import analyze
@@ -69,8 +70,6 @@ SLUG = "bench-paging"
 PAGE = 25
 #: The page of the issue's target (page N / page 1 <= 1.2 at 1,000,000 messages).
 TARGET_PAGE = 1_000
-#: Messages per INSERT when the database has no generate_series (SQLite).
-CHUNK = 20_000
 
 
 # --- the channel -------------------------------------------------------------------------------
@@ -88,30 +87,7 @@ def seed(size: int) -> tuple[Organization, Channel]:
     channel = Channel.objects.create(organization=org, channel_id="big", visibility="public")
     author = Member.objects.create(organization=org, user_id="author")
     started = time.perf_counter()
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(Message._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (organization_id, channel_id, author_id, public_id, type,"
-                " data, children_count, created_at)"
-                " SELECT %s, %s, %s, gen_random_uuid(), 'text',"
-                " jsonb_build_object('text', 'message ' || g), 0, now()"
-                " FROM generate_series(1::bigint, %s) g",
-                [org.pk, channel.pk, author.pk, size],
-            )
-    else:
-        for start in range(0, size, CHUNK):
-            Message.objects.bulk_create(
-                Message(
-                    organization=org,
-                    channel=channel,
-                    author=author,
-                    type="text",
-                    data={"text": f"message {g}"},
-                )
-                for g in range(start, min(size, start + CHUNK))
-            )
-    Channel.objects.filter(pk=channel.pk).update(message_count=size)
+    add_messages(channel, author, size)
     loaded = time.perf_counter() - started
     analyze(Message, Channel, Member, vacuum=True)
     with contextlib.suppress(DatabaseError), connection.cursor() as cursor:

@@ -16,17 +16,17 @@ answered exactly like an unknown one.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, JSONField, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Window
 
 from apps.accounts.models import Account
 from apps.channels.models import Channel, Membership, membership_current_q
 from apps.channels.selectors.channels import channel_live_q
 from apps.core.errors import DomainError
+from apps.core.expressions import JSONList
 from apps.members.models import Member
 from apps.organizations.models import Organization
 
@@ -190,35 +190,16 @@ def chatroom_assigned_ids(*, channels: Iterable[Channel]) -> dict[int, list[int]
     return result
 
 
-class AssignedMemberIds(Subquery):
+def assigned_member_ids() -> JSONList:
     """The pks of the Members currently assigned to the outer chatroom, ascending, as a
     list read in the chatroom's own statement (as :func:`chatroom_assigned_ids` gives
-    them): an array on PostgreSQL, a JSON array of the ordered rows on SQLite."""
-
-    output_field = JSONField()
-
-    def __init__(self) -> None:
-        super().__init__(
-            Membership.objects.filter(membership_current_q(), channel_id=OuterRef("pk"))
-            .order_by("member_id")
-            .values("member_id")
-        )
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        return self.as_sql(compiler, connection, template="ARRAY(%(subquery)s)", **extra)
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        template = "(SELECT json_group_array(member_id) FROM (%(subquery)s))"
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-    def get_db_converters(self, connection: Any) -> list[Any]:
-        return [_id_list]
-
-
-def _id_list(value: Any, expression: Any, connection: Any) -> list[int]:
-    if isinstance(value, str):  # SQLite's JSON text
-        return json.loads(value)
-    return value or []  # PostgreSQL's array (empty without rows)
+    them)."""
+    return JSONList(
+        Membership.objects.filter(membership_current_q(), channel_id=OuterRef("pk"))
+        .order_by("member_id")
+        .values("member_id"),
+        "member_id",
+    )
 
 
 #: The columns a chatroom is rendered from (the chatroom service's chatroom object).
@@ -240,7 +221,7 @@ def _all_chatroom_values() -> QuerySet[dict[str, Any]]:
     (``COUNT(*) OVER ()``), by id; built once per process: a read adds its filter to a
     copy (as ``apps.messages.selectors.messages._all_render_values``)."""
     return (
-        Channel.objects.values(*CHATROOM_VALUES, assigned_users=AssignedMemberIds())
+        Channel.objects.values(*CHATROOM_VALUES, assigned_users=assigned_member_ids())
         .annotate(total=Window(Count("pk")))
         .order_by("pk")
     )
@@ -251,7 +232,7 @@ def chatroom_page_values(
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of the chatrooms ``where`` selects (:func:`chatrooms_of_organization_q`,
     :func:`chatrooms_assigned_to_q`), by id, as dicts of :data:`CHATROOM_VALUES` with
-    ``assigned_users`` (:class:`AssignedMemberIds`), and the number of all of them, in
+    ``assigned_users`` (:func:`assigned_member_ids`), and the number of all of them, in
     ONE statement: the total is a ``COUNT(*) OVER ()`` of the rows (``limit`` None: every
     chatroom). Only a page past the end (no rows at a positive offset) costs a second
     statement, the count."""

@@ -26,9 +26,10 @@ from django.db.models import (
 
 from apps.channels.models import Channel, Membership, membership_current_q
 from apps.core.errors import DomainError
+from apps.core.expressions import JSONList
 from apps.members.models import Member
 from apps.messages.models import Bookmark, Message, MessageFile, Reaction
-from apps.messages.selectors.messages import JSONList, message_visible
+from apps.messages.selectors.messages import message_visible
 from apps.organizations.models import Organization
 
 

@@ -20,6 +20,7 @@ from django.db.models import Count, F, JSONField, OuterRef, Prefetch, Q, QuerySe
 from apps.channels.models import Channel
 from apps.channels.selectors.channels import channel_live_q
 from apps.core.errors import DomainError
+from apps.core.expressions import JSONList
 from apps.core.pagination import decode_token, encode_token
 from apps.messages.filters import MessageFilterSet
 from apps.messages.models import Message, MessageFile, MessageTag, Reaction
@@ -94,38 +95,6 @@ def with_details(queryset: QuerySet[Message]) -> QuerySet[Message]:
     )
 
 
-class JSONList(Subquery):
-    """The rows of a correlated ``values()`` subquery as a list, read in the outer
-    message's own statement, in the subquery's order: each row's ``columns`` (the value
-    of one column, a list of several). PostgreSQL builds an array (of
-    ``json_build_array`` rows for several columns); SQLite a JSON array of the ordered
-    rows (its aggregates take no ``ORDER BY`` before 3.44; an aggregate over an ordered
-    subquery keeps its order). The product runs on these two databases only."""
-
-    output_field = JSONField()
-
-    def __init__(self, queryset: QuerySet[Any], *columns: str) -> None:
-        self.columns = columns
-        super().__init__(queryset)
-
-    def _item(self, connection: Any, several: str) -> str:
-        names = [connection.ops.quote_name(column) for column in self.columns]
-        return names[0] if len(names) == 1 else f"{several}({', '.join(names)})"
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        item = self._item(connection, "json_build_array")
-        template = f"ARRAY(SELECT {item} FROM (%(subquery)s) list_rows)"
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        item = self._item(connection, "json_array")
-        template = f"(SELECT json_group_array({item}) FROM (%(subquery)s))"
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-    def get_db_converters(self, connection: Any) -> list[Any]:
-        return [_json_list]
-
-
 class TagNames(JSONList):
     """The outer message's tag names, in the order they were added (``order_by="name"``:
     by name)."""
@@ -164,12 +133,6 @@ class ReactionCounts(Subquery):
 
     def get_db_converters(self, connection: Any) -> list[Any]:
         return [_json_object]
-
-
-def _json_list(value: Any, expression: Any, connection: Any) -> list[Any]:
-    if isinstance(value, str):  # SQLite's JSON text
-        return json.loads(value)
-    return value or []  # PostgreSQL's array (empty without rows)
 
 
 def _json_object(value: Any, expression: Any, connection: Any) -> dict[str, Any]:
