@@ -51,17 +51,37 @@ migrate: install
 demo: migrate
 	$(DEV_ENV) $(PY) manage.py seed_demo --host $(HOST):$(PORT)
 
-# The web server in the foreground, a Celery worker with embedded beat in the background
-# (filesystem broker under var/ unless CELERY_BROKER_URL says otherwise). Ctrl-C (or a
-# TERM to the recipe's shell) stops both: the EXIT trap stops the worker and waits for it.
+# The web server and a Celery worker with embedded beat (filesystem broker under the var
+# folder unless CELERY_BROKER_URL says otherwise). Ctrl-C, or a TERM to make, to the recipe's
+# shell or to make's whole process group, stops both: the EXIT trap stops the web server,
+# then the worker: a warm shutdown (TERM: running tasks finish), after RUN_STOP_SECONDS a cold
+# one (QUIT: running tasks go back to the queue, acks_late), and 2 s later a KILL of its
+# process group. The worker runs in a session of its own (os.setsid), so a signal to make's
+# group reaches it only through the trap: when a group TERM also reached its pool processes,
+# one killed while it held the pool's queue lock left the worker waiting for that lock at
+# exit, forever (issue 16; docs/operations.md, "Stopping make run").
+RUN_STOP_SECONDS ?= 8
 run: demo
-	@mkdir -p var
-	@trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null; echo "Celery worker stopped."' EXIT; \
-	trap 'exit 130' INT TERM; \
-	$(DEV_ENV) $(VENV)/bin/celery -A chatadmin worker --beat --loglevel=INFO --concurrency=2 \
-		--schedule=var/celerybeat-schedule >var/worker.log 2>&1 & worker=$$!; \
-	echo "Celery worker with beat started, pid $$worker (log: var/worker.log)"; \
-	$(DEV_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+	@var="$${CHATADMIN_VAR_DIR:-var}"; mkdir -p "$$var"; worker=; web=; \
+	alive() { case "$$(ps -o stat= -p "$$1" 2>/dev/null)" in ""|Z*) return 1;; esac; }; \
+	await() { for _ in $$(seq $$(($$2 * 10))); do alive "$$1" || return 0; sleep 0.1; done; ! alive "$$1"; }; \
+	stop() { \
+		[ -n "$$web" ] && kill -TERM "$$web" 2>/dev/null && wait "$$web" 2>/dev/null; \
+		[ -n "$$worker" ] || return 0; \
+		kill -TERM "$$worker" 2>/dev/null; \
+		if ! await "$$worker" $(RUN_STOP_SECONDS); then \
+			echo "The Celery worker did not stop within $(RUN_STOP_SECONDS) s: cold shutdown (QUIT)."; \
+			kill -QUIT "$$worker" 2>/dev/null; \
+			await "$$worker" 2 || { echo "... nor after QUIT: killed."; kill -KILL -- "-$$worker" 2>/dev/null; }; \
+		fi; \
+		wait "$$worker" 2>/dev/null; echo "Celery worker stopped."; }; \
+	trap stop EXIT; trap 'exit 130' INT TERM HUP; \
+	$(DEV_ENV) $(PY) -c 'import os, sys; os.setsid(); os.execv(sys.argv[1], sys.argv[1:])' \
+		$(VENV)/bin/celery -A chatadmin worker --beat --loglevel=INFO --concurrency=2 \
+		--schedule="$$var/celerybeat-schedule" >"$$var/worker.log" 2>&1 & worker=$$!; \
+	echo "Celery worker with beat started, pid $$worker (log: $$var/worker.log)"; \
+	$(DEV_ENV) $(PY) manage.py runserver $(HOST):$(PORT) & web=$$!; \
+	wait "$$web"
 
 # Everything but the minute-long fault variants (marked slow; make chaos runs them). A -m in
 # PYTEST_ARGS replaces this default (pytest keeps the last -m).
