@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("CHATADMIN_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -81,6 +82,8 @@ MIDDLEWARE = [
     # NUL, lone surrogates and invalid UTF-8 in the path, query string and form bodies
     "apps.core.hygiene.InputHygieneMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (SECURE_CSP below)
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -88,6 +91,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # the branded 404 for /console/ paths also under DEBUG (no list of URL patterns)
+    "apps.console.middleware.ConsoleNotFoundMiddleware",
     # last: django-axes throttles failed logins (console and /admin/)
     "axes.middleware.AxesMiddleware",
 ]
@@ -199,6 +204,22 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
 # Off by default: TLS is usually terminated (and HTTP redirected) by the proxy.
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (Django's built-in, django.middleware.csp): scripts and styles
+# from this site's static files only -- no inline <script>, <style> or style= anywhere
+# (the console, the error pages, /admin/). /api/docs/ (Swagger UI) has its own, looser
+# policy: chatadmin/urls.py.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 # --- REST framework and OpenAPI --------------------------------------------------------
 REST_FRAMEWORK = {
@@ -320,6 +341,12 @@ CELERY_BEAT_SCHEDULE: dict = {
             ("integration-requests-expire", "integrations.requests_expire_sweep"),
         ]
     },
+    # Bulk moderation jobs whose task was lost or whose worker died (apps/moderation/bulk.py).
+    "bulk-jobs-resume": {
+        "task": "moderation.bulk_jobs_resume",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
 }
 
 # --- chatadmin ---------------------------------------------------------------------------
@@ -330,6 +357,8 @@ CHATADMIN = {
     "MAX_AVATAR_BYTES": env.int("CHATADMIN_MAX_AVATAR_BYTES", default=2 * 1024 * 1024),
     "MAX_SKIP": env.int("CHATADMIN_MAX_SKIP", default=10_000),
     "MAX_FILTER_RECORDS": env.int("CHATADMIN_MAX_FILTER_RECORDS", default=100_000),
+    # The console's filter tester: a draft pattern is tried on this many latest messages.
+    "FILTER_DRAFT_MESSAGES": env.int("CHATADMIN_FILTER_DRAFT_MESSAGES", default=10_000),
     "SWEEP_BATCH_SIZE": env.int("CHATADMIN_SWEEP_BATCH_SIZE", default=500),
     "PURGE_BATCH_SIZE": env.int("CHATADMIN_PURGE_BATCH_SIZE", default=5_000),
     # Console token issuing (admin, API, personal): per account (counted on the token
@@ -346,6 +375,12 @@ CHATADMIN = {
     "SIGNED_URL_TTL_SECONDS": env.int("CHATADMIN_SIGNED_URL_TTL_SECONDS", default=3600),
     # POST /api/messaging/activity/: per member, per minute.
     "ACTIVITY_PER_MEMBER_MINUTE": env.int("CHATADMIN_ACTIVITY_PER_MEMBER_MINUTE", default=60),
+    # The console's "Undo" after a dismiss, mute, ban, hide or delete is offered (and
+    # honoured) for this many seconds (apps/console/undo.py).
+    "CONSOLE_UNDO_SECONDS": env.int("CHATADMIN_CONSOLE_UNDO_SECONDS", default=30),
+    # Opening a review item claims it for this many seconds: others see it as taken and
+    # "next item" skips it; acting on it releases it (apps/reports/services.py).
+    "CONSOLE_CLAIM_SECONDS": env.int("CHATADMIN_CONSOLE_CLAIM_SECONDS", default=300),
     # Incoming webhook URLs (apps.integrations): at most one call per this many seconds per
     # URL (Stackfield's limit; every web process shares it through the database), and the
     # same body to the same URL within the window is a double request (Stackfield's 4057).
@@ -392,6 +427,12 @@ CHATADMIN = {
     "WEBHOOK_ALLOWLIST": env.list("CHATADMIN_WEBHOOK_ALLOWLIST", default=[]),
     "WEBHOOK_TIMEOUT_SECONDS": env.float("CHATADMIN_WEBHOOK_TIMEOUT_SECONDS", default=15.0),
     "WEBHOOK_RESPONSE_MAX_BYTES": env.int("CHATADMIN_WEBHOOK_RESPONSE_MAX_BYTES", default=65536),
+    # Console bulk actions (apps/moderation/bulk.py): up to BULK_SYNC_LIMIT targets are
+    # done in the request, more by a task in chunks of BULK_CHUNK_SIZE; a selection of
+    # more than BULK_MAX_TARGETS is refused.
+    "BULK_SYNC_LIMIT": env.int("CHATADMIN_BULK_SYNC_LIMIT", default=200),
+    "BULK_MAX_TARGETS": env.int("CHATADMIN_BULK_MAX_TARGETS", default=50_000),
+    "BULK_CHUNK_SIZE": env.int("CHATADMIN_BULK_CHUNK_SIZE", default=100),
 }
 
 LOGGING = {

@@ -1,14 +1,22 @@
 """URL map: one include per surface (see ../shared/DESIGN.md)."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path, re_path
+from django.utils.csp import CSP
 from django.views import defaults
+from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.core import http_errors
 from apps.core.views import healthz
+
+#: Swagger UI's policy: its page is settings.SECURE_CSP's except for styles, where the
+#: drf-spectacular template has an inline <style> ('unsafe-inline' for styles, on this
+#: page only; its scripts are files: the split view serves the init script from a URL).
+API_DOCS_CSP = {**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]}
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -22,7 +30,11 @@ urlpatterns = [
     # Stackfield's webhook URLs (apps.stackfield)
     path("apiwh/", include("apps.stackfield.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        csp_override(API_DOCS_CSP)(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        name="api-docs",
+    ),
     path("healthz", healthz, name="healthz"),
     # Last: any other /api/ path is a JSON 404, also with DEBUG on. csrf_exempt: else an
     # unknown /api/ path with POST/PUT/DELETE got the HTML CSRF 403 page (found by fuzzing).

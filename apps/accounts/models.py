@@ -37,8 +37,23 @@ class AccountManager(UserManager["Account"]):
 class Account(AbstractUser):
     """Django's user model: a console login or the owner of tokens."""
 
+    class Theme(models.TextChoices):
+        """The console's colour scheme (the top bar's toggle; the profile page)."""
+
+        SYSTEM = "system", "System (follow the device)"
+        LIGHT = "light", "Light"
+        DARK = "dark", "Dark"
+
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
+    # Console preferences of the person (not of an organization): rendered server-side
+    # as data attributes, so the page never flashes the wrong theme.
+    theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
+    keyboard_shortcuts = models.BooleanField(
+        "single-key shortcuts",
+        default=True,
+        help_text="Off: no key pressed alone does anything in the console (WCAG 2.1.4).",
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

@@ -52,3 +52,37 @@ def audit_record(
         before=before,
         after=after,
     )
+
+
+def audit_record_many(
+    *,
+    organization: Organization,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_ids: list[str],
+    reason: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> list[AuditEntry]:
+    """One entry per target, in one INSERT: the same action on each of ``target_ids``
+    (e.g. a mute in a channel recorded on each muted user, so a user's history shows it).
+    ``before`` / ``after`` map a target id to its own snapshot (missing: none)."""
+    label = actor.label[:255]
+    return AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                organization=organization,
+                actor_account=actor.account,
+                actor_token=actor.token,
+                actor_label=label,
+                action=action,
+                target_type=target_type,
+                target_id=str(target_id)[:255],
+                reason=reason or "",
+                before=(before or {}).get(target_id),
+                after=(after or {}).get(target_id),
+            )
+            for target_id in target_ids
+        ]
+    )

@@ -25,11 +25,10 @@ PAD_TOP = 10
 PAD_BOTTOM = 26  # the day labels
 FONT = "system-ui, sans-serif"
 
-#: A visually hidden element that screen readers still read (no stylesheet needed).
-VISUALLY_HIDDEN = (
-    "position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;"
-    "clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap;border:0"
-)
+#: The class (static/console/console.css) of the element holding the table of numbers:
+#: visually hidden, read by screen readers. On a wrapping <div>, not on the <table>: a
+#: table box ignores ``overflow`` and ``width``, so a hidden table still widened the page.
+VISUALLY_HIDDEN = "visually-hidden"
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ def bar_chart(
     parts: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'role="img" aria-labelledby="{title_id} {desc_id}" font-family="{FONT}" '
-        f'font-size="12" fill="#1b1f24">',
+        f'font-size="12" fill="currentColor">',
         f'<title id="{title_id}">{escape(title)}</title>',
         f'<desc id="{desc_id}">{escape(summary)}</desc>',
     ]
@@ -119,7 +118,8 @@ def bar_chart(
     for value in (0, top // 2, top) if top >= 2 else (0, top):
         y = y_of(value)
         parts.append(
-            f'<line x1="{PAD_LEFT}" y1="{_fmt(y)}" x2="{WIDTH - PAD_RIGHT}" y2="{_fmt(y)}" '
+            f'<line class="{"axis" if value == 0 else "grid"}" '
+            f'x1="{PAD_LEFT}" y1="{_fmt(y)}" x2="{WIDTH - PAD_RIGHT}" y2="{_fmt(y)}" '
             f'stroke="{"#57606a" if value == 0 else "#d0d7de"}" stroke-width="1"></line>'
             f'<text x="{PAD_LEFT - 4}" y="{_fmt(y + 3.5)}" text-anchor="end">'
             f"{_fmt(value)}</text>"
@@ -163,19 +163,19 @@ def bar_chart(
         for i, day in enumerate(days)
     )
     table = (
-        f'<table style="{VISUALLY_HIDDEN}"><caption>{escape(title)}</caption>'
+        f'<div class="{VISUALLY_HIDDEN}"><table><caption>{escape(title)}</caption>'
         f'<thead><tr><th scope="col">Day (UTC)</th>{head}<th scope="col">Total</th></tr>'
-        f"</thead><tbody>{rows}</tbody></table>"
+        f"</thead><tbody>{rows}</tbody></table></div>"
     )
-    # The legend is HTML: it reflows and follows the page's font size.
+    # The legend is HTML: it reflows and follows the page's font size. No style=
+    # attributes (the Content-Security-Policy has no 'unsafe-inline' for styles): the
+    # swatch is a tiny SVG whose colour is a presentation attribute.
     items = "".join(
-        '<li style="display:inline-flex;align-items:center;gap:.35rem;margin-right:1rem">'
-        '<span style="display:inline-block;width:.9rem;height:.9rem;border-radius:2px;'
-        f'background:{escape(s.color)}"></span>{escape(s.label)}: {sum(s.values)}</li>'
+        '<li><svg class="swatch" viewBox="0 0 10 10" aria-hidden="true" focusable="false">'
+        f'<rect width="10" height="10" rx="1.5" fill="{escape(s.color)}"></rect></svg>'
+        f"{escape(s.label)}: {sum(s.values)}</li>"
         for s in series
     )
-    legend = (
-        f'<ul class="chart-legend" style="list-style:none;margin:0 0 .4rem;padding:0">{items}</ul>'
-    )
-    figure = f'<figure class="chart" id="{escape(chart_id)}" style="margin:0;position:relative">'
+    legend = f'<ul class="chart-legend">{items}</ul>'
+    figure = f'<figure class="chart" id="{escape(chart_id)}">'
     return mark_safe(f"{figure}{legend}{''.join(parts)}{table}</figure>")

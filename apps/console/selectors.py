@@ -37,7 +37,7 @@ from apps.messages.selectors.messages import message_visible
 from apps.moderation.models import FilterRefusalDay
 from apps.organizations.models import Organization
 from apps.reports.models import Report, report_open_q
-from apps.reports.selectors import report_list
+from apps.reports.selectors import report_group, report_list
 
 SYSTEM_LABEL = "system"  # apps.audit.actor.Actor.system().label
 
@@ -352,32 +352,39 @@ def review_report_get(*, organization: Organization, report_id: Any) -> Report:
 
 def group_reports(report: Report) -> QuerySet[Report]:
     """The open reports with the same target as ``report``, oldest first."""
-    qs = Report.objects.filter(
-        report_open_q(),
-        organization_id=report.organization_id,
-        target_member_id=report.target_member_id,
-    )
-    if report.target_message_id is not None:
-        qs = qs.filter(target_message_id=report.target_message_id)
-    else:
-        qs = qs.filter(target_message__isnull=True)
-    return qs.select_related("reporter").order_by("pk")
+    return report_group(report).select_related("reporter")
 
 
 def review_next(
-    *, organization: Organization, after: Report, exclude: Iterable[int] = ()
+    *,
+    organization: Organization,
+    after: Report,
+    exclude: Iterable[int] = (),
+    filters: dict[str, str] | None = None,
+    newest_first: bool = False,
+    viewer: Any = None,
 ) -> Report | None:
-    """The queue's next target after ``after`` (oldest first), skipping the report ids
-    of ``exclude``. One query."""
-    return (
-        review_groups(organization=organization)
-        .filter(
+    """The queue's next target after ``after`` in the queue's order (oldest first, or
+    ``newest_first``) under the queue's ``filters`` (``review_groups``' keywords),
+    skipping the report ids of ``exclude`` and, with ``viewer`` (an Account), the items
+    someone else has claimed (``Report.claimed_until`` ahead). One query."""
+    queryset = review_groups(organization=organization, **(filters or {}))
+    if newest_first:
+        queryset = queryset.filter(
+            Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, pk__lt=after.pk)
+        ).order_by("-created_at", "-pk")
+    else:
+        queryset = queryset.filter(
             Q(created_at__gt=after.created_at) | Q(created_at=after.created_at, pk__gt=after.pk)
+        ).order_by("created_at", "pk")
+    if viewer is not None:
+        queryset = queryset.filter(
+            Q(claimed_by__isnull=True)
+            | Q(claimed_by=viewer)
+            | Q(claimed_until__isnull=True)
+            | Q(claimed_until__lte=timezone.now())
         )
-        .exclude(pk__in=list(exclude))
-        .order_by("created_at", "pk")
-        .first()
-    )
+    return queryset.exclude(pk__in=list(exclude)).first()
 
 
 def message_context(

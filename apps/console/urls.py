@@ -2,8 +2,10 @@
 
 from django.urls import include, path
 
+from apps.console import undo
 from apps.console.audit import views as audit
 from apps.console.auth import views as auth
+from apps.console.bulk import views as bulk
 from apps.console.channels import views as channels
 from apps.console.dashboard import views as dashboard
 from apps.console.events import views as events
@@ -13,6 +15,7 @@ from apps.console.messages import views as messages
 from apps.console.org_admin import views as org_admin
 from apps.console.profile import views as profile
 from apps.console.review import views as review
+from apps.console.roles import views as roles
 from apps.console.users import views as users
 
 app_name = "console"
@@ -28,6 +31,9 @@ org_pages = [
     *org_admin.urlpatterns,
     *events.urlpatterns,
     *integrations.urlpatterns,
+    *roles.urlpatterns,
+    *bulk.urlpatterns,
+    *undo.urlpatterns,
 ]
 
 urlpatterns = [

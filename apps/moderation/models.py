@@ -62,3 +62,57 @@ class FilterRefusalDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id} {self.day}: {self.blacklisted + self.not_whitelisted}"
+
+
+# --- bulk moderation jobs (apps/moderation/bulk.py; issue 16) ---------------------------------
+
+
+class BulkJob(models.Model):
+    """One bulk action over many targets, run by a Celery task in chunks (small ones run
+    in the request and leave no row).
+
+    ``targets`` is the frozen list of what the job acts on (``unit`` says what an item
+    is: a report pk, a message pk, a member pk, or ``[member pk, channel pk]``);
+    ``position`` is how many of them are done. A chunk's actions and the advance of
+    ``position`` commit in one transaction, so a worker that dies mid-chunk leaves the
+    chunk undone (it is redone whole) and a finished chunk is never redone.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    actor_account = models.ForeignKey(
+        "accounts.Account", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=255)
+    action = models.CharField(max_length=32)
+    unit = models.CharField(max_length=32)
+    reason = models.TextField(blank=True)
+    #: mutePeriod / banPeriod (ms) and the channel pk of a mute or channel ban.
+    params = models.JSONField(default=dict, blank=True)
+    targets = models.JSONField(default=list, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    position = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    #: The first failures: ``[{"target": "...", "error": "..."}]`` (capped).
+    failures = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["updated_at"],
+                condition=~models.Q(state="finished"),
+                name="bulkjob_unfinished",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"bulk {self.action} {self.position}/{self.total} ({self.state})"

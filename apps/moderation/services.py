@@ -12,8 +12,9 @@ Adding is idempotent: a pattern that already exists is returned unchanged (its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -22,8 +23,15 @@ from django.db.models import F, Model
 from django.utils import timezone
 
 from apps.audit.actor import Actor
-from apps.audit.services import audit_record
+from apps.audit.services import audit_record, audit_record_many
+from apps.channels.models import Channel, Membership
+from apps.channels.selectors.channels import channel_current_member_count
+from apps.channels.services.channels import channel_event_record, channel_lock_for_write
 from apps.core.errors import DomainError
+from apps.core.sweeps import iso, timed_active
+from apps.events.models import EventType
+from apps.events.services import event_record
+from apps.members.models import Member
 from apps.moderation.filter.cache import forget_version
 from apps.moderation.filter.patterns import canonical_whitelist_pattern, validate_blacklist_pattern
 from apps.moderation.models import BlacklistRecord, FilterRefusalDay, WhitelistRecord
@@ -333,3 +341,297 @@ def filter_refusal_count(*, organization: Organization, code: str) -> None:
             FilterRefusalDay.objects.create(organization=organization, day=day, **{field: 1})
     except IntegrityError:  # created by a concurrent refusal: add to it
         FilterRefusalDay.objects.filter(organization=organization, day=day).update(**bump)
+
+
+# --- Undo: restoring what a console action changed (apps/console/undo.py) --------------
+#
+# Each ``*_restore`` puts rows back to the values they held before an action, but only
+# if they still hold exactly what that action left (``expected``): anything else means
+# someone changed them since (unmuted and muted again, a sweep made a ban final...), and
+# nothing is written (409 ``conflict``). Each is audited as "<the action>.undo", with the
+# undone audit entry's id as ``undoes`` in ``after``. States are ``{field: value}`` over
+# the fields below (datetimes as datetimes).
+
+#: The fields a mute (of a channel, or of members in a channel) is made of.
+MUTE_FIELDS = ("muted_at", "mute_expires_at")
+#: The fields of a global ban (``Member``).
+BAN_FIELDS = ("banned_at", "ban_expires_at", "ban_reason")
+#: The fields of a channel ban (``Membership``): a ban also takes the member out.
+CHANNEL_BAN_FIELDS = (*BAN_FIELDS, "joined_at")
+
+
+def state_of(row: Model, fields: Sequence[str]) -> dict[str, Any]:
+    """The values of ``fields`` on ``row`` (what an undo saves and later compares)."""
+    return {field: getattr(row, field) for field in fields}
+
+
+def _state_json(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A state as the audit log keeps it (camelCase keys, ISO times)."""
+    return {
+        _camel_key(key): value.isoformat() if isinstance(value, datetime) else value
+        for key, value in state.items()
+    }
+
+
+def _camel_key(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _check_unchanged(
+    row: Model | None, fields: Sequence[str], expected: Mapping[str, Any], label: str
+) -> None:
+    if row is None or state_of(row, fields) != {f: expected.get(f) for f in fields}:
+        raise DomainError("conflict", f"{label} changed since: nothing was undone.")
+
+
+def _membership_rows(channel: Channel, user_ids: Sequence[str]) -> dict[str, Membership]:
+    rows = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("member")
+        .filter(channel=channel, member__user_id__in=list(user_ids))
+    )
+    return {row.member.user_id: row for row in rows}
+
+
+def _restore_memberships(
+    *,
+    channel: Channel,
+    fields: Sequence[str],
+    expected: Mapping[str, Mapping[str, Any]],
+    restore: Mapping[str, Mapping[str, Any]],
+    what: str,
+) -> None:
+    rows = _membership_rows(channel, list(restore))
+    for user_id in restore:
+        _check_unchanged(rows.get(user_id), fields, expected.get(user_id, {}), f"{what} {user_id}")
+    for user_id, state in restore.items():
+        Membership.objects.filter(pk=rows[user_id].pk).update(
+            **{field: state.get(field) for field in fields}
+        )
+
+
+def _ban_reason(state: Mapping[str, Any]) -> str:
+    return state.get("ban_reason") or ""
+
+
+@transaction.atomic
+def channel_users_mute_restore(
+    *,
+    channel: Channel,
+    actor: Actor,
+    expected: Mapping[str, Mapping[str, Any]],
+    restore: Mapping[str, Mapping[str, Any]],
+    undoes: int | None = None,
+) -> Channel:
+    """Put these users' mutes in the channel back (``restore``: userId -> MUTE_FIELDS)
+    if each still is as ``expected``; audited as ``channel.users.mute.undo``."""
+    channel = channel_lock_for_write(channel)
+    _restore_memberships(
+        channel=channel,
+        fields=MUTE_FIELDS,
+        expected=expected,
+        restore=restore,
+        what=f"The mute in {channel.channel_id} of",
+    )
+    user_ids = sorted(restore)
+    cid = {"channelId": channel.channel_id}
+    audit_record_many(  # each user's history too, as the mute itself is
+        organization=channel.organization,
+        actor=actor,
+        action="user.mute.undo",
+        target_type="user",
+        target_ids=user_ids,
+        before={u: {**cid, **_state_json(expected[u])} for u in user_ids},
+        after={u: {**cid, **_state_json(restore[u]), "undoes": undoes} for u in user_ids},
+    )
+    audit_record(
+        organization=channel.organization,
+        actor=actor,
+        action="channel.users.mute.undo",
+        target_type="channel",
+        target_id=channel.channel_id,
+        before={"mutes": {u: _state_json(expected[u]) for u in user_ids}},
+        after={
+            "userIds": user_ids,
+            "mutes": {u: _state_json(restore[u]) for u in user_ids},
+            "undoes": undoes,
+        },
+    )
+    now = timezone.now()
+    unmuted = [u for u in user_ids if not timed_active(*_mute_pair(restore[u]), now)]
+    if unmuted:
+        channel_event_record(channel, EventType.USER_UNMUTED, actor, userIds=unmuted, reason="undo")
+    for user_id in user_ids:
+        if user_id not in unmuted:
+            muted_at, expires_at = _mute_pair(restore[user_id])
+            channel_event_record(
+                channel,
+                EventType.USER_MUTED,
+                actor,
+                userIds=[user_id],
+                reason="undo",
+                mutedAt=iso(muted_at),
+                muteExpiresAt=iso(expires_at),
+            )
+    return channel
+
+
+def _mute_pair(state: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
+    return state.get("muted_at"), state.get("mute_expires_at")
+
+
+@transaction.atomic
+def channel_mute_restore(
+    *,
+    channel: Channel,
+    actor: Actor,
+    expected: Mapping[str, Any],
+    restore: Mapping[str, Any],
+    undoes: int | None = None,
+) -> Channel:
+    """Put the channel's own mute back (MUTE_FIELDS) if it still is as ``expected``;
+    audited as ``channel.mute.undo``."""
+    channel = channel_lock_for_write(channel)
+    _check_unchanged(channel, MUTE_FIELDS, expected, f"The mute of channel {channel.channel_id}")
+    for field in MUTE_FIELDS:
+        setattr(channel, field, restore.get(field))
+    channel.save(update_fields=[*MUTE_FIELDS, "updated_at"])
+    audit_record(
+        organization=channel.organization,
+        actor=actor,
+        action="channel.mute.undo",
+        target_type="channel",
+        target_id=channel.channel_id,
+        before=_state_json(expected),
+        after={**_state_json(restore), "undoes": undoes},
+    )
+    muted_at, expires_at = _mute_pair(restore)
+    if timed_active(muted_at, expires_at, timezone.now()):
+        channel_event_record(
+            channel,
+            EventType.CHANNEL_MUTED,
+            actor,
+            reason="undo",
+            mutedAt=iso(muted_at),
+            muteExpiresAt=iso(expires_at),
+        )
+    else:
+        channel_event_record(channel, EventType.CHANNEL_UNMUTED, actor, reason="undo")
+    return channel
+
+
+@transaction.atomic
+def channel_users_ban_restore(
+    *,
+    channel: Channel,
+    actor: Actor,
+    expected: Mapping[str, Mapping[str, Any]],
+    restore: Mapping[str, Mapping[str, Any]],
+    undoes: int | None = None,
+) -> Channel:
+    """Put these users' channel bans back (CHANNEL_BAN_FIELDS: who was a member is a
+    member again, from the same moment) if each still is as ``expected``; audited as
+    ``channel.users.ban.undo``."""
+    channel = channel_lock_for_write(channel)
+    _restore_memberships(
+        channel=channel,
+        fields=CHANNEL_BAN_FIELDS,
+        expected=expected,
+        restore=restore,
+        what=f"The ban from {channel.channel_id} of",
+    )
+    before_count = channel.member_count
+    channel.member_count = channel_current_member_count(channel=channel)
+    channel.save(update_fields=["member_count", "updated_at"])
+    user_ids = sorted(restore)
+    audit_record(
+        organization=channel.organization,
+        actor=actor,
+        action="channel.users.ban.undo",
+        target_type="channel",
+        target_id=channel.channel_id,
+        before={
+            "memberCount": before_count,
+            "bans": {u: _state_json(expected[u]) for u in user_ids},
+        },
+        after={
+            "memberCount": channel.member_count,
+            "userIds": user_ids,
+            "bans": {u: _state_json(restore[u]) for u in user_ids},
+            "undoes": undoes,
+        },
+    )
+    now = timezone.now()
+    unbanned = [
+        u
+        for u in user_ids
+        if not timed_active(restore[u].get("banned_at"), restore[u].get("ban_expires_at"), now)
+    ]
+    if unbanned:
+        channel_event_record(channel, EventType.MEMBER_UNBANNED, actor, userIds=unbanned)
+    for user_id in user_ids:
+        if user_id not in unbanned:
+            state = restore[user_id]
+            channel_event_record(
+                channel,
+                EventType.MEMBER_BANNED,
+                actor,
+                userIds=[user_id],
+                reason=_ban_reason(state),
+                bannedAt=iso(state.get("banned_at")),
+                banExpiresAt=iso(state.get("ban_expires_at")),
+            )
+    rejoined = [u for u in user_ids if restore[u].get("joined_at") is not None]
+    if rejoined:
+        channel_event_record(channel, EventType.MEMBER_JOINED, actor, userIds=rejoined)
+    return channel
+
+
+@transaction.atomic
+def member_ban_restore(
+    *,
+    member: Member,
+    actor: Actor,
+    expected: Mapping[str, Any],
+    restore: Mapping[str, Any],
+    undoes: int | None = None,
+) -> Member:
+    """Put the user's global ban back (BAN_FIELDS: none, or the earlier one) if it still
+    is as ``expected``; audited as ``user.ban.undo``."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    _check_unchanged(member, BAN_FIELDS, expected, f"The ban of {member.user_id}")
+    member.banned_at = restore.get("banned_at")
+    member.ban_expires_at = restore.get("ban_expires_at")
+    member.ban_reason = _ban_reason(restore)
+    member.save(update_fields=[*BAN_FIELDS, "updated_at"])
+    audit_record(
+        organization=member.organization,
+        actor=actor,
+        action="user.ban.undo",
+        target_type="user",
+        target_id=member.user_id,
+        reason=_ban_reason(restore),
+        before=_state_json(expected),
+        after={**_state_json(restore), "undoes": undoes},
+    )
+    payload = {"organization": member.organization.slug, "userIds": [member.user_id]}
+    if member.is_globally_banned():
+        event_record(
+            organization=member.organization,
+            type=EventType.USER_BANNED,
+            payload={
+                **payload,
+                "actor": actor.label,
+                "reason": member.ban_reason,
+                "bannedAt": iso(member.banned_at),
+                "banExpiresAt": iso(member.ban_expires_at),
+            },
+        )
+    else:
+        event_record(
+            organization=member.organization,
+            type=EventType.USER_UNBANNED,
+            payload={**payload, "actor": actor.label, "reason": "undo"},
+        )
+    return member

@@ -3,7 +3,9 @@ role's rules, a member's effective rules (docs/api/messaging-permissions.md)."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
 
 from apps.channels.models import Channel
 from apps.channels.selectors.conversations import conversation_get
@@ -14,11 +16,12 @@ from apps.permissions.models import Rule
 from apps.permissions.registry import (
     ANY_CHANNEL,
     MESSAGING,
+    ORG_ROLES,
     Operation,
     operations_of,
     resource_parse,
 )
-from apps.permissions.services import can
+from apps.permissions.services import can, role_probes, rule_access
 
 #: The longest v2 ``roleId`` (apps.api_v2.users.serializers.MAX_ROLE_ID_LENGTH).
 MAX_ROLE_REF_LENGTH = 64
@@ -98,3 +101,57 @@ def effective_rules(*, member: Member, resource: str | None = None) -> list[dict
         }
         for op, name, subject in targets
     ]
+
+
+def organization_roles(*, organization: Organization) -> QuerySet[Role]:
+    """The organization's roles by name, each with ``rule_count`` (its rules)."""
+    return (
+        Role.objects.filter(organization=organization)
+        .annotate(rule_count=Count("rules"))
+        .order_by("role_id", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class RolePermission:
+    """One registered operation as one role decides it (the console's roles page)."""
+
+    operation: Operation
+    #: ``messaging`` for the organization's operations, ``messaging:channel:*`` (any
+    #: channel, as a non-owner) for the channel ones: as ``GET /permissions/effective``.
+    resource: str
+    #: ``allow``/``deny`` as the role's rules and v2 permissions decide on that resource
+    #: (:func:`apps.permissions.services.rule_access`), or None: the defaults decide.
+    decided: str | None
+    #: Organization role -> whether :func:`can` allows a member holding this role alone.
+    allowed: dict[str, bool]
+
+    @property
+    def changes(self) -> bool:
+        """Whether the role changes the default of at least one organization role."""
+        return any(self.allowed[r] != (r in self.operation.roles) for r in ORG_ROLES)
+
+
+def roles_permissions(*, roles: list[Role]) -> dict[int, list[RolePermission]]:
+    """For each role (by pk), every registered operation as :func:`can` decides it for a
+    member holding that role alone, per organization role (the messaging API's own
+    resolution: deny wins, v2 permissions allow, else the defaults), in registry order.
+    One query for all the roles' rules."""
+    probes = role_probes(roles)
+    result: dict[int, list[RolePermission]] = {}
+    for role in roles:
+        members = probes[role.pk]
+        any_member = members[ORG_ROLES[0]]
+        rows = []
+        for op in operations_of():
+            name = MESSAGING if op.resource == MESSAGING else ANY_CHANNEL
+            rows.append(
+                RolePermission(
+                    operation=op,
+                    resource=name,
+                    decided=rule_access(any_member, op.operation, name),
+                    allowed={r: can(m, op.operation, name) for r, m in members.items()},
+                )
+            )
+        result[role.pk] = rows
+    return result

@@ -19,7 +19,7 @@ API's ``PATCH``/``DELETE /permissions/{roleID}/rules``); docs/api/messaging-perm
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from django.db import transaction
@@ -30,7 +30,14 @@ from apps.channels.models import Channel, Membership
 from apps.core.errors import DomainError
 from apps.members.models import Member, Role
 from apps.permissions.models import Rule
-from apps.permissions.registry import BY_NAME, CHANNEL, MESSAGING, operation_get, resource_parse
+from apps.permissions.registry import (
+    BY_NAME,
+    CHANNEL,
+    MESSAGING,
+    ORG_ROLES,
+    operation_get,
+    resource_parse,
+)
 
 _CACHE_ATTR = "_permission_rules"
 
@@ -62,17 +69,51 @@ def _rules_of(member: Member) -> list[tuple[str, str, str]]:
         rows = Role.objects.filter(
             organization_id=member.organization_id, role_id__in=role_ids
         ).values_list("pk", "permissions", "rules__resource", "rules__operation", "rules__access")
-        seen: set[int] = set()
-        for pk, permissions, resource, operation, access in rows:
-            if pk not in seen:
-                seen.add(pk)
-                rules.extend(
-                    ("*", p, Rule.Access.ALLOW) for p in permissions or [] if isinstance(p, str)
-                )
-            if resource is not None:
-                rules.append((resource, operation, access))
+        rules = _rules_from_rows(rows)
     setattr(member, _CACHE_ATTR, (list(member.roles or []), rules))
     return rules
+
+
+def _rules_from_rows(rows: Iterable[tuple[Any, ...]]) -> list[tuple[str, str, str]]:
+    """(resource, operation, access) from rows of (role pk, v2 permissions, rule resource,
+    rule operation, rule access): a v2 permission is an allow rule on every resource."""
+    rules: list[tuple[str, str, str]] = []
+    seen: set[int] = set()
+    for pk, permissions, resource, operation, access in rows:
+        if pk not in seen:
+            seen.add(pk)
+            rules.extend(
+                ("*", p, Rule.Access.ALLOW) for p in permissions or [] if isinstance(p, str)
+            )
+        if resource is not None:
+            rules.append((resource, operation, access))
+    return rules
+
+
+def role_probes(roles: Sequence[Role]) -> dict[int, dict[str, Member]]:
+    """For each role (by pk) and each organization role, an unsaved member of the role's
+    organization that holds that role alone: what :func:`can` and :func:`rule_access`
+    answer for it is what the role means for a member with that organization role (the
+    console's roles page shows it). The rules of every role are read in one query and
+    shared by its probes, as :func:`can` would read them for such a member."""
+    by_role: dict[int, list[tuple[Any, ...]]] = {role.pk: [] for role in roles}
+    if by_role:
+        rows = Role.objects.filter(pk__in=list(by_role)).values_list(
+            "pk", "permissions", "rules__resource", "rules__operation", "rules__access"
+        )
+        for row in rows:
+            by_role[row[0]].append(row)
+    probes: dict[int, dict[str, Member]] = {}
+    for role in roles:
+        rules = _rules_from_rows(by_role[role.pk])
+        probes[role.pk] = {}
+        for org_role in ORG_ROLES:
+            probe = Member(
+                organization_id=role.organization_id, roles=[role.role_id], org_role=org_role
+            )
+            setattr(probe, _CACHE_ATTR, (list(probe.roles), rules))
+            probes[role.pk][org_role] = probe
+    return probes
 
 
 def forget_rules(member: Member) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from apps.members.models import Member
 from apps.messages.models import Message
@@ -44,6 +48,19 @@ class Report(models.Model):
     resolved_by_label = models.CharField(max_length=255, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    #: A moderator looking at the report's target in the console (its review item):
+    #: others see it as taken and "next item" skips it while ``claimed_until`` is in the
+    #: future. Acting on it, or the time running out, releases it (apps/reports/services.py).
+    # DB_SET_NULL: SET NULL done by the database (a model may not mix database- and
+    # Python-level on_delete, and target_message is DB_CASCADE).
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DB_SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "moderation_report"  # the table kept when the model left apps.moderation
@@ -76,3 +93,9 @@ class Report(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state == self.State.OPEN
+
+    def claim_live(self, now: datetime | None = None) -> bool:
+        """Whether someone's claim on the report still holds (``claimed_until`` ahead)."""
+        if self.claimed_by_id is None or self.claimed_until is None:
+            return False
+        return self.claimed_until > (now or timezone.now())

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from apps.core.errors import DomainError
 from apps.members.models import Member
@@ -70,3 +74,42 @@ def report_open_count(*, organization: Organization, target_message: Message) ->
     return Report.objects.filter(
         report_open_q(), organization=organization, target_message=target_message
     ).count()
+
+
+def report_claim_holder(*, report: Report, now: datetime | None = None) -> ClaimHolder | None:
+    """Who holds a live claim on the report (the console's review item) and until when,
+    read afresh; None when nobody does (never claimed, released, or expired). One query."""
+    row = (
+        Report.objects.filter(pk=report.pk, claimed_by__isnull=False)
+        .values("claimed_by_id", "claimed_by__email", "claimed_until")
+        .first()
+    )
+    if row is None or row["claimed_until"] is None:
+        return None
+    if row["claimed_until"] <= (now or timezone.now()):
+        return None
+    return ClaimHolder(
+        account_id=row["claimed_by_id"], email=row["claimed_by__email"], until=row["claimed_until"]
+    )
+
+
+@dataclass(frozen=True)
+class ClaimHolder:
+    account_id: int
+    email: str
+    until: datetime
+
+
+def report_group(report: Report) -> QuerySet[Report]:
+    """The open reports with the same target as ``report`` (the review queue's group of
+    it: the same member, and the same message or none), oldest first."""
+    qs = Report.objects.filter(
+        report_open_q(),
+        organization_id=report.organization_id,
+        target_member_id=report.target_member_id,
+    )
+    if report.target_message_id is not None:
+        qs = qs.filter(target_message_id=report.target_message_id)
+    else:
+        qs = qs.filter(target_message__isnull=True)
+    return qs.order_by("pk")

@@ -9,11 +9,15 @@ user for a report on a user). See docs/api/reports.md.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from apps.accounts.models import Account
 from apps.audit.actor import Actor
 from apps.audit.services import MAX_REASON_LENGTH, audit_record, check_reason
 from apps.core.errors import DomainError
@@ -199,7 +203,13 @@ def reports_resolve_for_member(
     reason = check_reason(reason)
     resolved = Report.objects.filter(
         report_open_q(), organization_id=member.organization_id, target_member=member
-    ).update(state=state, resolved_at=timezone.now(), resolved_by_label=actor.label[:255])
+    ).update(
+        state=state,
+        resolved_at=timezone.now(),
+        resolved_by_label=actor.label[:255],
+        claimed_by=None,  # resolving releases any claim (report_claim)
+        claimed_until=None,
+    )
     audit_record(
         organization=member.organization,
         actor=actor,
@@ -240,7 +250,10 @@ def report_resolve(
     report.state = state
     report.resolved_at = timezone.now()
     report.resolved_by_label = actor.label[:255]
-    report.save(update_fields=["state", "resolved_at", "resolved_by_label"])
+    report.claimed_by, report.claimed_until = None, None  # resolving releases the claim
+    report.save(
+        update_fields=["state", "resolved_at", "resolved_by_label", "claimed_by", "claimed_until"]
+    )
     audit_record(
         organization=report.organization,
         actor=actor,
@@ -252,3 +265,99 @@ def report_resolve(
         after=report_snapshot(report),
     )
     return report
+
+
+@transaction.atomic
+def reports_reopen(
+    *,
+    actor: Actor,
+    organization: Organization,
+    expected: dict[int, dict[str, Any]],
+    undoes: int | None = None,
+) -> list[Report]:
+    """Undo resolving reports (apps/console/undo.py): each report of ``expected`` (pk ->
+    ``{"state", "resolved_at", "resolved_by_label"}`` as the resolve left them) is open
+    again, each audited as ``report.resolve.undo`` (``undoes``: the undone entry). If any
+    of them changed since (resolved again, or its reporter reported the same target again
+    meanwhile), 409 ``conflict`` and nothing is written."""
+    reports = {
+        report.pk: report
+        for report in Report.objects.select_for_update(of=("self",))
+        .select_related("organization", "reporter", "target_member", "target_message")
+        .filter(organization=organization, pk__in=list(expected))
+    }
+    for pk, state in expected.items():
+        report = reports.get(pk)
+        if report is None or any(getattr(report, k) != state.get(k) for k in REOPEN_FIELDS):
+            raise DomainError("conflict", f"Report {pk} changed since: nothing was undone.")
+    reopened = []
+    for pk in sorted(expected):
+        report = reports[pk]
+        before = report_snapshot(report)
+        report.state, report.resolved_at, report.resolved_by_label = Report.State.OPEN, None, ""
+        try:
+            with transaction.atomic():
+                report.save(update_fields=list(REOPEN_FIELDS))
+        except IntegrityError:  # the same reporter opened a new report on it meanwhile
+            raise DomainError(
+                "conflict", f"Report {pk} was reported again since: nothing was undone."
+            ) from None
+        audit_record(
+            organization=report.organization,
+            actor=actor,
+            action="report.resolve.undo",
+            target_type="report",
+            target_id=str(report.pk),
+            before=before,
+            after={**report_snapshot(report), "undoes": undoes},
+        )
+        reopened.append(report)
+    return reopened
+
+
+#: What resolving a report sets, and reopening it puts back.
+REOPEN_FIELDS = ("state", "resolved_at", "resolved_by_label")
+
+
+# --- claims (the console's review items) ----------------------------------------------
+
+
+def claim_seconds() -> int:
+    """How long opening a review item claims it (``CHATADMIN_CONSOLE_CLAIM_SECONDS``)."""
+    return int(settings.CHATADMIN.get("CONSOLE_CLAIM_SECONDS", 300))
+
+
+def report_claim(*, report: Report, account: Account, seconds: int | None = None) -> bool:
+    """Claim the open report for ``account`` for ``seconds`` (default
+    :func:`claim_seconds`), or renew the account's own claim. Returns False, writing
+    nothing, when another account's claim still holds or the report is resolved.
+
+    One conditional UPDATE, so two moderators opening the same item at once cannot both
+    get it: the database re-checks the condition on the row it locks. Not audited (a
+    claim changes nothing; the action that follows is audited). ``report`` is updated in
+    place on success."""
+    now = timezone.now()
+    until = now + timedelta(seconds=claim_seconds() if seconds is None else seconds)
+    claimed = Report.objects.filter(
+        Q(claimed_by__isnull=True)
+        | Q(claimed_by=account)
+        | Q(claimed_until__isnull=True)
+        | Q(claimed_until__lte=now),
+        report_open_q(),
+        pk=report.pk,
+    ).update(claimed_by=account, claimed_until=until)
+    if claimed:
+        report.claimed_by, report.claimed_until = account, until
+    return bool(claimed)
+
+
+def report_release(*, report: Report, account: Account) -> bool:
+    """Give up ``account``'s claim on the report (another account's claim is left as it
+    is). One UPDATE; returns whether there was such a claim. Resolving a report releases
+    its claim too (``report_resolve``, ``reports_resolve_for_member``)."""
+    released = Report.objects.filter(pk=report.pk, claimed_by=account).update(
+        claimed_by=None, claimed_until=None
+    )
+    if released:
+        report.claimed_by, report.claimed_until = None, None
+    return bool(released)

@@ -18,10 +18,18 @@ from apps.audit.models import AuditEntry
 from apps.channels.models import Channel, Membership
 from apps.channels.services import channels as services
 from apps.channels.services.channels import MAX_USER_IDS
+from apps.channels.services.conversations import channel_archive, conversation_state_set
+from apps.console import durations
+from apps.console.channels.views import REPLIES_PER_THREAD
+from apps.events.models import Event, EventType
+from apps.members.models import Member
+from apps.messages.models import Message
+from apps.messages.services.messages import message_create
 from apps.organizations.models import Organization
 from apps.retention import services as retention
 
 from ..factories import ChannelFactory, MessageFactory
+from ..personas import make_member
 
 
 def make_channel(
@@ -552,4 +560,355 @@ def test_an_outsider_gets_404_on_every_channel_page_and_action(
     assert channel.muted_at is None and not channel.is_closed
     assert channel.scheduled_deletion_at is None and channel.member_count == 2
     assert not Membership.objects.filter(channel=channel, banned_at__isnull=False).exists()
+    assert not AuditEntry.objects.filter(actor_account__email="mod@globex.test").exists()
+
+
+# --- archived and deleted states (issue 16) -------------------------------------------------
+
+
+def _delete(org: Organization, channel: Channel, *, grace_seconds: int = 3600) -> Channel:
+    """Delete the channel as the messaging API does (an org admin member), with the
+    organization's grace period set to ``grace_seconds``."""
+    org.chatroom_deletion_grace_seconds = grace_seconds
+    org.save(update_fields=["chatroom_deletion_grace_seconds"])
+    admin = make_member(org, Member.OrgRole.ADMIN, user_id=f"admin-of-{channel.channel_id}")
+    return conversation_state_set(channel=channel, member=admin, state="delete")
+
+
+def _grace_over(channel: Channel) -> None:
+    """The deletion's grace period has ended (the purge has not run yet)."""
+    Channel.objects.filter(pk=channel.pk).update(
+        scheduled_deletion_at=timezone.now() - timedelta(minutes=1)
+    )
+
+
+def test_the_list_shows_and_filters_archived_and_deleted_channels(
+    moderator_client: Client, org: Organization, channel: Channel
+) -> None:
+    archived = make_channel(org, "old-news")
+    channel_archive(channel=archived, actor=Actor.system())
+    deleted = _delete(org, make_channel(org, "gone"))
+    default = moderator_client.get(url("channels", org))
+    shown = {c.channel_id for c, _, _ in default.context["rows"]}
+    assert shown == {"lobby", "old-news"}  # open channels, archived ones included
+    assert b"archived" in default.content
+    by_state = {
+        state: {
+            c.channel_id
+            for c, _, _ in moderator_client.get(url("channels", org), {"state": state}).context[
+                "rows"
+            ]
+        }
+        for state in ("archived", "deleted", "all")
+    }
+    assert by_state["archived"] == {"old-news"}
+    assert by_state["deleted"] == {"gone"}
+    assert by_state["all"] == {"lobby", "old-news", "gone"}
+    listed = moderator_client.get(url("channels", org), {"state": "deleted"}).content.decode()
+    assert "Deleted" in listed and "restorable until" in listed
+    assert deleted.scheduled_deletion_at.strftime("%Y-%m-%d %H:%M") in listed
+
+
+def test_a_deleted_channel_past_its_grace_is_listed_as_being_purged(
+    moderator_client: Client, org: Organization
+) -> None:
+    gone = _delete(org, make_channel(org, "gone"))
+    _grace_over(gone)
+    listed = moderator_client.get(url("channels", org), {"state": "deleted"})
+    assert b"being purged" in listed.content
+
+
+def test_the_page_of_a_deleted_channel_offers_to_restore_it_until_the_grace_ends(
+    moderator_client: Client, org: Organization, channel: Channel
+) -> None:
+    _delete(org, channel)
+    response = moderator_client.get(url("channel", org, channel))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Deleted on" in content and "It can be restored until" in content
+    assert url("channel_undelete", org, channel) in content
+    # no action on a deleted channel but restoring it
+    assert url("channel_mute", org, channel) not in content
+    assert url("channel_members_mute", org, channel) not in content
+
+
+def test_undeleting_within_the_grace_restores_the_channel_and_is_audited(
+    moderator_client: Client, moderator: Account, org: Organization, channel: Channel
+) -> None:
+    _delete(org, channel)
+    response = moderator_client.post(url("channel_undelete", org, channel), follow=True)
+    assert any("restored" in m for m in flashes(response))
+    channel.refresh_from_db()
+    assert channel.deleted_at is None and channel.scheduled_deletion_at is None
+    assert channel.member_count == 2  # the memberships were kept
+    entry = audit("channel.undelete", "lobby")
+    assert entry is not None and entry.actor_account == moderator
+    assert entry.after == {"deletedAt": None} and entry.before["deletedAt"]
+    assert Event.objects.filter(type=EventType.CHANNEL_UNDELETED).exists()
+
+
+def test_undeleting_after_the_grace_is_refused_with_a_clear_message(
+    moderator_client: Client, org: Organization, channel: Channel
+) -> None:
+    _delete(org, channel)
+    _grace_over(channel)
+    page = moderator_client.get(url("channel", org, channel)).content.decode()
+    assert "can no longer be restored" in page
+    assert url("channel_undelete", org, channel) not in page
+    response = moderator_client.post(url("channel_undelete", org, channel), follow=True)
+    [message] = flashes(response)
+    assert message.startswith("Nothing was changed.")
+    assert "can no longer be restored: its grace period ended at" in message
+    channel.refresh_from_db()
+    assert channel.deleted_at is not None
+    assert audit("channel.undelete", "lobby") is None
+
+
+def test_undeleting_a_channel_that_is_not_deleted_changes_nothing(
+    moderator_client: Client, org: Organization, channel: Channel
+) -> None:
+    response = moderator_client.post(url("channel_undelete", org, channel), follow=True)
+    assert any("is not deleted" in m for m in flashes(response))
+    assert audit("channel.undelete", "lobby") is None
+
+
+def test_a_moderator_archives_and_unarchives_a_channel(
+    moderator_client: Client, moderator: Account, org: Organization, channel: Channel
+) -> None:
+    page = moderator_client.get(url("channel", org, channel)).content.decode()
+    assert url("channel_archive", org, channel) in page
+    archived = moderator_client.post(url("channel_archive", org, channel), follow=True)
+    assert any("archived" in m for m in flashes(archived))
+    channel.refresh_from_db()
+    assert channel.archived_at is not None
+    assert audit("channel.archive", "lobby").actor_account == moderator
+    assert b"Archived on" in archived.content
+    assert url("channel_unarchive", org, channel).encode() in archived.content
+    again = moderator_client.post(url("channel_archive", org, channel), follow=True)
+    assert any("already archived" in m for m in flashes(again))
+    unarchived = moderator_client.post(url("channel_unarchive", org, channel), follow=True)
+    assert any("unarchived" in m for m in flashes(unarchived))
+    channel.refresh_from_db()
+    assert channel.archived_at is None
+    entry = audit("channel.unarchive", "lobby")
+    assert entry.actor_account == moderator and entry.after == {"archivedAt": None}
+
+
+# --- per-member mute and ban from the member rows ---------------------------------------------
+
+
+def test_each_member_row_offers_mute_and_ban_with_the_console_durations(
+    moderator_client: Client, org: Organization, channel: Channel
+) -> None:
+    response = moderator_client.get(url("channel", org, channel))
+    content = response.content.decode()
+    assert content.count('aria-label="Mute ann in lobby"') == 1
+    assert content.count('aria-label="Ban bob from lobby"') == 1
+    for key, label in durations.duration_choices():
+        assert f'<option value="{key}"' in content and f">{label}</option>" in content
+
+
+@pytest.mark.parametrize(
+    ("duration", "minutes", "expected"),
+    [("60s", "", timedelta(seconds=60)), ("1w", "", timedelta(days=7)), ("custom", "90", None)],
+)
+def test_a_moderator_mutes_one_member_from_its_row(
+    moderator_client: Client,
+    moderator: Account,
+    org: Organization,
+    channel: Channel,
+    duration: str,
+    minutes: str,
+    expected: timedelta | None,
+) -> None:
+    before = timezone.now()
+    response = moderator_client.post(
+        url("channel_members_mute", org, channel),
+        {"user_ids": "ann", "duration": duration, "minutes": minutes, "reason": "spam"},
+        follow=True,
+    )
+    assert any("Muted in lobby" in m and "ann" in m for m in flashes(response))
+    ann = Membership.objects.get(channel=channel, member__user_id="ann")
+    bob = Membership.objects.get(channel=channel, member__user_id="bob")
+    assert ann.is_muted() and not bob.is_muted()
+    length = expected or timedelta(minutes=90)
+    assert before + length <= ann.mute_expires_at <= timezone.now() + length
+    entry = audit("channel.users.mute", "lobby")
+    assert entry.actor_account == moderator and entry.reason == "spam"
+    assert entry.after["userIds"] == ["ann"]
+
+
+def test_a_moderator_unmutes_a_member_from_the_muted_list(
+    moderator_client: Client, org: Organization, channel: Channel
+) -> None:
+    services.channel_users_mute(
+        channel=channel, actor=Actor.system(), user_ids=["ann"], mute_period=-1
+    )
+    page = moderator_client.get(url("channel", org, channel)).content.decode()
+    assert "Unmute ann" in page
+    response = moderator_client.post(
+        url("channel_members_unmute", org, channel), {"user_ids": "ann"}, follow=True
+    )
+    assert any("Unmuted in lobby: ann" in m for m in flashes(response))
+    assert not Membership.objects.get(channel=channel, member__user_id="ann").is_muted()
+    assert audit("channel.users.unmute", "lobby") is not None
+
+
+def test_a_bad_member_mute_is_refused_and_changes_nothing(
+    moderator_client: Client, org: Organization, channel: Channel
+) -> None:
+    response = moderator_client.post(
+        url("channel_members_mute", org, channel),
+        {"user_ids": "ann", "duration": "custom"},
+        follow=True,
+    )
+    assert any(m.startswith("Nothing was changed.") for m in flashes(response))
+    assert not Membership.objects.get(channel=channel, member__user_id="ann").is_muted()
+
+
+def test_a_moderator_bans_one_member_from_its_row_with_a_reason(
+    moderator_client: Client, moderator: Account, org: Organization, channel: Channel
+) -> None:
+    refused = moderator_client.post(
+        url("channel_ban", org, channel), {"user_ids": "bob", "duration": "1d"}, follow=True
+    )
+    assert any(m.startswith("Nothing was changed.") for m in flashes(refused))
+    response = moderator_client.post(
+        url("channel_ban", org, channel),
+        {"user_ids": "bob", "duration": "1d", "reason": "flooding"},
+        follow=True,
+    )
+    assert any("Banned from lobby: bob" in m for m in flashes(response))
+    bob = Membership.objects.get(channel=channel, member__user_id="bob")
+    assert bob.is_banned() and bob.joined_at is None and bob.ban_reason == "flooding"
+    assert timedelta(hours=23) < bob.ban_expires_at - timezone.now() <= timedelta(days=1)
+    entry = audit("channel.users.ban", "lobby")
+    assert entry.actor_account == moderator and entry.reason == "flooding"
+
+
+# --- reply threads ----------------------------------------------------------------------------
+
+
+def _thread(channel: Channel, author_id: str, text: str, replies: int) -> Message:
+    author = Membership.objects.get(channel=channel, member__user_id=author_id).member
+    parent = message_create(
+        organization=channel.organization,
+        actor=Actor.system(),
+        channel=channel,
+        type="text",
+        data={"text": text},
+        author=author,
+    )
+    for i in range(replies):
+        message_create(
+            organization=channel.organization,
+            actor=Actor.system(),
+            channel=channel,
+            type="text",
+            data={"text": f"{text} reply {i}"},
+            author=author,
+            parent_id=str(parent.public_id),
+        )
+    return parent
+
+
+def test_replies_are_shown_under_their_parent(
+    moderator_client: Client, org: Organization, channel: Channel
+) -> None:
+    _thread(channel, "ann", "first topic", replies=2)
+    _thread(channel, "bob", "second topic", replies=0)
+    response = moderator_client.get(url("channel", org, channel))
+    threads = response.context["threads"]
+    # newest thread first; replies oldest first under their parent; no reply at the top
+    assert [parent[1] for parent, _, _ in threads] == ["second topic", "first topic"]
+    assert [r[1] for r in threads[1][1]] == ["first topic reply 0", "first topic reply 1"]
+    content = response.content.decode()
+    assert content.index("first topic") < content.index("first topic reply 0")
+    assert content.index("first topic reply 0") < content.index("first topic reply 1")
+    assert "2 replies" in content
+
+
+def test_a_long_thread_shows_its_newest_replies_and_says_how_many_more(
+    moderator_client: Client, org: Organization, channel: Channel
+) -> None:
+    _thread(channel, "ann", "busy", replies=REPLIES_PER_THREAD + 3)
+    response = moderator_client.get(url("channel", org, channel))
+    [(_parent, replies, more)] = response.context["threads"]
+    assert [r[1] for r in replies] == [f"busy reply {i}" for i in range(3, REPLIES_PER_THREAD + 3)]
+    assert more == 3 and b"3 earlier replies not shown" in response.content
+
+
+def test_a_text_search_lists_matching_replies_too(
+    moderator_client: Client, org: Organization, channel: Channel
+) -> None:
+    _thread(channel, "ann", "topic", replies=1)
+    response = moderator_client.get(url("channel", org, channel), {"mq": "reply"})
+    assert [row[1] for row in response.context["recent_rows"]] == ["topic reply 0"]
+
+
+def test_threads_cost_the_same_queries_for_one_thread_as_for_many(
+    moderator_client: Client, org: Organization
+) -> None:
+    small = make_channel(org, "small", user_ids=("ann",))
+    big = make_channel(org, "big", user_ids=("ann",))
+    _thread(small, "ann", "only", replies=1)
+    for i in range(12):
+        _thread(big, "ann", f"t{i}", replies=3)
+    with CaptureQueriesContext(connection) as one:
+        moderator_client.get(url("channel", org, small))
+    with CaptureQueriesContext(connection) as twelve:
+        response = moderator_client.get(url("channel", org, big))
+    assert len(response.context["threads"]) == 12
+    assert sum(len(replies) for _, replies, _ in response.context["threads"]) == 36
+    # the top-level messages, then ONE query for every thread's replies
+    assert len(twelve) == len(one)
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+NEW_ACTIONS = {
+    "channel_members_mute": {"user_ids": "ann", "duration": "1h", "reason": "x"},
+    "channel_members_unmute": {"user_ids": "ann"},
+    "channel_archive": {},
+    "channel_unarchive": {},
+    "channel_undelete": {},
+}
+
+
+@pytest.mark.parametrize("client_fixture", ["owner_client", "admin_client_", "moderator_client"])
+def test_every_console_role_may_use_the_state_and_member_actions(
+    request: pytest.FixtureRequest, org: Organization, channel: Channel, client_fixture: str
+) -> None:
+    client = request.getfixturevalue(client_fixture)
+    for name, data in NEW_ACTIONS.items():
+        if name == "channel_undelete":
+            _delete(org, channel)
+        response = client.post(url(name, org, channel), data, follow=True)
+        assert response.status_code == 200, name
+        assert not any(m.startswith("Nothing was changed") for m in flashes(response)), name
+    assert {
+        e.action for e in AuditEntry.objects.filter(target_id="lobby", actor_account__isnull=False)
+    } >= {
+        "channel.users.mute",
+        "channel.users.unmute",
+        "channel.archive",
+        "channel.unarchive",
+        "channel.undelete",
+    }
+
+
+def test_an_outsider_gets_404_on_the_state_and_member_actions(
+    outsider_client: Client, org: Organization, other_org: Organization, channel: Channel
+) -> None:
+    channel_archive(channel=channel, actor=Actor.system())
+    deleted = _delete(org, make_channel(org, "gone"))
+    for name, data in NEW_ACTIONS.items():
+        target = deleted if name == "channel_undelete" else channel
+        assert outsider_client.post(url(name, org, target), data).status_code == 404
+        assert outsider_client.post(url(name, other_org, target), data).status_code == 404
+    assert outsider_client.get(url("channel", org, deleted)).status_code == 404
+    channel.refresh_from_db()
+    deleted.refresh_from_db()
+    assert channel.archived_at is not None and deleted.deleted_at is not None
+    assert not Membership.objects.filter(channel=channel, muted_at__isnull=False).exists()
     assert not AuditEntry.objects.filter(actor_account__email="mod@globex.test").exists()

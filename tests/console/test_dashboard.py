@@ -156,7 +156,7 @@ def test_an_empty_organization_gets_a_calm_dashboard(
     html = response.content.decode()
     assert "No timed mute or ban ends in the next 24 hours." in html
     assert "No moderation action in the last 24 hours." in html
-    assert html.count("<svg") == 3  # actions, reports, blocked messages
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 360') == 3  # 3 charts
 
 
 def _dashboard_queries(client: Client, org: Organization) -> int:
@@ -354,3 +354,105 @@ def test_the_dashboard_charts_messages_the_content_filter_refused(
     assert page.status_code == 200
     assert b"chart-refusals" in page.content
     assert b"Messages blocked per day" in page.content
+
+
+# ------------------------------------------------------------------------- live twin
+
+
+def dashboard_live_url(org: Organization) -> str:
+    return reverse("console:dashboard_live", args=[org.slug])
+
+
+def test_the_dashboard_names_its_live_twin_and_has_no_inline_style_or_script(
+    moderator_client: Client, org: Organization
+) -> None:
+    html = moderator_client.get(dashboard_url(org)).content.decode()
+    assert f'data-live-url="{dashboard_live_url(org)}"' in html
+    assert 'role="status" aria-live="polite" data-live-announce' in html
+    assert 'src="/static/console/live.js" defer' in html
+    assert "<style" not in html and "<script>" not in html
+
+
+def test_the_dashboards_live_twin_answers_the_figures_and_the_latest_actions(
+    moderator_client: Client, org: Organization
+) -> None:
+    general = ChannelFactory(organization=org, channel_id="general", message_count=1200)
+    alice = MemberFactory(organization=org, user_id="alice")
+    report_create(
+        organization=org,
+        actor=Actor.system(),
+        reporter=None,
+        target_member=alice,
+        target_message=MessageFactory(channel=general, author=alice),
+    )
+    staff_action(org, reason="flooding the channel")
+    response = moderator_client.get(dashboard_live_url(org))
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    data = response.json()
+    assert data["values"] == {
+        "open-reports": "1",
+        "actions-24h": "2",  # report.create and user.ban
+        "channels": "1",
+        "users": "1",
+        "messages": "≈ 1200",
+    }
+    assert data["empty"] is False
+    assert data["rows"].count("<tr data-row-key=") == 2
+    assert "flooding the channel" in data["rows"] and "<thead" not in data["rows"]
+
+
+def test_the_dashboards_live_twin_announces_reports_opened_since_the_cursor(
+    moderator_client: Client, org: Organization
+) -> None:
+    since = moderator_client.get(dashboard_url(org)).context["live_since"]
+    empty = moderator_client.get(dashboard_live_url(org), {"since": since}).json()
+    assert empty["new"] == 0 and empty["empty"] is True and empty["rows"].strip() == ""
+    for user_id in ("alice", "bob"):
+        report_create(
+            organization=org,
+            actor=Actor.system(),
+            reporter=None,
+            target_member=MemberFactory(organization=org, user_id=user_id),
+        )
+    data = moderator_client.get(dashboard_live_url(org), {"since": since}).json()
+    assert data["new"] == 2 and data["announce"] == "2 new reports"
+    assert data["values"]["open-reports"] == "2"
+    again = moderator_client.get(dashboard_live_url(org), {"since": data["since"]}).json()
+    assert again["new"] == 0
+
+
+@pytest.mark.parametrize("persona", ["owner_client", "admin_client_", "moderator_client"])
+def test_every_console_role_may_read_the_dashboards_live_twin(
+    persona: str, request: pytest.FixtureRequest, org: Organization
+) -> None:
+    client: Client = request.getfixturevalue(persona)
+    assert client.get(dashboard_live_url(org)).json()["values"]["open-reports"] == "0"
+
+
+def test_the_outsider_and_anonymous_visitors_do_not_get_the_dashboards_live_twin(
+    outsider_client: Client, client: Client, org: Organization
+) -> None:
+    assert outsider_client.get(dashboard_live_url(org)).status_code == 404
+    response = client.get(dashboard_live_url(org))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("console:login"))
+
+
+def test_the_dashboards_live_twin_costs_the_same_queries_for_1_and_20_of_everything(
+    moderator_client: Client, org: Organization
+) -> None:
+    url = dashboard_live_url(org) + "?since=" + (timezone.now() - timedelta(days=40)).isoformat()
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert moderator_client.get(url).status_code == 200
+        return len(ctx)
+
+    _add_activity(org, 0)
+    one = queries()
+    for n in range(1, 20):
+        _add_activity(org, n)
+    # session, account, the organizations, role; the counts (one statement); the latest
+    # 10 actions; the reports opened since the cursor (capped): constant.
+    assert queries() == one

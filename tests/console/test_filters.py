@@ -13,6 +13,7 @@ from apps.moderation.models import BlacklistRecord, WhitelistRecord
 from apps.moderation.services import blacklist_records_add, whitelist_records_add
 from apps.organizations.models import Organization
 from apps.reports.models import Report
+from tests.factories import ChannelFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -204,7 +205,7 @@ def test_it_edits_a_blacklist_record(moderator_client: Client, moderator, org) -
     )
     record.refresh_from_db()
     assert (record.pattern, record.is_match_exact_word) == ("dang", True)
-    assert "Saved blacklist record 'dang'." in flash(response)
+    assert "Saved blacklist record “dang”." in flash(response)
     entry = AuditEntry.objects.get(organization=org, action="blacklist.update")
     assert entry.before == {"pattern": "darn", "isMatchExactWord": False}
     assert entry.actor_account == moderator
@@ -249,7 +250,7 @@ def test_it_deletes_a_record(moderator_client: Client, moderator, org) -> None:
         url("filters_delete", org, "blacklist", record.pk), follow=True
     )
     assert not BlacklistRecord.objects.filter(pk=record.pk).exists()
-    assert "Deleted blacklist record 'darn'." in flash(response)
+    assert "Deleted blacklist record “darn”." in flash(response)
     entry = AuditEntry.objects.get(action="blacklist.delete")
     assert entry.before == {"records": [{"pattern": "darn", "isMatchExactWord": False}]}
     assert entry.actor_account == moderator
@@ -411,3 +412,150 @@ def test_try_escapes_the_text(moderator_client: Client, org) -> None:
     ).content.decode()
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;" in body
+
+
+# --- The verdict shows patterns as written (issue 16) ------------------------------------
+
+
+def test_the_verdict_shows_a_regex_with_single_backslashes(moderator_client: Client, org) -> None:
+    add_blacklist(org, r"\bfoo\b")
+    response = moderator_client.post(url("filters_try", org), {"text": "a foo b"})
+    explanation = response.context["explanation"]
+    assert explanation.verdict == "blocked"
+    assert explanation.reason == "The message contains blacklisted content (record “\\bfoo\\b”)."
+    body = response.content.decode()
+    assert "\\bfoo\\b" in body and "\\\\b" not in body
+
+
+def test_the_masked_verdict_shows_a_regex_with_single_backslashes(
+    moderator_client: Client, org
+) -> None:
+    org.filter_policy = Organization.FilterPolicy.MASK
+    org.save(update_fields=["filter_policy"])
+    add_blacklist(org, r"\d{3}")
+    body = moderator_client.post(url("filters_try", org), {"text": "call 555"}).content.decode()
+    assert "(record “\\d{3}”)" in body and "\\\\d" not in body
+
+
+def test_a_bad_line_and_the_edit_messages_show_the_pattern_as_written(
+    moderator_client: Client, org
+) -> None:
+    response = moderator_client.post(url("filters_add", org, "blacklist"), {"patterns": "\\bfoo("})
+    assert response.status_code == 400
+    errors = " ".join(response.context["add_form"].errors["patterns"])
+    assert "Line 1: “\\bfoo(” is not a valid pattern" in errors and "\\\\" not in errors
+    (record,) = add_blacklist(org, r"\bbar\b")
+    saved = moderator_client.post(
+        url("filters_edit", org, "blacklist", record.pk), {"pattern": r"\bbaz\b"}, follow=True
+    )
+    assert "Saved blacklist record “\\bbaz\\b”." in flash(saved)
+
+
+# --- Draft patterns ----------------------------------------------------------------------
+
+
+def messages_with(org: Organization, *texts: str) -> None:
+    channel = ChannelFactory(organization=org, channel_id="general")
+    for text in texts:
+        MessageFactory(channel=channel, data={"text": text})
+
+
+def test_a_draft_pattern_says_how_many_of_the_last_messages_it_would_have_matched(
+    moderator_client: Client, org, other_org
+) -> None:
+    messages_with(org, "hello", "buy cheap pills", "CHEAP stuff", "cheapskate", "nothing")
+    MessageFactory(channel=ChannelFactory(organization=other_org), data={"text": "cheap"})
+    audit_before = AuditEntry.objects.count()
+    response = moderator_client.post(url("filters_try", org), {"pattern": "cheap"})
+    assert response.status_code == 200
+    draft = response.context["draft"]
+    assert (draft.matched, draft.scanned, draft.wanted) == (3, 5, 10_000)
+    assert [("".join(p for p, _ in e.segments)) for e in draft.examples] == [
+        "cheapskate",
+        "CHEAP stuff",
+        "buy cheap pills",
+    ]
+    assert draft.examples[1].segments == [("CHEAP", True), (" stuff", False)]
+    body = response.content.decode()
+    assert "would have matched <strong>3</strong> of the last 5 messages" in body
+    assert "<mark>CHEAP</mark> stuff" in body
+    assert not BlacklistRecord.objects.exists()  # nothing saved
+    assert AuditEntry.objects.count() == audit_before
+
+
+def test_a_draft_pattern_reads_only_the_last_n_messages(
+    moderator_client: Client, org, settings
+) -> None:
+    settings.CHATADMIN = {**settings.CHATADMIN, "FILTER_DRAFT_MESSAGES": 3}
+    messages_with(org, "spam old", "spam", "fine", "spam new")  # the newest three: 2 match
+    response = moderator_client.post(url("filters_try", org), {"pattern": "spam"})
+    draft = response.context["draft"]
+    assert (draft.matched, draft.scanned, draft.wanted) == (2, 3, 3)
+    assert "of the last 3 messages" in response.content.decode()
+
+
+def test_a_draft_exact_word_pattern_matches_as_a_saved_record_would(
+    moderator_client: Client, org
+) -> None:
+    messages_with(org, "darn it", "darnit", "oh DARN!")
+    draft = moderator_client.post(
+        url("filters_try", org), {"pattern": "darn", "is_match_exact_word": "on"}
+    ).context["draft"]
+    assert draft.matched == 2 and draft.exact_word
+
+
+def test_a_draft_pattern_the_engine_refuses_is_refused_with_its_reason(
+    moderator_client: Client, org
+) -> None:
+    messages_with(org, "aaa")
+    for pattern, why in [
+        ("a*", "can match empty text"),
+        ("\\pL{100}", "too complex"),
+        ("(a)\\1", "not a valid pattern"),
+    ]:
+        response = moderator_client.post(url("filters_try", org), {"pattern": pattern})
+        assert response.status_code == 400
+        (error,) = response.context["draft_form"].errors["pattern"]
+        assert why in error and f"“{pattern}”" in error
+        assert response.context["draft"] is None
+
+
+def test_a_hostile_regex_is_matched_in_linear_time_not_refused(
+    moderator_client: Client, org
+) -> None:
+    messages_with(org, "a" * 3000 + "!", "aaaa")
+    draft = moderator_client.post(url("filters_try", org), {"pattern": "(a+)+$"}).context["draft"]
+    assert (draft.matched, draft.scanned) == (1, 2)
+
+
+def test_the_draft_test_stops_at_its_time_budget_and_says_so(org) -> None:
+    from apps.console.filters.draft import draft_pattern_test
+
+    messages_with(org, "spam")
+    result = draft_pattern_test(organization=org, pattern="spam", exact_word=False, budget=0)
+    assert result.timed_out and result.scanned == 0 and result.matched == 0
+
+
+def test_draft_examples_are_escaped_and_cut_around_the_match(moderator_client: Client, org) -> None:
+    messages_with(org, "x" * 200 + " <script>alert(1)</script> " + "y" * 200)
+    response = moderator_client.post(url("filters_try", org), {"pattern": "<script>"})
+    (example,) = response.context["draft"].examples
+    assert example.cut_before and example.cut_after
+    body = response.content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "<mark>&lt;script&gt;</mark>alert(1)" in body
+
+
+def test_a_draft_is_tested_with_a_get_too_and_by_every_console_role(
+    owner_client: Client,
+    admin_client_: Client,
+    moderator_client: Client,
+    outsider_client: Client,
+    org,
+) -> None:
+    messages_with(org, "spam")
+    for client in (owner_client, admin_client_, moderator_client):
+        response = client.get(url("filters_try", org), {"pattern": "spam"})
+        assert response.status_code == 200 and response.context["draft"].matched == 1
+    assert outsider_client.get(url("filters_try", org), {"pattern": "spam"}).status_code == 404
+    assert outsider_client.post(url("filters_try", org), {"pattern": "spam"}).status_code == 404

@@ -230,7 +230,7 @@ def test_an_item_shows_the_message_in_context_the_reports_and_the_authors_histor
     assert "earlier trouble" in html and "appeal accepted" in html  # earlier actions
     assert "user.ban" in html and "user.unban" in html
     assert "2 open, 0 dismissed, 0 actioned" in html
-    for key in ("d", "x", "m", "b", "n"):
+    for key in ("d", "x", "m", "b", "n", "r"):
         assert f'data-shortcut="{key}"' in html
         assert f"<kbd>{key}</kbd>" in html
     assert response.context["next_item"].pk == scene.user_report.pk
@@ -334,9 +334,11 @@ def test_delete_deletes_the_message_and_actions_the_reports(
 @pytest.mark.parametrize(
     ("data", "minutes", "label"),
     [
-        ({"duration": "60"}, 60, "1 h"),
-        ({"duration": "1440"}, 1440, "24 h"),
-        ({"duration": "custom", "minutes": "90"}, 90, "90 min"),
+        ({"duration": "60s"}, 1, "for 60 s"),
+        ({"duration": "1h"}, 60, "for 1 h"),
+        ({"duration": "1d"}, 1440, "for 1 d"),
+        ({"duration": "1w"}, 7 * 1440, "for 1 week"),
+        ({"duration": "custom", "minutes": "90"}, 90, "for 90 min"),
     ],
 )
 def test_mute_mutes_the_author_in_the_messages_channel(
@@ -359,27 +361,46 @@ def test_mute_mutes_the_author_in_the_messages_channel(
     assert entry.after["userIds"] == ["alice"]
     assert entry.after["mutePeriod"] == minutes * 60_000
     assert states(scene.report, scene.second) == ["actioned", "actioned"]
-    assert f"alice muted in general for {label}. 2 reports marked actioned." in flash(response)
+    assert f"alice muted in general {label}. 2 reports marked actioned." in flash(response)
 
 
-def test_ban_from_the_channel_bans_the_author(
-    moderator_client: Client, org: Organization, scene: Scene
+@pytest.mark.parametrize(
+    ("duration", "days", "label"), [("forever", None, "until unbanned"), ("1d", 1, "for 1 d")]
+)
+def test_ban_from_the_channel_bans_the_author_for_the_duration_chosen(
+    moderator_client: Client,
+    org: Organization,
+    scene: Scene,
+    duration: str,
+    days: int | None,
+    label: str,
 ) -> None:
-    response = post(moderator_client, org, scene.report, action="channel_ban", reason="repeat")
+    response = post(
+        moderator_client,
+        org,
+        scene.report,
+        action="channel_ban",
+        reason="repeat",
+        duration=duration,
+    )
     assert response.status_code == 302
     row = Membership.objects.get(channel=scene.channel, member=scene.alice)
     assert row.is_banned() and not row.is_member
+    if days is None:
+        assert row.ban_expires_at is None
+    else:
+        assert row.ban_expires_at - row.banned_at == timedelta(days=days)
     assert AuditEntry.objects.get(action="channel.users.ban").reason == "repeat"
     assert states(scene.report, scene.second) == ["actioned", "actioned"]
-    assert "alice banned from general. 2 reports marked actioned." in flash(response)
+    assert f"alice banned from general {label}. 2 reports marked actioned." in flash(response)
 
 
-@pytest.mark.parametrize(("period", "days"), [("forever", None), ("7d", 7)])
+@pytest.mark.parametrize(("period", "days"), [("forever", None), ("1w", 7), ("7d", 7)])
 def test_global_ban_bans_the_user_everywhere(
     moderator_client: Client, org: Organization, scene: Scene, period: str, days: int | None
 ) -> None:
     response = post(
-        moderator_client, org, scene.report, action="global_ban", reason="abuse", ban_period=period
+        moderator_client, org, scene.report, action="global_ban", reason="abuse", duration=period
     )
     assert response.status_code == 302
     alice = Member.objects.get(pk=scene.alice.pk)
@@ -409,7 +430,7 @@ def test_a_reported_user_is_muted_in_the_channel_chosen(
         org,
         scene.user_report,
         action="mute",
-        duration="60",
+        duration="1h",
         channel="general",
         reason="x",
     )
@@ -435,9 +456,12 @@ def _nothing_changed(scene: Scene, audit_count: int) -> None:
         ({"action": "mute", "duration": "custom", "minutes": "0"}, "Custom minutes:"),
         ({"action": "mute", "duration": "custom", "minutes": "99999999999"}, "Custom minutes:"),
         ({"action": "mute", "duration": "custom"}, "Custom minutes: enter how many"),
-        ({"action": "mute"}, "Mute length: Choose how long"),
-        ({"action": "mute", "duration": "7"}, "Mute length:"),
-        ({"action": "global_ban", "ban_period": "1y"}, "Ban length:"),
+        ({"action": "mute"}, "Duration: Choose how long"),
+        ({"action": "mute", "duration": "7"}, "Duration:"),
+        ({"action": "mute", "duration": "60"}, "Duration:"),  # the former minutes presets
+        ({"action": "global_ban", "duration": "1y"}, "Duration:"),
+        ({"action": "global_ban"}, "Duration: Choose how long"),
+        ({"action": "channel_ban", "duration": ""}, "Duration: Choose how long"),
         ({"action": "explode"}, "Action:"),
         ({}, "Action:"),
         ({"action": "dismiss", "reason": "x" * 1001}, "Reason:"),
@@ -462,9 +486,12 @@ def test_bad_input_shows_an_error_and_changes_nothing(
     ("data", "error"),
     [
         ({"action": "delete"}, "there is no message to delete"),
-        ({"action": "mute", "duration": "60"}, "Choose the channel"),
-        ({"action": "mute", "duration": "60", "channel": "nope"}, "No channel with channelId"),
-        ({"action": "channel_ban", "channel": "nope"}, "No channel with channelId"),
+        ({"action": "mute", "duration": "1h"}, "Choose the channel"),
+        ({"action": "mute", "duration": "1h", "channel": "nope"}, "No channel with channelId"),
+        (
+            {"action": "channel_ban", "duration": "forever", "channel": "nope"},
+            "No channel with channelId",
+        ),
     ],
 )
 def test_service_refusals_on_a_reported_user_show_an_error_and_change_nothing(
@@ -487,7 +514,7 @@ def test_another_organizations_channel_is_unknown_here(
     ChannelFactory(organization=other_org, channel_id="theirs")
     audit_count = AuditEntry.objects.count()
     response = post(
-        moderator_client, org, scene.user_report, action="mute", duration="60", channel="theirs"
+        moderator_client, org, scene.user_report, action="mute", duration="1h", channel="theirs"
     )
     assert response.status_code == 400
     assert any("No channel with channelId 'theirs'" in m for m in flash(response))
@@ -504,7 +531,7 @@ def test_acting_in_a_closed_channel_is_refused(
     assert page.status_code == 200
     assert "The channel is closed" in page.content.decode()
     audit_count = AuditEntry.objects.count()
-    response = post(moderator_client, org, scene.report, action="mute", duration="60")
+    response = post(moderator_client, org, scene.report, action="mute", duration="1h")
     assert response.status_code == 400
     assert any("closed" in m for m in flash(response))
     assert AuditEntry.objects.count() == audit_count
@@ -581,3 +608,355 @@ def test_actions_need_the_csrf_token(moderator, org: Organization, scene: Scene)
     response = client.post(item_url(org, scene.report), {"action": "dismiss"})
     assert response.status_code == 403
     assert states(scene.report) == ["open"]
+
+
+# ----------------------------------------------------------- the one action panel (issue 16)
+
+
+def _other_report_on_alice(org: Organization, scene: Scene) -> Report:
+    """A report on alice herself (not on the reported message): one of "her other open
+    reports"."""
+    return report_create(
+        organization=org,
+        actor=Actor.system(),
+        reporter=scene.carol,
+        target_member=scene.alice,
+        reason="rude in DMs",
+    )
+
+
+def test_the_panel_has_one_reason_field_the_console_presets_and_no_inline_style(
+    moderator_client: Client, org: Organization, scene: Scene
+) -> None:
+    _other_report_on_alice(org, scene)
+    html = moderator_client.get(item_url(org, scene.report)).content.decode()
+    assert html.count('name="reason"') == 1
+    assert html.count('<form method="post" class="card form review-actions"') == 1
+    values = [v for v in ("60s", "5m", "10m", "1h", "1d", "1w", "forever", "custom")]
+    positions = [html.index(f'name="duration" value="{v}"') for v in values]
+    assert positions == sorted(positions)  # 60 s, 5 min, 10 min, 1 h, 1 d, 1 week, ...
+    assert 'name="duration" value="1h" id="duration-1h" checked' in html
+    assert 'data-shortcut="r"' in html and 'data-shortcut-label="Focus the reason field"' in html
+    assert "Also resolve this user's 1 other open report (same reason)" in html
+    assert "style=" not in html and "<style" not in html
+    assert "<script>" not in html  # review.js is a file (CSP script-src 'self')
+    assert "console/review.js" in html
+
+
+def test_the_resolve_all_box_is_offered_only_when_the_user_has_other_open_reports(
+    moderator_client: Client, org: Organization, scene: Scene
+) -> None:
+    html = moderator_client.get(item_url(org, scene.report)).content.decode()
+    assert 'name="resolve_all"' not in html  # alice's only open reports are this item's
+
+
+@pytest.mark.parametrize("client_name", ["owner_client", "admin_client_", "moderator_client"])
+def test_every_console_role_may_mute_and_resolve_the_users_other_reports(
+    request: pytest.FixtureRequest, org: Organization, scene: Scene, client_name: str
+) -> None:
+    client: Client = request.getfixturevalue(client_name)
+    other = _other_report_on_alice(org, scene)
+    response = post(
+        client,
+        org,
+        scene.report,
+        action="mute",
+        duration="1h",
+        reason="spam run",
+        resolve_all="1",
+    )
+    assert response.status_code == 302
+    assert states(scene.report, scene.second, other) == ["actioned"] * 3
+    assert states(scene.user_report) == ["open"]  # dave's report is not alice's
+    clear = AuditEntry.objects.get(action="user.flags.clear")
+    assert (clear.target_type, clear.target_id, clear.reason) == ("user", "alice", "spam run")
+    assert clear.after["cleared"] == 1 and clear.after["state"] == "actioned"
+    assert (
+        "alice muted in general for 1 h. 2 reports marked actioned. "
+        "Also 1 other open report on alice marked actioned." in flash(response)
+    )
+
+
+def test_dismiss_with_resolve_all_dismisses_the_users_other_reports_too(
+    moderator_client: Client, org: Organization, scene: Scene
+) -> None:
+    other = _other_report_on_alice(org, scene)
+    response = post(
+        moderator_client, org, scene.report, action="dismiss", reason="fine", resolve_all="on"
+    )
+    assert response.status_code == 302
+    assert states(scene.report, scene.second, other) == ["dismissed"] * 3
+
+
+def test_without_the_box_the_users_other_reports_stay_open(
+    moderator_client: Client, org: Organization, scene: Scene
+) -> None:
+    other = _other_report_on_alice(org, scene)
+    post(moderator_client, org, scene.report, action="mute", duration="1h", reason="x")
+    assert states(other) == ["open"]
+    assert not AuditEntry.objects.filter(action="user.flags.clear").exists()
+
+
+def test_the_outsider_cannot_resolve_another_organizations_reports(
+    outsider_client: Client, org: Organization, scene: Scene
+) -> None:
+    other = _other_report_on_alice(org, scene)
+    response = post(
+        outsider_client, org, scene.report, action="dismiss", resolve_all="1", reason="x"
+    )
+    assert response.status_code == 404
+    assert states(scene.report, other) == ["open", "open"]
+
+
+def test_a_mute_from_the_item_is_audited_on_the_user_and_listed_in_their_history(
+    moderator_client: Client, org: Organization, scene: Scene
+) -> None:
+    post(moderator_client, org, scene.report, action="mute", duration="10m", reason="calm")
+    entry = AuditEntry.objects.get(action="user.mute")
+    assert (entry.target_type, entry.target_id, entry.reason) == ("user", "alice", "calm")
+    assert entry.actor_label == "mod@acme.test"
+    assert entry.after["channelId"] == "general" and entry.after["mutePeriod"] == 600_000
+    assert entry.before == {"isMuted": False}
+    # the channel's entry is still there, and still the last one of the mute
+    channel_entry = AuditEntry.objects.get(action="channel.users.mute")
+    assert channel_entry.pk > entry.pk
+    other = report_create(
+        organization=org,
+        actor=Actor.system(),
+        reporter=scene.bob,
+        target_member=scene.alice,
+        reason="again",
+    )
+    html = moderator_client.get(item_url(org, other)).content.decode()
+    assert "<code>user.mute</code>" in html  # "Earlier moderation actions on this user"
+
+
+# ------------------------------------------------------------------ filters ride along
+
+
+def test_queue_links_carry_the_filters_to_the_item(
+    moderator_client: Client, org: Organization, scene: Scene
+) -> None:
+    html = moderator_client.get(queue_url(org), {"kind": "user", "cursor": "x"}).content.decode()
+    assert f'{item_url(org, scene.user_report)}?kind=user"' in html
+
+
+def _third_item(org: Organization, scene: Scene) -> Report:
+    """A second reported message (by carol, newest)."""
+    return report_create(
+        organization=org,
+        actor=Actor.system(),
+        reporter=scene.bob,
+        target_member=scene.carol,
+        target_message=scene.messages[4],
+        reason="off topic",
+    )
+
+
+def test_next_item_keeps_the_queues_filters(
+    moderator_client: Client, org: Organization, scene: Scene
+) -> None:
+    third = _third_item(org, scene)
+    unfiltered = moderator_client.get(item_url(org, scene.report))
+    assert unfiltered.context["next_item"].pk == scene.user_report.pk
+    response = moderator_client.get(item_url(org, scene.report), {"kind": "message"})
+    assert response.context["next_item"].pk == third.pk  # the user report is filtered out
+    html = response.content.decode()
+    assert f"{item_url(org, third)}?kind=message&amp;skip={scene.report.pk}" in html
+    assert f'href="{queue_url(org)}?kind=message"' in html  # back to the same queue
+
+
+def test_next_item_follows_the_newest_first_order(
+    moderator_client: Client, org: Organization, scene: Scene
+) -> None:
+    third = _third_item(org, scene)
+    response = moderator_client.get(item_url(org, third), {"sort": "newest"})
+    assert response.context["next_item"].pk == scene.user_report.pk
+    last = moderator_client.get(item_url(org, scene.report), {"sort": "newest"})
+    assert last.context["next_item"] is None
+
+
+def test_an_action_goes_on_to_the_next_item_of_the_filtered_queue(
+    moderator_client: Client, org: Organization, scene: Scene
+) -> None:
+    third = _third_item(org, scene)
+    response = moderator_client.post(
+        item_url(org, scene.report) + "?kind=message&source=users",
+        {"action": "dismiss"},
+    )
+    assert response["Location"] == item_url(org, third) + "?kind=message&source=users"
+    last = moderator_client.post(item_url(org, third) + "?kind=message", {"action": "dismiss"})
+    assert last["Location"] == queue_url(org) + "?kind=message"
+
+
+# ---------------------------------------------------------------------------- claims
+
+
+def _claim(report: Report) -> tuple[int | None, object]:
+    row = Report.objects.get(pk=report.pk)
+    return row.claimed_by_id, row.claimed_until
+
+
+def test_opening_an_item_claims_it_for_the_configured_time(
+    moderator_client: Client, moderator, org: Organization, scene: Scene, settings
+) -> None:
+    settings.CHATADMIN = {**settings.CHATADMIN, "CONSOLE_CLAIM_SECONDS": 120}
+    before = timezone.now()
+    moderator_client.get(item_url(org, scene.second))  # any report of the group
+    holder, until = _claim(scene.report)  # the item's oldest open report: the queue's row
+    assert holder == moderator.pk
+    assert before + timedelta(seconds=120) <= until <= timezone.now() + timedelta(seconds=120)
+    assert _claim(scene.second) == (None, None)
+
+
+def test_others_see_the_item_taken_and_may_still_act(
+    moderator_client: Client, owner_client: Client, moderator, org: Organization, scene: Scene
+) -> None:
+    moderator_client.get(item_url(org, scene.report))
+    claimed = _claim(scene.report)
+    response = owner_client.get(item_url(org, scene.report))
+    html = response.content.decode()
+    assert "Taken by mod@acme.test</strong> until" in html
+    assert "You may still act" in html
+    assert _claim(scene.report) == claimed  # the owner did not take it over
+    assert response.context["holder"].email == "mod@acme.test"
+    # the holder does not see themself as "taken"
+    assert "Taken by" not in moderator_client.get(item_url(org, scene.report)).content.decode()
+    acted = post(owner_client, org, scene.report, action="dismiss", reason="dup")
+    assert acted.status_code == 302
+    assert states(scene.report, scene.second) == ["dismissed", "dismissed"]
+    assert _claim(scene.report) == (None, None)  # acting releases the claim
+
+
+def test_acting_releases_the_claim(
+    moderator_client: Client, org: Organization, scene: Scene
+) -> None:
+    moderator_client.get(item_url(org, scene.report))
+    post(moderator_client, org, scene.report, action="mute", duration="5m")
+    assert _claim(scene.report) == (None, None)
+
+
+def test_next_item_skips_items_someone_else_has_claimed(
+    moderator_client: Client, owner_client: Client, org: Organization, scene: Scene
+) -> None:
+    third = _third_item(org, scene)
+    owner_client.get(item_url(org, scene.user_report))  # the owner takes the 2nd item
+    response = moderator_client.get(item_url(org, scene.report))
+    assert response.context["next_item"].pk == third.pk
+    acted = post(moderator_client, org, scene.report, action="dismiss")
+    assert acted["Location"] == item_url(org, third)
+
+
+def test_an_expired_claim_no_longer_holds(
+    moderator_client: Client, owner, owner_client: Client, org: Organization, scene: Scene
+) -> None:
+    Report.objects.filter(pk=scene.user_report.pk).update(
+        claimed_by=owner, claimed_until=timezone.now() - timedelta(seconds=1)
+    )
+    response = moderator_client.get(item_url(org, scene.report))
+    assert response.context["next_item"].pk == scene.user_report.pk
+    page = moderator_client.get(item_url(org, scene.user_report))
+    assert "Taken by" not in page.content.decode()
+    assert _claim(scene.user_report)[0] != owner.pk  # the moderator has it now
+
+
+def test_moving_on_with_next_item_releases_ones_own_claim_only(
+    moderator_client: Client, owner_client: Client, moderator, org: Organization, scene: Scene
+) -> None:
+    moderator_client.get(item_url(org, scene.report))
+    assert _claim(scene.report)[0] == moderator.pk
+    moderator_client.get(item_url(org, scene.user_report), {"skip": scene.report.pk})
+    assert _claim(scene.report) == (None, None)
+    owner_client.get(item_url(org, scene.report))
+    held = _claim(scene.report)
+    moderator_client.get(item_url(org, scene.user_report), {"skip": scene.report.pk})
+    assert _claim(scene.report) == held  # another's claim is not the moderator's to drop
+    assert (
+        moderator_client.get(item_url(org, scene.user_report), {"skip": "nope"}).status_code == 200
+    )
+
+
+def test_a_resolved_item_is_not_claimed(
+    moderator_client: Client, org: Organization, scene: Scene
+) -> None:
+    report_resolve(actor=Actor.system(), report=scene.user_report)
+    moderator_client.get(item_url(org, scene.user_report))
+    assert _claim(scene.user_report) == (None, None)
+
+
+# ------------------------------------------- the user page: ban + resolve, history (issue 16)
+
+
+def user_page(org: Organization, user_id: str) -> str:
+    return reverse("console:user", args=[org.slug, user_id])
+
+
+@pytest.mark.parametrize("client_name", ["owner_client", "admin_client_", "moderator_client"])
+def test_banning_from_the_user_page_may_resolve_their_open_reports(
+    request: pytest.FixtureRequest, org: Organization, scene: Scene, client_name: str
+) -> None:
+    client: Client = request.getfixturevalue(client_name)
+    other = _other_report_on_alice(org, scene)
+    page = client.get(user_page(org, "alice")).content.decode()
+    assert 'name="resolve_reports"' in page
+    response = client.post(
+        user_page(org, "alice"),
+        {"action": "ban", "reason": "spammer", "duration": "1w", "resolve_reports": "on"},
+    )
+    assert response.status_code == 302
+    assert Member.objects.get(pk=scene.alice.pk).is_globally_banned()
+    assert states(scene.report, scene.second, other) == ["actioned"] * 3
+    assert states(scene.user_report) == ["open"]
+    clear = AuditEntry.objects.get(action="user.flags.clear", target_id="alice")
+    assert clear.reason == "spammer" and clear.after["cleared"] == 3
+    banned = next(m for m in flash(response) if m.startswith("alice is banned from Acme until"))
+    assert banned.endswith("3 open reports marked actioned.")
+
+
+def test_banning_without_the_box_leaves_the_reports_open(
+    moderator_client: Client, org: Organization, scene: Scene
+) -> None:
+    moderator_client.post(
+        user_page(org, "alice"), {"action": "ban", "reason": "x", "duration": "forever"}
+    )
+    assert Member.objects.get(pk=scene.alice.pk).is_globally_banned()
+    assert states(scene.report, scene.second) == ["open", "open"]
+
+
+def test_the_outsider_cannot_ban_and_resolve_here(
+    outsider_client: Client, org: Organization, scene: Scene
+) -> None:
+    response = outsider_client.post(
+        user_page(org, "alice"),
+        {"action": "ban", "reason": "x", "duration": "forever", "resolve_reports": "on"},
+    )
+    assert response.status_code == 404
+    assert not Member.objects.get(pk=scene.alice.pk).is_globally_banned()
+    assert states(scene.report) == ["open"]
+
+
+def test_the_user_pages_history_shows_their_mutes(
+    moderator_client: Client, org: Organization, scene: Scene
+) -> None:
+    moderator_client.post(
+        user_page(org, "alice"),
+        {"action": "mute", "channel": "general", "duration": "5m", "reason": "slow down"},
+    )
+    html = moderator_client.get(user_page(org, "alice")).content.decode()
+    history = html[html.index('id="history"') :]
+    assert "<code>user.mute</code>" in history and "slow down" in history
+    assert "<code>general</code>" in history
+    assert "mod@acme.test" in history
+
+
+def test_n_means_next_item_only_the_events_page_creates_with_c(
+    admin_client_: Client, org: Organization, scene: Scene
+) -> None:
+    events = admin_client_.get(reverse("console:events", args=[org.slug])).content.decode()
+    assert 'data-shortcut="n"' not in events
+    assert 'data-shortcut="c" data-shortcut-label="Create a new event"' in events
+    item = admin_client_.get(item_url(org, scene.report)).content.decode()
+    assert item.count('data-shortcut="n"') == 1
+    assert 'data-shortcut="n" data-shortcut-label="Next item' in item
+    # every shortcut of the item carries its label for the "?" overlay
+    assert item.count("data-shortcut=") == item.count("data-shortcut-label=")

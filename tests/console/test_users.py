@@ -17,7 +17,7 @@ from apps.audit.models import AuditEntry
 from apps.channels.models import Channel, Membership
 from apps.channels.services import channels as channel_services
 from apps.members import services as member_services
-from apps.members.models import Member
+from apps.members.models import Member, MemberSession
 from apps.organizations.models import Organization
 from apps.reports.models import Report
 from apps.reports.services import report_create
@@ -411,3 +411,124 @@ def test_an_outsider_gets_404_on_every_user_page_and_action(
     assert not Membership.objects.filter(member=ann, muted_at__isnull=False).exists()
     assert not AuditEntry.objects.filter(actor_account__email="mod@globex.test").exists()
     assert not Member.objects.filter(organization=other_org, user_id="ann").exists()
+
+
+# --- deactivated and removed states, sessions (issue 16) -----------------------------------
+
+
+def test_the_list_shows_and_filters_deactivated_and_removed_users(
+    moderator_client: Client, org: Organization, ann: Member
+) -> None:
+    gone = MemberFactory(organization=org, user_id="gone")
+    idle = MemberFactory(organization=org, user_id="idle")
+    member_services.member_remove(actor=Actor.system(), member=gone)
+    member_services.member_deactivate(actor=Actor.system(), member=idle)
+
+    def listed(state: str | None = None) -> set[str]:
+        params = {"state": state} if state else {}
+        response = moderator_client.get(users_url(org), params)
+        return {m.user_id for m, _, _ in response.context["rows"]}
+
+    assert listed() == listed("any") == {"ann", "gone", "idle"}
+    assert listed("active") == {"ann"}
+    assert listed("deactivated") == {"idle"}
+    assert listed("removed") == {"gone"}
+    content = moderator_client.get(users_url(org)).content.decode()
+    assert '<span class="tag">removed</span>' in content
+    assert '<span class="tag">deactivated</span>' in content
+
+
+def test_the_user_page_shows_the_deactivated_or_removed_state(
+    moderator_client: Client, org: Organization, ann: Member
+) -> None:
+    assert b"Active" in moderator_client.get(user_url(org, "ann")).content
+    member_services.member_deactivate(actor=Actor.system(), member=ann)
+    assert b"Deactivated on" in moderator_client.get(user_url(org, "ann")).content
+    member_services.member_remove(actor=Actor.system(), member=ann)
+    assert b"Removed from Acme on" in moderator_client.get(user_url(org, "ann")).content
+
+
+def _api(token: str) -> int:
+    return (
+        Client().get("/api/messaging/channels/", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
+    )
+
+
+def test_the_user_page_lists_the_users_sessions_with_who_issued_them(
+    moderator_client: Client, org: Organization, ann: Member
+) -> None:
+    live = member_services.member_session_issue(actor=Actor.system(), member=ann)
+    old = member_services.member_session_issue(actor=Actor.system(), member=ann)
+    MemberSession.objects.filter(pk=old.session.pk).update(revoked_at=timezone.now())
+    assert _api(live.token) == 200  # used once: "last used" is set
+    response = moderator_client.get(user_url(org, "ann"))
+    rows = {row.session.prefix: row for row in response.context["sessions"]}
+    assert rows[live.session.prefix].status == "live"
+    assert rows[old.session.prefix].status == "revoked"
+    assert rows[live.session.prefix].session.last_used_at is not None
+    assert rows[live.session.prefix].issued_by == Actor.system().label
+    content = response.content.decode()
+    assert f"{live.session.prefix}…" in content and "Revoke all 1 live session" in content
+    assert live.token not in content  # never the token itself
+
+
+def test_revoking_all_sessions_signs_the_user_out_of_the_api_at_once(
+    moderator_client: Client, moderator: Account, org: Organization, ann: Member
+) -> None:
+    tokens = [
+        member_services.member_session_issue(actor=Actor.system(), member=ann).token
+        for _ in range(2)
+    ]
+    other = MemberFactory(organization=org, user_id="other")
+    kept = member_services.member_session_issue(actor=Actor.system(), member=other).token
+    assert [_api(t) for t in tokens] == [200, 200]
+    response = moderator_client.post(
+        user_url(org, "ann"), {"action": "revoke_sessions"}, follow=True
+    )
+    assert any("2 sessions of ann revoked" in m for m in flashes(response))
+    assert [_api(t) for t in tokens] == [401, 401]
+    assert _api(kept) == 200  # another user's session is untouched
+    entry = AuditEntry.objects.get(action="session.revoke", target_id="ann")
+    assert entry.actor_account == moderator and entry.after == {"revoked": 2}
+    again = moderator_client.post(user_url(org, "ann"), {"action": "revoke_sessions"}, follow=True)
+    assert any("has no live session" in m for m in flashes(again))
+    assert AuditEntry.objects.filter(action="session.revoke", target_id="ann").count() == 1
+
+
+@pytest.mark.parametrize("client_fixture", ["owner_client", "admin_client_", "moderator_client"])
+def test_every_console_role_may_revoke_a_users_sessions(
+    request: pytest.FixtureRequest, org: Organization, ann: Member, client_fixture: str
+) -> None:
+    token = member_services.member_session_issue(actor=Actor.system(), member=ann).token
+    client = request.getfixturevalue(client_fixture)
+    response = client.post(user_url(org, "ann"), {"action": "revoke_sessions"}, follow=True)
+    assert any("revoked" in m for m in flashes(response))
+    assert _api(token) == 401
+
+
+def test_an_outsider_gets_404_on_revoking_sessions(
+    outsider_client: Client, org: Organization, other_org: Organization, ann: Member
+) -> None:
+    token = member_services.member_session_issue(actor=Actor.system(), member=ann).token
+    for target in (user_url(org, "ann"), user_url(other_org, "ann")):
+        response = outsider_client.post(target, {"action": "revoke_sessions"})
+        assert response.status_code == 404
+    assert _api(token) == 200
+    assert not AuditEntry.objects.filter(action="session.revoke").exists()
+
+
+def test_the_sessions_cost_two_queries_whatever_their_number(
+    moderator_client: Client, org: Organization
+) -> None:
+    few = MemberFactory(organization=org, user_id="few")
+    many = MemberFactory(organization=org, user_id="many")
+    member_services.member_session_issue(actor=Actor.system(), member=few)
+    for _ in range(12):
+        member_services.member_session_issue(actor=Actor.system(), member=many)
+    with CaptureQueriesContext(connection) as one:
+        moderator_client.get(user_url(org, "few"))
+    with CaptureQueriesContext(connection) as twelve:
+        response = moderator_client.get(user_url(org, "many"))
+    assert len(response.context["sessions"]) == 12
+    assert all(row.issued_by for row in response.context["sessions"])
+    assert len(twelve) == len(one)

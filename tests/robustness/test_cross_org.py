@@ -529,6 +529,7 @@ def _console_kwargs(params: list[str], acme: Tenant) -> dict[str, Any]:
         "user_id": acme.member.user_id,
         "report_id": acme.report.pk,
         "pk": acme.rule.pk,
+        "role_pk": acme.role.pk,
         "kind": "blacklist",
     }
     return {name: values[name] for name in params}

@@ -503,6 +503,9 @@ def _placed(base: Any, slot: Slot, value: Hostile | None, spelling: str, *, form
 
 
 def _send(client: Any, probe: Probe, headers: dict[str, str]) -> Any:
+    # the console's flash messages of earlier probes, never shown, would pile up in the
+    # cookie until the messages framework moves them to the session (a write)
+    client.cookies.pop("messages", None)
     kwargs: dict[str, Any] = dict(headers)
     if probe.body is not None:
         return client.generic(
@@ -803,7 +806,7 @@ def _sentinels(params: list[str]) -> dict[str, Any]:
     """A value per URL parameter that the URL pattern accepts and that is easy to find
     in the reversed URL (to put a hostile value in its place)."""
     return {
-        p: (9_000_000_001 + i if p in ("pk", "report_id") else f"hostile-slot-{i}")
+        p: (9_000_000_001 + i if p in ("pk", "report_id", "role_pk") else f"hostile-slot-{i}")
         for i, p in enumerate(params)
     }
 
@@ -816,6 +819,7 @@ def _console_kwargs(name: str, params: list[str], acme: Tenant) -> dict[str, Any
         "report_id": acme.report.pk,
         "kind": "blacklist",
         "pk": acme.rule.pk,
+        "role_pk": acme.role.pk,
     }
     if name in {"staff_role", "staff_remove"}:
         values["pk"] = acme.org.staff.order_by("pk")[0].pk

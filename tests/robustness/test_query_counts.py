@@ -492,6 +492,7 @@ def page_url(page: Page, acme: Tenant, extras: Extras) -> tuple[str, dict[str, A
             "user_id": acme.member.user_id,
             "report_id": acme.report.pk,
             "kind": "blacklist",
+            "role_pk": acme.role.pk,
         }
         if "{pk}" in page.template:
             if page.name not in CONSOLE_PKS:

@@ -97,6 +97,8 @@ ADMIN_ONLY = {
     "integration_secret_rotate",
     "integration_redeliver",
     "integration_test_send",
+    "role_rules",
+    "role_reset",
 }
 POST_ONLY = {
     "channel_mute",
@@ -107,6 +109,11 @@ POST_ONLY = {
     "channel_unban",
     "channel_deletion_set",
     "channel_deletion_clear",
+    "channel_members_mute",
+    "channel_members_unmute",
+    "channel_archive",
+    "channel_unarchive",
+    "channel_undelete",
     "filters_add",
     "filters_delete",
     "message_delete",
@@ -118,6 +125,10 @@ POST_ONLY = {
     "integration_enabled",
     "integration_redeliver",
     "integration_test_send",
+    "role_rules",
+    "role_reset",
+    "bulk",
+    "undo",
 }
 #: Pages without a POST handler (lists): POST is 405 once the role check passed.
 GET_ONLY = {"staff", "tokens"}

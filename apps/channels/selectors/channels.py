@@ -59,12 +59,33 @@ def channel_get(
     return channel
 
 
-def channel_list(*, organization: Organization) -> QuerySet[Channel]:
+def channel_list(*, organization: Organization, include_deleted: bool = False) -> QuerySet[Channel]:
     """The organization's live channels (a due scheduled deletion hides a channel) with
-    their tags prefetched (one extra query per page)."""
-    return Channel.objects.filter(channel_live_q(), organization=organization).prefetch_related(
+    their tags prefetched (one extra query per page). ``include_deleted`` adds the
+    deleted ones (``deleted_at`` set) that are not purged yet, in or past their grace
+    period (the console shows them, to restore them)."""
+    live = channel_live_q()
+    if include_deleted:
+        live |= Q(deleted_at__isnull=False)
+    return Channel.objects.filter(live, organization=organization).prefetch_related(
         Prefetch("tag_rows", queryset=ChannelTag.objects.order_by("name", "pk"))
     )
+
+
+def channel_get_with_deleted(*, organization: Organization, channel_id: str) -> Channel:
+    """Like :func:`channel_get`, deleted channels included until they are purged (in or
+    past their grace period); a channel whose own scheduled deletion is due is still
+    gone. For a door that shows and restores deleted channels (the console)."""
+    channel = Channel.objects.filter(
+        channel_live_q() | Q(deleted_at__isnull=False),
+        organization=organization,
+        channel_id=channel_id,
+    ).first()
+    if channel is None:
+        raise DomainError(
+            "channel_not_found", f"No channel with channelId {channel_id!r}.", field="channelId"
+        )
+    return channel
 
 
 def channel_query(
@@ -72,14 +93,16 @@ def channel_query(
     organization: Organization,
     filters: Mapping[str, Any],
     admin_member: Member | None = None,
+    include_deleted: bool = False,
 ) -> QuerySet[Channel]:
-    """The organization's channels narrowed by :class:`ChannelFilterSet` (closed included).
+    """The organization's channels narrowed by :class:`ChannelFilterSet` (closed included;
+    deleted ones too with ``include_deleted``, see :func:`channel_list`).
 
     ``filters`` uses the API's names (``filter``, ``userId``, ``tags``, ``excludeTags``).
     """
     filterset = ChannelFilterSet(
         data=dict(filters),
-        queryset=channel_list(organization=organization),
+        queryset=channel_list(organization=organization, include_deleted=include_deleted),
         admin_member=admin_member,
     )
     if not filterset.is_valid():

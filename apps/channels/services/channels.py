@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.audit.actor import Actor
-from apps.audit.services import audit_record, check_reason
+from apps.audit.services import audit_record, audit_record_many, check_reason
 from apps.channels.models import Channel, ChannelTag, Membership, membership_current_q
 from apps.channels.selectors.channels import (
     channel_current_member_count,
@@ -399,6 +399,20 @@ def channel_users_mute(
     }
     Membership.objects.filter(pk__in=[r.pk for r in rows.values()]).update(
         muted_at=muted_at, mute_expires_at=expires_at
+    )
+    # Each user's history too (the console's user page and review item list the entries
+    # on a user): one entry per user, written before the channel's entry (which stays
+    # the last one of the change).
+    user_state = {"channelId": channel.channel_id, **_mute_state(muted_at, expires_at, now)}
+    audit_record_many(
+        organization=channel.organization,
+        actor=actor,
+        action="user.unmute" if mute_period == 0 else "user.mute",
+        target_type="user",
+        target_ids=[m.user_id for m in members],
+        reason=reason,
+        before={m.user_id: {"isMuted": before[m.user_id]} for m in members},
+        after={m.user_id: {**user_state, "mutePeriod": mute_period} for m in members},
     )
     audit_record(
         organization=channel.organization,

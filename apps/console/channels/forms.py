@@ -15,56 +15,19 @@ from typing import Any
 from django import forms
 
 from apps.audit.services import MAX_REASON_LENGTH
-from apps.channels.services.channels import MAX_MUTE_PERIOD_MS, MAX_USER_IDS, MUTE_FOREVER
-from apps.core.form_fields import IntegerField
+from apps.channels.services.channels import MAX_MUTE_PERIOD_MS, MAX_USER_IDS
+from apps.console import durations
 from apps.core.text import identifier_problem
-from apps.members.services import BAN_FOREVER, MAX_BAN_PERIOD_MS
 
 MAX_USER_ID_LENGTH = 128
 MINUTE_MS = 60 * 1000
 #: The longest custom duration, in minutes (the services' ten-year bound).
 MAX_MINUTES = MAX_MUTE_PERIOD_MS // MINUTE_MS
 
-DURATION_PRESETS_MS = {"1h": 3600 * 1000, "24h": 24 * 3600 * 1000, "7d": 7 * 24 * 3600 * 1000}
-
-
-class DurationMixin(forms.Form):
-    """``duration`` (a preset, ``custom`` with ``minutes``, or ``forever``) → milliseconds."""
-
-    DURATION_CHOICES = [
-        ("1h", "1 hour"),
-        ("24h", "24 hours"),
-        ("custom", "Custom (minutes)"),
-        ("forever", "Until unmuted"),
-    ]
-    #: What ``forever`` means to the service this form feeds.
-    FOREVER = MUTE_FOREVER
-
-    duration = forms.ChoiceField(choices=DURATION_CHOICES, initial="1h")
-    minutes = IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_MINUTES,
-        help_text="Only for a custom duration.",
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["duration"].choices = self.DURATION_CHOICES
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("duration") == "custom" and not data.get("minutes"):
-            self.add_error("minutes", "Enter the number of minutes for a custom duration.")
-        return data
-
-    def period_ms(self) -> int:
-        duration = self.cleaned_data["duration"]
-        if duration == "forever":
-            return self.FOREVER
-        if duration == "custom":
-            return int(self.cleaned_data["minutes"]) * MINUTE_MS
-        return DURATION_PRESETS_MS[duration]
+# The console's one list of durations (60 s ... 1 week, permanent, custom): see
+# apps/console/durations.py. Re-exported here for the forms below and their importers.
+DurationMixin = durations.DurationMixin
+DURATION_PRESETS_MS = durations.PRESET_MS
 
 
 class ReasonMixin(forms.Form):
@@ -131,7 +94,13 @@ class ChannelSearchForm(forms.Form):
     )
     state = forms.ChoiceField(
         required=False,
-        choices=[("open", "Open"), ("closed", "Closed"), ("all", "Open and closed")],
+        choices=[
+            ("open", "Open"),
+            ("archived", "Archived"),
+            ("deleted", "Deleted (restorable in the grace period)"),
+            ("closed", "Closed"),
+            ("all", "All"),
+        ],
         label="State",
     )
     tag = forms.CharField(required=False, max_length=64, label="Tag")
@@ -157,29 +126,12 @@ class MembersRemoveForm(forms.Form):
 
 
 class BanForm(DurationMixin, ReasonMixin):
-    """A ban: a reason is required; durations as for mutes plus 7 days."""
+    """A ban: a reason is required; the console's durations, permanent by default."""
 
-    DURATION_CHOICES = [
-        ("forever", "Until unbanned"),
-        ("1h", "1 hour"),
-        ("24h", "24 hours"),
-        ("7d", "7 days"),
-        ("custom", "Custom (minutes)"),
-    ]
-    FOREVER = BAN_FOREVER
+    DEFAULT = durations.FOREVER
     field_order = ["reason", "duration", "minutes"]
 
     reason = forms.CharField(required=True, max_length=MAX_REASON_LENGTH)
-    minutes = IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_BAN_PERIOD_MS // MINUTE_MS,
-        help_text="Only for a custom duration.",
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["duration"].initial = "forever"
 
 
 class MembersBanForm(BanForm):
@@ -190,6 +142,22 @@ class MembersBanForm(BanForm):
 
 class MembersUnbanForm(forms.Form):
     user_ids = UserIdsField(label="userIds")
+
+
+class MembersMuteForm(DurationMixin, ReasonMixin):
+    """Mute members in the channel (a member row's action): the console's durations."""
+
+    user_ids = UserIdsField(label="userIds")
+
+    field_order = ["user_ids", "duration", "minutes", "reason"]
+
+
+class MembersUnmuteForm(forms.Form):
+    user_ids = UserIdsField(label="userIds")
+
+
+class ChannelStateForm(forms.Form):
+    """Archive, unarchive or undelete: nothing to fill in (the POST is the action)."""
 
 
 class ScheduledDeletionForm(forms.Form):

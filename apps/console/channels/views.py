@@ -4,6 +4,12 @@ Each action is a POST to its own path under ``channels/<channelId>/`` that calls
 service as the Admin API (apps/channels/services.py), so the rule and the audit entry are
 the same; it redirects back to the channel with a success or error message (PRG).
 Closing is irreversible: its own page asks the moderator to type the channel's id.
+
+Deleted channels (``deleted_at``, the messaging API's and the chatroom service's delete)
+are listed and shown until their purge, and restored ("undelete") while their grace
+period lasts (apps/channels/services/states.py); archived ones are unarchived there too.
+The channel's recent messages are shown as threads: each top-level message with its
+newest replies under it (one query for every thread's replies).
 """
 
 from __future__ import annotations
@@ -11,30 +17,42 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import messages as flash
-from django.db.models import F, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 
 from apps.channels.models import Channel, Membership, membership_current_q
-from apps.channels.selectors.channels import channel_get, channel_query
+from apps.channels.selectors.channels import (
+    channel_get,
+    channel_get_with_deleted,
+    channel_query,
+)
 from apps.channels.services import channels as services
+from apps.channels.services import states
+from apps.channels.services.conversations import channel_archive
+from apps.console import durations
 from apps.console.access import ConsoleView
 from apps.console.channels.forms import (
+    BanForm,
     ChannelCloseForm,
     ChannelMuteForm,
     ChannelSearchForm,
+    ChannelStateForm,
     ChannelUnmuteForm,
     MembersAddForm,
     MembersBanForm,
+    MembersMuteForm,
     MembersRemoveForm,
     MembersUnbanForm,
+    MembersUnmuteForm,
     ScheduledDeletionForm,
     form_error_text,
 )
@@ -48,8 +66,10 @@ from apps.console.messages.views import (
 )
 from apps.console.paging import console_page
 from apps.console.static_forms import static_form_html
+from apps.console.undo import offer_undo, undo_before
 from apps.core.errors import DomainError
 from apps.core.sweeps import timed_active_q
+from apps.messages.models import Message
 from apps.messages.selectors.messages import message_visible
 from apps.organizations.models import Organization
 from apps.retention import services as retention
@@ -57,6 +77,8 @@ from apps.retention import services as retention
 #: Rows of the smaller lists on a channel's page (bans, mutes, recent messages).
 SIDE_LIST_LIMIT = 50
 RECENT_MESSAGES = 25
+#: Replies shown under each recent message (its newest ones, oldest first).
+REPLIES_PER_THREAD = 5
 
 #: "newest" walks the primary key (which grows with creation time) so it needs no index.
 CHANNEL_SORTS = {
@@ -73,9 +95,14 @@ SORT_LABELS = [
 ]
 
 
-def channel_or_404(organization: Organization, channel_id: str) -> Channel:
-    """The channel of this organization (closed ones included), or 404 like any unknown id."""
+def channel_or_404(
+    organization: Organization, channel_id: str, *, deleted: bool = False
+) -> Channel:
+    """The channel of this organization (closed ones included; with ``deleted``, deleted
+    ones too until they are purged), or 404 like any unknown id."""
     try:
+        if deleted:
+            return channel_get_with_deleted(organization=organization, channel_id=channel_id)
         return channel_get(organization=organization, channel_id=channel_id)
     except DomainError as exc:
         raise Http404(exc.message) from exc
@@ -92,6 +119,11 @@ CHANNEL_ACTIONS = (
     "channel_members_remove",
     "channel_ban",
     "channel_unban",
+    "channel_members_mute",
+    "channel_members_unmute",
+    "channel_archive",
+    "channel_unarchive",
+    "channel_undelete",
 )
 
 
@@ -111,6 +143,52 @@ def channel_url(organization: Organization, channel: Channel) -> str:
     )
 
 
+#: The list's ``state`` filter ("all": no filter). Open channels may be archived
+#: (read-only); deleted ones are listed until their purge.
+CHANNEL_STATES = {
+    "open": Q(closed_at__isnull=True, deleted_at__isnull=True),
+    "archived": Q(closed_at__isnull=True, deleted_at__isnull=True, archived_at__isnull=False),
+    "deleted": Q(deleted_at__isnull=False),
+    "closed": Q(closed_at__isnull=False),
+}
+
+
+def thread_rows(
+    parents: list[Message], organization: Organization
+) -> list[tuple[Any, list[Any], int]]:
+    """The recent messages as threads: (parent row, its newest replies' rows oldest first,
+    how many more replies it has), rows as ``message_rows``. Every thread's replies come
+    from ONE query (a window function keeps the newest ``REPLIES_PER_THREAD`` of each)."""
+    with_replies = [m.pk for m in parents if m.children_count]
+    replies: dict[int, list[Message]] = {}
+    if with_replies:
+        ranked = (
+            table_messages(
+                message_visible(organization=organization).filter(
+                    parent__in=with_replies, deleted_at__isnull=True
+                )
+            )
+            .annotate(
+                thread_rank=Window(
+                    RowNumber(), partition_by=F("parent_id"), order_by=F("pk").desc()
+                )
+            )
+            .filter(thread_rank__lte=REPLIES_PER_THREAD)
+            .order_by("parent_id", "pk")
+        )
+        for reply in ranked:
+            replies.setdefault(reply.parent_id, []).append(reply)  # type: ignore[arg-type]
+    rows = message_rows(parents, organization)
+    return [
+        (
+            row,
+            message_rows(replies.get(row[0].pk, []), organization),
+            max(row[0].children_count - len(replies.get(row[0].pk, [])), 0),
+        )
+        for row in rows
+    ]
+
+
 class ChannelListView(ConsoleView):
     section = "channels"
 
@@ -119,7 +197,9 @@ class ChannelListView(ConsoleView):
         data = form.cleaned_data if form.is_valid() else {}
         tag = data.get("tag") or ""
         queryset = channel_query(
-            organization=self.organization, filters={"tags": [tag]} if tag else {}
+            organization=self.organization,
+            filters={"tags": [tag]} if tag else {},
+            include_deleted=True,
         )
         if q := data.get("q"):
             queryset = queryset.filter(Q(channel_id__icontains=q) | Q(display_name__icontains=q))
@@ -129,10 +209,7 @@ class ChannelListView(ConsoleView):
         elif data.get("muted") == "no":
             queryset = queryset.exclude(muted)
         state = data.get("state") or "open"
-        if state == "open":
-            queryset = queryset.filter(closed_at__isnull=True)
-        elif state == "closed":
-            queryset = queryset.filter(closed_at__isnull=False)
+        queryset = queryset.filter(CHANNEL_STATES[state]) if state in CHANNEL_STATES else queryset
         queryset = queryset.annotate(activity=Coalesce("last_activity_at", "created_at"))
         digest = hashlib.sha256(
             json.dumps([data.get("q"), data.get("muted"), state, tag]).encode()
@@ -149,6 +226,7 @@ class ChannelListView(ConsoleView):
         rows = [(c, c.is_muted(now), channel_link(c.channel_id)) for c in page.items]
         return self.render(
             "console/channels/list.html",
+            now=now,
             form=form,
             page=page,
             rows=rows,
@@ -160,7 +238,7 @@ class ChannelDetailView(ConsoleView):
     section = "channels"
 
     def get(self, request: HttpRequest, channel_id: str) -> HttpResponse:
-        channel = channel_or_404(self.organization, channel_id)
+        channel = channel_or_404(self.organization, channel_id, deleted=True)
         now = timezone.now()
         members = (
             Membership.objects.filter(membership_current_q(), channel=channel)
@@ -196,15 +274,30 @@ class ChannelDetailView(ConsoleView):
         recent: QuerySet[Any] = message_visible(organization=self.organization).filter(
             channel=channel, deleted_at__isnull=True
         )
-        if text:
-            recent = text_window(recent, text=text)
-        recent_rows = message_rows(
-            table_messages(recent).order_by("-pk")[:RECENT_MESSAGES], self.organization
-        )
+        threads: list[tuple[Any, list[Any], int]] = []
+        recent_rows: list[Any] = []
+        if text:  # a text search lists every matching message, replies included
+            recent_rows = message_rows(
+                table_messages(text_window(recent, text=text)).order_by("-pk")[:RECENT_MESSAGES],
+                self.organization,
+            )
+        else:
+            parents = table_messages(recent.filter(parent__isnull=True)).order_by("-pk")
+            threads = thread_rows(list(parents[:RECENT_MESSAGES]), self.organization)
         return self.render(
             "console/channels/detail.html",
             channel=channel,
             is_muted=channel.is_muted(now),
+            is_deleted=channel.deleted_at is not None,
+            can_act=channel.closed_at is None and channel.deleted_at is None,
+            can_undelete=states.channel_can_undelete(channel, now),
+            grace_ends_at=states.channel_grace_ends_at(channel),
+            threads=threads,
+            replies_per_thread=REPLIES_PER_THREAD,
+            # the member rows' mute and ban forms: the console's durations (one list)
+            member_durations=durations.duration_choices(),
+            member_mute_default=MembersMuteForm.DEFAULT,
+            member_ban_default=BanForm.DEFAULT,
             page=page,
             member_rows=member_rows,
             banned=banned,
@@ -242,7 +335,7 @@ class ChannelActionView(ConsoleView):
         raise NotImplementedError
 
     def post(self, request: HttpRequest, channel_id: str) -> HttpResponse:
-        channel = channel_or_404(self.organization, channel_id)
+        channel = channel_or_404(self.organization, channel_id, deleted=True)
         form = self.form_class(request.POST)
         if not form.is_valid():
             flash.error(request, form_error_text(form))
@@ -269,9 +362,12 @@ class ChannelMuteView(ChannelActionView):
     form_class = ChannelMuteForm
 
     def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        undo_targets = {"channel": channel.channel_id}
+        before = undo_before(self.organization, "channel_mute", undo_targets)
         channel = services.channel_mute(
             channel=channel, actor=self.actor, mute_period=form.period_ms(), reason=data["reason"]
         )
+        offer_undo(self.request, "channel_mute", undo_targets, before)
         return f"Channel {channel.channel_id} muted {_until(channel)}."
 
 
@@ -305,6 +401,8 @@ class MembersBanView(ChannelActionView):
     form_class = MembersBanForm
 
     def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        undo_targets = {"channel": channel.channel_id, "users": data["user_ids"]}
+        before = undo_before(self.organization, "channel_ban", undo_targets)
         services.channel_users_ban(
             channel=channel,
             actor=self.actor,
@@ -312,6 +410,7 @@ class MembersBanView(ChannelActionView):
             reason=data["reason"],
             ban_period=form.period_ms(),
         )
+        offer_undo(self.request, "channel_ban", undo_targets, before)
         return f"Banned from {channel.channel_id}: {_names(data['user_ids'])}."
 
 
@@ -321,6 +420,63 @@ class MembersUnbanView(ChannelActionView):
     def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
         services.channel_users_unban(channel=channel, actor=self.actor, user_ids=data["user_ids"])
         return f"Unbanned in {channel.channel_id}: {_names(data['user_ids'])}."
+
+
+class MembersMuteView(ChannelActionView):
+    form_class = MembersMuteForm
+
+    def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        period = form.period_ms()
+        undo_targets = {"channel": channel.channel_id, "users": data["user_ids"]}
+        before = undo_before(self.organization, "mute", undo_targets)
+        services.channel_users_mute(
+            channel=channel,
+            actor=self.actor,
+            user_ids=data["user_ids"],
+            mute_period=period,
+            reason=data["reason"],
+        )
+        offer_undo(self.request, "mute", undo_targets, before)
+        if period == durations.FOREVER_MS:
+            until = "until unmuted"
+        else:
+            end = timezone.now() + timedelta(milliseconds=period)
+            until = f"for {durations.duration_label(period)} (until {end:%Y-%m-%d %H:%M} UTC)"
+        return f"Muted in {channel.channel_id} {until}: {_names(data['user_ids'])}."
+
+
+class MembersUnmuteView(ChannelActionView):
+    form_class = MembersUnmuteForm
+
+    def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        services.channel_users_mute(
+            channel=channel, actor=self.actor, user_ids=data["user_ids"], mute_period=0
+        )
+        return f"Unmuted in {channel.channel_id}: {_names(data['user_ids'])}."
+
+
+class ChannelArchiveView(ChannelActionView):
+    form_class = ChannelStateForm
+
+    def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        channel_archive(channel=channel, actor=self.actor)
+        return f"Channel {channel.channel_id} archived: it is read-only until unarchived."
+
+
+class ChannelUnarchiveView(ChannelActionView):
+    form_class = ChannelStateForm
+
+    def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        states.channel_unarchive(channel=channel, actor=self.actor)
+        return f"Channel {channel.channel_id} unarchived: its members may post again."
+
+
+class ChannelUndeleteView(ChannelActionView):
+    form_class = ChannelStateForm
+
+    def perform(self, channel: Channel, data: dict[str, Any], form: Any) -> str:
+        states.channel_undelete(channel=channel, actor=self.actor)
+        return f"Channel {channel.channel_id} restored: it is no longer deleted."
 
 
 class ScheduledDeletionSetView(ChannelActionView):
@@ -386,6 +542,11 @@ urlpatterns = [
     _channel_path("members/remove/", MembersRemoveView.as_view(), "channel_members_remove"),
     _channel_path("bans/add/", MembersBanView.as_view(), "channel_ban"),
     _channel_path("bans/remove/", MembersUnbanView.as_view(), "channel_unban"),
+    _channel_path("mutes/add/", MembersMuteView.as_view(), "channel_members_mute"),
+    _channel_path("mutes/remove/", MembersUnmuteView.as_view(), "channel_members_unmute"),
+    _channel_path("archive/", ChannelArchiveView.as_view(), "channel_archive"),
+    _channel_path("unarchive/", ChannelUnarchiveView.as_view(), "channel_unarchive"),
+    _channel_path("undelete/", ChannelUndeleteView.as_view(), "channel_undelete"),
     _channel_path("deletion/", ScheduledDeletionSetView.as_view(), "channel_deletion_set"),
     _channel_path(
         "deletion/clear/", ScheduledDeletionClearView.as_view(), "channel_deletion_clear"

@@ -8,17 +8,20 @@ statement, users "about N" beyond that): see docs/console/dashboard-and-review.m
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 
 from apps.console.access import ConsoleView
 from apps.console.charts import Series, bar_chart
 from apps.console.links import Link
+from apps.console.review import live
 from apps.console.selectors import (
+    Total,
     audit_since,
     dashboard_counts,
     ending_soon,
@@ -27,6 +30,8 @@ from apps.console.selectors import (
     refusals_per_day,
     reports_per_day,
 )
+from apps.organizations.models import Organization
+from apps.reports.selectors import report_list
 
 #: How many days the charts cover, and how many of the last day's actions are listed.
 CHART_DAYS = 30
@@ -49,6 +54,54 @@ def console_link(name: str, org: str, *args: str, fallback: str = "") -> str:
         if not fallback:
             return ""
         return reverse(f"console:{fallback}", args=[org])
+
+
+def users_label(users: Total) -> str:
+    """The users figure as the page shows it: ``"42"``, or ``"about 12000"``."""
+    return f"{'' if users.exact else 'about '}{users.value}"
+
+
+def live_figures(
+    organization: Organization, *, day_ago: datetime
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The counts (``dashboard_counts``: one statement) and the texts of the figures
+    the page refreshes (its ``data-live-value`` elements)."""
+    counts = dashboard_counts(organization=organization, since=day_ago)
+    values = {
+        "open-reports": str(counts["open_reports"]),
+        "actions-24h": str(counts["actions"]),
+        "channels": str(counts["channels"]),
+        "users": users_label(counts["users"]),
+        "messages": f"≈ {counts['messages']}",
+    }
+    return counts, values
+
+
+class DashboardLiveView(ConsoleView):
+    """The dashboard's live twin (``live/``, JSON for ``static/console/live.js``): the
+    figures, the latest actions' rows, and the reports opened since the cursor. Three
+    queries of its own, whatever the data (four from 10,000 users on)."""
+
+    section = "dashboard"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        org = self.organization
+        day_ago = timezone.now() - timedelta(hours=24)
+        _, values = live_figures(org, day_ago=day_ago)
+        recent = list(audit_since(organization=org, since=day_ago)[:RECENT_ACTIONS])
+        rows = render_to_string(
+            "console/dashboard/dashboard.html#recent-actions",
+            self.context(recent_actions=recent),
+            request,
+        )
+        since = live.parse_cursor(request.GET.get("since"))
+        return live.live_response(
+            request,
+            values=values,
+            rows=rows,
+            empty=not recent,
+            new=live.new_since(report_list(organization=org), since),
+        )
 
 
 class DashboardView(ConsoleView):
@@ -101,7 +154,7 @@ class DashboardView(ConsoleView):
                 }
             )
         ending.sort(key=lambda row: row["ends_at"])
-        counts = dashboard_counts(organization=org, since=day_ago)
+        counts, values = live_figures(org, day_ago=day_ago)
         return self.render(
             "console/dashboard/dashboard.html",
             counts=counts,
@@ -140,9 +193,14 @@ class DashboardView(ConsoleView):
                 unit="messages",
             ),
             chart_days=CHART_DAYS,
+            users_label=values["users"],
+            live_url=reverse("console:dashboard_live", args=[org.slug]),
+            live_since=live.live_cursor(),
+            live_interval_ms=live.INTERVAL_MS,
         )
 
 
 urlpatterns: list[URLPattern] = [
     path("", DashboardView.as_view(), name="dashboard"),
+    path("live/", DashboardLiveView.as_view(), name="dashboard_live"),
 ]

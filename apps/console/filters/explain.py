@@ -111,6 +111,17 @@ def _matching_patterns(organization: Organization, text: str) -> list[str]:
         return [first] if first is not None else []
 
 
+def _blocked_reason(exc: DomainError, record: str | None, url: str | None) -> str:
+    """The refusal as a sentence with the record or URL as written: the engine's message
+    quotes them as Python literals (``'\\\\bfoo\\\\b'`` for ``\\bfoo\\b``), which doubled
+    every backslash of a regular expression on this page (issue 16)."""
+    if exc.code == "blacklisted_content" and record is not None:
+        return f"The message contains blacklisted content (record “{record}”)."
+    if exc.code == "url_not_whitelisted" and url is not None:
+        return f"The URL “{url}” is not whitelisted."
+    return exc.message
+
+
 def explain_message(*, organization: Organization, text: str) -> Explanation:
     """What the organization's content filter does with ``text`` (a message's text),
     and why. Reads only (two or three queries; none of them write)."""
@@ -159,7 +170,7 @@ def explain_message(*, organization: Organization, text: str) -> Explanation:
     except DomainError as exc:
         explanation.verdict = "blocked"
         explanation.error_code = exc.code
-        explanation.reason = exc.message
+        explanation.reason = _blocked_reason(exc, first, url)
         return explanation
     stored = outcome.texts.get("text", text)
     if outcome.hits and policy == Organization.FilterPolicy.MASK:
@@ -167,7 +178,7 @@ def explain_message(*, organization: Organization, text: str) -> Explanation:
         explanation.stored_text = stored
         explanation.reason = (
             "The message would be accepted with the matched text replaced by "
-            f"{MASK} (record {first!r})."
+            f"{MASK} (record “{first}”)."
         )
     elif outcome.hits:
         explanation.verdict = "flagged"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,14 +18,17 @@ from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
 
 from apps.console.access import ConsoleView
+from apps.console.filters.draft import draft_pattern_test
 from apps.console.filters.explain import explain_message
 from apps.console.filters.forms import (
     BLACKLIST,
     KINDS,
     WHITELIST,
     BulkAddForm,
+    DraftPatternForm,
     EditRecordForm,
     TryMessageForm,
+    readable,
 )
 from apps.console.paging import console_page
 from apps.core.errors import DomainError
@@ -72,6 +76,8 @@ class FilterView(ConsoleView):
         add_form: BulkAddForm | None = None,
         try_form: TryMessageForm | None = None,
         explanation: Any = None,
+        draft_form: DraftPatternForm | None = None,
+        draft: Any = None,
         status: int = 200,
     ) -> HttpResponse:
         search = self.request.GET.get("q", "").strip()[:MAX_SEARCH_LENGTH]
@@ -93,6 +99,9 @@ class FilterView(ConsoleView):
             add_form=add_form or BulkAddForm(kind=kind),
             try_form=try_form or TryMessageForm(),
             explanation=explanation,
+            draft_form=draft_form or DraftPatternForm(),
+            draft=draft,
+            draft_sample=settings.CHATADMIN["FILTER_DRAFT_MESSAGES"],
             max_search_length=MAX_SEARCH_LENGTH,
         )
 
@@ -170,10 +179,11 @@ class FilterEditView(FilterView):
                     new_pattern=form.cleaned_data["pattern"],
                 )
         except DomainError as exc:
-            form.add_error("pattern", exc.message)
-            messages.error(request, f"The record was not changed: {exc.message}")
+            message = readable(exc, form.cleaned_data["pattern"])
+            form.add_error("pattern", message)
+            messages.error(request, f"The record was not changed: {message}")
             return self.render_edit(kind, record, form, status=400)
-        messages.success(request, f"Saved {kind} record {updated.pattern!r}.")
+        messages.success(request, f"Saved {kind} record “{updated.pattern}”.")
         return redirect(self.list_url(kind))
 
     def render_edit(
@@ -205,21 +215,40 @@ class FilterDeleteView(FilterView):
         except DomainError as exc:
             messages.error(request, f"The record was not deleted: {exc.message}")
         else:
-            messages.success(request, f"Deleted {kind} record {record.pattern!r}.")
+            messages.success(request, f"Deleted {kind} record “{record.pattern}”.")
         return redirect(self.list_url(kind))
 
 
 class FilterTryView(FilterView):
-    """Shows what the filter would do with a text; changes nothing (GET ``?text=`` or
-    POST, so long texts need not travel in the URL)."""
+    """The filter tester; changes nothing (GET or POST, so long texts need not travel in
+    the URL): what the filter would do with a text (``text``), or what a draft blacklist
+    pattern (``pattern``) would have matched among the last messages."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        if "pattern" in request.GET:
+            return self.answer_draft(DraftPatternForm(request.GET))
         if "text" not in request.GET:
             return redirect(self.list_url(BLACKLIST))
         return self.answer(TryMessageForm(request.GET))
 
     def post(self, request: HttpRequest) -> HttpResponse:
+        if "pattern" in request.POST:
+            return self.answer_draft(DraftPatternForm(request.POST))
         return self.answer(TryMessageForm(request.POST))
+
+    def answer_draft(self, form: DraftPatternForm) -> HttpResponse:
+        if not form.is_valid():
+            return self.render_list(BLACKLIST, draft_form=form, status=400)
+        try:
+            draft = draft_pattern_test(
+                organization=self.organization,
+                pattern=form.cleaned_data["pattern"],
+                exact_word=form.cleaned_data["is_match_exact_word"],
+            )
+        except DomainError as exc:
+            form.add_error("pattern", readable(exc, form.cleaned_data["pattern"]))
+            return self.render_list(BLACKLIST, draft_form=form, status=400)
+        return self.render_list(BLACKLIST, draft_form=form, draft=draft)
 
     def answer(self, form: TryMessageForm) -> HttpResponse:
         kind = WHITELIST if self.request.GET.get("list") == WHITELIST else BLACKLIST

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from apps.console.channels.forms import form_error_text
 from apps.console.links import Link
 from apps.console.messages.forms import MessageDeleteForm, MessageSearchForm
 from apps.console.paging import console_page
+from apps.console.undo import offer_undo, undo_before
 from apps.core.errors import DomainError
 from apps.members.selectors import member_get
 from apps.messages.models import Message
@@ -90,26 +92,45 @@ def message_table(organization: Organization) -> dict[str, str]:
     return {"message_delete_url": reverse("console:message_delete", args=[organization.slug])}
 
 
+@dataclass
+class MessageSearch:
+    """The message list's search (its GET parameters) as a queryset: the one way the list
+    and its bulk actions (apps/console/bulk) read the same filters."""
+
+    form: MessageSearchForm
+    queryset: QuerySet[Message]
+    problems: list[str]
+    text: str
+    filters: dict[str, Any]
+
+
+def message_search(organization: Organization, params: Any) -> MessageSearch:
+    form = MessageSearchForm(params or None)
+    queryset = message_visible(organization=organization)
+    problems: list[str] = []
+    text = ""
+    filters: dict[str, Any] = {}
+    if form.is_bound and not form.is_valid():
+        problems.append(form_error_text(form).replace("Nothing was changed. ", ""))
+        queryset = queryset.none()
+    elif form.is_bound:
+        filters = form.cleaned_data
+        queryset, problems = _message_filter(organization, queryset, filters)
+        text = filters.get("q") or ""
+        if text and not problems:
+            queryset = text_window(queryset, text=text)
+    else:
+        queryset = queryset.filter(deleted_at__isnull=True)
+    return MessageSearch(form, queryset, problems, text, filters)
+
+
 class MessageListView(ConsoleView):
     section = "messages"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        form = MessageSearchForm(request.GET or None)
-        queryset = message_visible(organization=self.organization)
-        problems: list[str] = []
-        text = ""
-        filters: dict[str, Any] = {}
-        if form.is_bound and not form.is_valid():
-            problems.append(form_error_text(form).replace("Nothing was changed. ", ""))
-            queryset = queryset.none()
-        elif form.is_bound:
-            filters = form.cleaned_data
-            queryset, problems = self._filter(queryset, filters)
-            text = filters.get("q") or ""
-            if text and not problems:
-                queryset = text_window(queryset, text=text)
-        else:
-            queryset = queryset.filter(deleted_at__isnull=True)
+        search = message_search(self.organization, request.GET)
+        form, queryset, problems = search.form, search.queryset, search.problems
+        text, filters = search.text, search.filters
         digest = hashlib.sha256(
             json.dumps({k: str(v) for k, v in sorted(filters.items())}).encode()
         ).hexdigest()[:16]
@@ -132,39 +153,38 @@ class MessageListView(ConsoleView):
             sorts=[("newest", "Newest first"), ("oldest", "Oldest first")],
         )
 
-    def _filter(
-        self, queryset: QuerySet[Message], data: dict[str, Any]
-    ) -> tuple[QuerySet[Message], list[str]]:
-        problems: list[str] = []
-        if data.get("channel"):
-            try:
-                channel = channel_get(organization=self.organization, channel_id=data["channel"])
-                queryset = queryset.filter(channel=channel)
-            except DomainError as exc:
-                problems.append(exc.message)
-        if data.get("author"):
-            try:
-                member = member_get(organization=self.organization, user_id=data["author"])
-                queryset = queryset.filter(author=member)
-            except DomainError as exc:
-                problems.append(exc.message)
-        if data.get("since"):
-            queryset = queryset.filter(created_at__gte=_utc_midnight(data["since"]))
-        if data.get("until"):
-            queryset = queryset.filter(
-                created_at__lt=_utc_midnight(data["until"]) + timedelta(days=1)
-            )
-        if data.get("deleted") == "only":
-            queryset = queryset.filter(deleted_at__isnull=False)
-        elif data.get("deleted") != "include":
-            queryset = queryset.filter(deleted_at__isnull=True)
-        if data.get("hidden") == "only":
-            queryset = queryset.filter(hidden_at__isnull=False)
-        elif data.get("hidden") == "exclude":
-            queryset = queryset.filter(hidden_at__isnull=True)
-        if problems:
-            queryset = queryset.none()
-        return queryset, problems
+
+def _message_filter(
+    organization: Organization, queryset: QuerySet[Message], data: dict[str, Any]
+) -> tuple[QuerySet[Message], list[str]]:
+    problems: list[str] = []
+    if data.get("channel"):
+        try:
+            channel = channel_get(organization=organization, channel_id=data["channel"])
+            queryset = queryset.filter(channel=channel)
+        except DomainError as exc:
+            problems.append(exc.message)
+    if data.get("author"):
+        try:
+            member = member_get(organization=organization, user_id=data["author"])
+            queryset = queryset.filter(author=member)
+        except DomainError as exc:
+            problems.append(exc.message)
+    if data.get("since"):
+        queryset = queryset.filter(created_at__gte=_utc_midnight(data["since"]))
+    if data.get("until"):
+        queryset = queryset.filter(created_at__lt=_utc_midnight(data["until"]) + timedelta(days=1))
+    if data.get("deleted") == "only":
+        queryset = queryset.filter(deleted_at__isnull=False)
+    elif data.get("deleted") != "include":
+        queryset = queryset.filter(deleted_at__isnull=True)
+    if data.get("hidden") == "only":
+        queryset = queryset.filter(hidden_at__isnull=False)
+    elif data.get("hidden") == "exclude":
+        queryset = queryset.filter(hidden_at__isnull=True)
+    if problems:
+        queryset = queryset.none()
+    return queryset, problems
 
 
 def _utc_midnight(day: date) -> datetime:
@@ -185,6 +205,8 @@ class MessageDeleteView(ConsoleView):
         if not form.is_valid():
             flash.error(request, form_error_text(form))
             return redirect(target)
+        undo_targets = {"messages": [str(form.cleaned_data["message_id"])]}
+        before = undo_before(self.organization, "delete", undo_targets)
         try:
             message = message_delete(
                 organization=self.organization,
@@ -202,6 +224,7 @@ class MessageDeleteView(ConsoleView):
                 request,
                 f"Message {message.public_id} in {message.channel.channel_id} deleted.",
             )
+            offer_undo(request, "delete", undo_targets, before)
         return redirect(target)
 
 

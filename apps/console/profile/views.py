@@ -18,17 +18,24 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
+from apps.accounts.services import account_preferences_set
 from apps.console.access import token_issue_retry_after
 from apps.console.paging import console_page
-from apps.console.profile.forms import PersonalTokenIssueForm
+from apps.console.profile.forms import PersonalTokenIssueForm, PreferencesForm
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.organizations import services
 from apps.organizations.models import AccessToken
-from apps.organizations.selectors import TOKEN_SORTS, TOKEN_STATES, tokens_filtered
+from apps.organizations.selectors import (
+    TOKEN_SORTS,
+    TOKEN_STATES,
+    staff_organizations,
+    tokens_filtered,
+)
 
 #: Longest search text, in characters.
 MAX_SEARCH_LENGTH = 100
@@ -74,6 +81,19 @@ class ProfileView(LoginRequiredMixin, View):
                 "form": form,
                 "memberships": memberships,
                 "max_search_length": MAX_SEARCH_LENGTH,
+                "preferences_form": PreferencesForm(
+                    initial={
+                        "theme": self.request.user.theme,
+                        "keyboard_shortcuts": "on"
+                        if self.request.user.keyboard_shortcuts
+                        else "off",
+                    }
+                ),
+                # The account's sidebar (base.html): the organizations it may open.
+                "account_nav": True,
+                "console_organizations": list(
+                    staff_organizations(account=self.request.user)[:MAX_MEMBERSHIPS_SHOWN]
+                ),
             },
             status=status,
         )
@@ -129,9 +149,45 @@ class PersonalTokenRevokeView(ProfileView):
         return redirect("console:profile")
 
 
+def _back_to(request: HttpRequest) -> str:
+    """Where the preferences form sends the browser back: its ``next`` field if that is
+    a console path of this site, else the profile page."""
+    target = request.POST.get("next", "")
+    if (
+        target.startswith("/console/")
+        and not target.startswith("/console//")
+        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+    ):
+        return target
+    return reverse("console:profile")
+
+
+class PreferencesView(LoginRequiredMixin, View):
+    """The account's console preferences (theme, single-key shortcuts): from the
+    profile page and from the top bar's theme toggle on every page. Not audited: see
+    the module's docstring (a preference belongs to no organization)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = PreferencesForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Preferences not saved: unknown value.")
+            return redirect(_back_to(request))
+        account_preferences_set(
+            account=request.user,
+            theme=form.cleaned_data["theme"] or None,
+            keyboard_shortcuts=form.cleaned_data["keyboard_shortcuts"],
+        )
+        if "keyboard_shortcuts" in request.POST:  # the profile page's form, not the toggle
+            messages.success(request, "Preferences saved.")
+        return redirect(_back_to(request))
+
+
 #: Mounted at /console/profile/ (before the organization pages in apps/console/urls.py).
 urlpatterns: list[URLPattern] = [
     path("", ProfileView.as_view(), name="profile"),
+    path("preferences/", PreferencesView.as_view(), name="preferences"),
     path("tokens/issue/", PersonalTokenIssueView.as_view(), name="personal_token_issue"),
     path(
         "tokens/<int:pk>/revoke/", PersonalTokenRevokeView.as_view(), name="personal_token_revoke"

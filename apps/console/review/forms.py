@@ -1,16 +1,29 @@
-"""The review queue's action form: one POST per action, each with an optional reason."""
+"""The review item's action panel (one form, one reason for every action) and the
+queue's filters.
+
+The panel's submit buttons name the ``action``; the duration (the console's presets,
+apps/console/durations.py) applies to a mute and to both bans; "also resolve this
+user's open reports" (``resolve_all``) resolves the user's other open reports with the
+same reason.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 
 from apps.audit.services import MAX_REASON_LENGTH
-from apps.console.channels.forms import MAX_MINUTES, MINUTE_MS
+from apps.console.durations import (
+    CUSTOM,
+    MAX_MINUTES,
+    DurationChoiceField,
+    duration_ms,
+)
 from apps.core.form_fields import IntegerField
 
-#: The longest custom mute, in minutes (the services' ten-year bound).
+#: The longest custom duration, in minutes (the services' ten-year bound).
 MAX_MUTE_MINUTES = MAX_MINUTES
 
 DISMISS, DELETE, MUTE, CHANNEL_BAN, GLOBAL_BAN = (
@@ -28,59 +41,48 @@ ACTIONS = [
     (CHANNEL_BAN, "Ban the author from the channel"),
     (GLOBAL_BAN, "Ban the user everywhere"),
 ]
-#: Fixed mute choices (minutes) offered as buttons, plus "custom".
-MUTE_PRESETS = {"60": "1 h", "1440": "24 h"}
-#: Global ban lengths: milliseconds (-1: until unbanned).
-BAN_PERIODS = {
-    "forever": ("until unbanned", -1),
-    "1d": ("1 day", 24 * 3600 * 1000),
-    "7d": ("7 days", 7 * 24 * 3600 * 1000),
-    "30d": ("30 days", 30 * 24 * 3600 * 1000),
-}
+#: The actions that take the duration.
+TIMED_ACTIONS = (MUTE, CHANNEL_BAN, GLOBAL_BAN)
+#: The panel's preset chosen when the page opens.
+DEFAULT_DURATION = "1h"
 
 
 class ReviewActionForm(forms.Form):
-    """``action`` and ``reason`` always; ``duration`` (``60``, ``1440`` or ``custom``
-    with ``minutes``) for a mute; ``ban_period`` for a global ban; ``channel`` (a
-    channelId) for a mute or channel ban of a reported *user* (a reported message's
-    channel is the message's own)."""
+    """``action`` and ``reason`` always; ``duration`` (a preset, ``forever`` or
+    ``custom`` with ``minutes``) for a mute or a ban; ``channel`` (a channelId) for a
+    mute or channel ban of a reported *user* (a reported message's channel is the
+    message's own); ``resolve_all``: also resolve the user's other open reports.
+
+    Cleaned data adds ``period_ms`` (the services' milliseconds, -1: forever) for the
+    timed actions."""
 
     action = forms.ChoiceField(choices=ACTIONS)
     reason = forms.CharField(required=False, max_length=MAX_REASON_LENGTH)
-    duration = forms.ChoiceField(
-        required=False, choices=[*MUTE_PRESETS.items(), ("custom", "custom")]
-    )
+    duration = DurationChoiceField(required=False, initial=DEFAULT_DURATION)
     minutes = IntegerField(
         required=False,
         min_value=1,
         max_value=MAX_MUTE_MINUTES,
         error_messages={"invalid": "Custom minutes: enter a whole number of minutes."},
     )
-    ban_period = forms.ChoiceField(
-        required=False, choices=[(k, label) for k, (label, _) in BAN_PERIODS.items()]
-    )
     channel = forms.CharField(required=False, max_length=128)
+    resolve_all = forms.BooleanField(required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        action = data.get("action")
-        if action == MUTE:
-            duration = data.get("duration") or ""
-            if duration in MUTE_PRESETS:
-                data["mute_minutes"] = int(duration)
-            elif duration == "custom":
-                if "minutes" in self.errors:
-                    return data
-                if data.get("minutes") is None:
-                    self.add_error("minutes", "Custom minutes: enter how many minutes.")
-                    return data
-                data["mute_minutes"] = data["minutes"]
-            else:
-                self.add_error("duration", "Choose how long to mute for.")
+        if data.get("action") not in TIMED_ACTIONS or "duration" in self.errors:
+            return data
+        duration = data.get("duration") or ""
+        if not duration:
+            self.add_error("duration", "Choose how long.")
+            return data
+        if duration == CUSTOM:
+            if "minutes" in self.errors:
                 return data
-            data["mute_period"] = data["mute_minutes"] * MINUTE_MS
-        if action == GLOBAL_BAN:
-            data["ban_period_ms"] = BAN_PERIODS[data.get("ban_period") or "forever"][1]
+            if data.get("minutes") is None:
+                self.add_error("minutes", "Custom minutes: enter how many minutes.")
+                return data
+        data["period_ms"] = duration_ms(duration, data.get("minutes"))
         return data
 
     def first_error(self) -> str:
@@ -88,9 +90,8 @@ class ReviewActionForm(forms.Form):
         labels = {
             "action": "Action",
             "reason": "Reason",
-            "duration": "Mute length",
+            "duration": "Duration",
             "minutes": "Custom minutes",
-            "ban_period": "Ban length",
             "channel": "Channel",
         }
         for field, errors in self.errors.items():
@@ -101,16 +102,6 @@ class ReviewActionForm(forms.Form):
                     return text
                 return f"{label}: {text}"
         return "The form is not valid."
-
-
-def mute_label(minutes: int) -> str:
-    """``1 h``, ``24 h``, ``90 min``, ``3 days``: how long a mute lasts, for messages."""
-    if minutes % 1440 == 0:
-        days = minutes // 1440
-        return "24 h" if days == 1 else f"{days} days"
-    if minutes % 60 == 0:
-        return f"{minutes // 60} h"
-    return f"{minutes} min"
 
 
 class ReviewFilterForm(forms.Form):
@@ -133,6 +124,26 @@ class ReviewFilterForm(forms.Form):
         choices=[("oldest", "Oldest first"), ("newest", "Newest first")],
         label="Order",
     )
+
+    def query_string(self) -> str:
+        """The valid, non-empty filters and order as a query string (``?kind=user&...``,
+        or ``""``): carried from the queue to an item, to the next item and back, so the
+        queue's filters hold all the way."""
+        self.is_valid()
+        data = self.cleaned_data
+        params = {
+            name: (data.get(name) or "").strip()
+            for name in ("kind", "source", "user", "channel", "sort")
+        }
+        if params["sort"] == "oldest":
+            params["sort"] = ""  # the default
+        query = urlencode({k: v for k, v in params.items() if v})
+        return f"?{query}" if query else ""
+
+    def newest_first(self) -> bool:
+        """Whether the queue is in "newest first" order (next item: the next older one)."""
+        self.is_valid()
+        return self.cleaned_data.get("sort") == "newest"
 
     def filters(self) -> dict[str, str]:
         """The valid filters, by the names review_groups takes."""

@@ -16,7 +16,9 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 
 from apps.audit.actor import Actor
 from apps.channels.models import Channel
@@ -24,11 +26,13 @@ from apps.channels.selectors.channels import channel_get
 from apps.channels.services.channels import channel_users_ban, channel_users_mute
 from apps.console.access import ConsoleView
 from apps.console.dashboard.views import console_link
+from apps.console.durations import duration_choices, duration_label
 from apps.console.links import Link
 from apps.console.paging import console_page
+from apps.console.review import live
 from apps.console.review.forms import (
-    BAN_PERIODS,
     CHANNEL_BAN,
+    DEFAULT_DURATION,
     DELETE,
     DISMISS,
     GLOBAL_BAN,
@@ -36,7 +40,6 @@ from apps.console.review.forms import (
     MUTE,
     ReviewActionForm,
     ReviewFilterForm,
-    mute_label,
 )
 from apps.console.selectors import (
     audit_on_user,
@@ -50,12 +53,19 @@ from apps.console.selectors import (
     review_next,
     review_report_get,
 )
+from apps.console.undo import offer_undo, review_undo_targets, undo_before
 from apps.core.errors import DomainError
 from apps.members.services import member_ban
 from apps.messages.models import Message
 from apps.messages.services.messages import message_delete
 from apps.reports.models import Report
-from apps.reports.services import report_resolve
+from apps.reports.selectors import ClaimHolder, report_claim_holder
+from apps.reports.services import (
+    report_claim,
+    report_release,
+    report_resolve,
+    reports_resolve_for_member,
+)
 
 PER_PAGE = 25
 #: The reports of one target listed on its page (the rest are counted).
@@ -84,9 +94,13 @@ def message_summary(message: Message | None, limit: int = 500) -> str:
 
 
 class ReviewQueueView(ConsoleView):
-    """Open reports grouped by target, oldest first, with filters and keyset pages."""
+    """Open reports grouped by target, oldest first, with filters and keyset pages, the
+    count of the rows matching the filters, and a live twin (``live=True``,
+    ``review/live/``): the same page as JSON for ``static/console/live.js``."""
 
     section = "review"
+    #: The live twin: JSON (``apps.console.review.live``) instead of the page.
+    live = False
 
     def get(self, request: HttpRequest) -> HttpResponse:
         org = self.organization
@@ -98,27 +112,60 @@ class ReviewQueueView(ConsoleView):
         )
         page = console_page(
             request,
-            queryset,
+            queryset.select_related("claimed_by"),
             scope=scope,
             sorts={"oldest": "created_at", "newest": "-created_at"},
             default_sort="oldest",
             per_page=PER_PAGE,
         )
         item_link = Link("console:review_item", org.slug)
+        carried = filter_form.query_string()
+        now = timezone.now()
         for report in page.items:
             report.summary = message_summary(report.target_message, limit=160)
-            report.item_url = item_link(report.pk)
+            report.item_url = item_link(report.pk) + carried  # the filters ride along
+            # Taken: someone else's claim still holds (the viewer's own is not shown).
+            report.taken_by = (
+                report.claimed_by.email
+                if report.claim_live(now) and report.claimed_by_id != request.user.pk
+                else ""
+            )
+        count, exact = live.capped_total(queryset)
+        values = {"count": live.count_label(count, exact)}
+        if self.live:
+            rows = render_to_string(
+                "console/review/queue.html#queue-rows", self.context(page=page), request
+            )
+            since = live.parse_cursor(request.GET.get("since"))
+            return live.live_response(
+                request,
+                values=values,
+                rows=rows,
+                empty=not page.items,
+                new=live.new_since(queryset, since),
+            )
         return self.render(
             "console/review/queue.html",
             page=page,
             filter_form=filter_form,
             filtered=any(filters.values()),
+            queue_count=count,
+            queue_count_exact=exact,
+            count_label=values["count"],
+            live_url=reverse("console:review_live", args=[org.slug]),
+            live_since=live.live_cursor(),
+            live_interval_ms=live.INTERVAL_MS,
         )
 
 
 class ReviewItemView(ConsoleView):
     """One reported target: its reports, the message in context, the author's history,
-    and the actions (POST)."""
+    and the action panel (POST).
+
+    Opening an item claims it for ``CHATADMIN_CONSOLE_CLAIM_SECONDS`` (its oldest open
+    report, the row the queue shows: ``report_claim``); others see "taken by ... until
+    ..." and may still act; "next item" skips items someone else holds. The queue's
+    filters ride along in the query string (item -> next item -> back to the queue)."""
 
     section = "review"
 
@@ -129,18 +176,54 @@ class ReviewItemView(ConsoleView):
             raise Http404(error.message) from None
 
     def get(self, request: HttpRequest, report_id: int) -> HttpResponse:
-        return self._page(self._report(report_id))
+        report = self._report(report_id)
+        skipped = request.GET.get("skip", "")
+        if skipped.isdigit() and 0 < int(skipped) < 2**63 and int(skipped) != report.pk:
+            # "Next item" from an item this moderator held: let it go for the others.
+            report_release(report=Report(pk=int(skipped)), account=request.user)
+        return self._page(report, claim=True)
+
+    def _queue(self) -> ReviewFilterForm:
+        return ReviewFilterForm(self.request.GET)
+
+    def _next(self, position: Report, queue: ReviewFilterForm) -> Report | None:
+        return review_next(
+            organization=self.organization,
+            after=position,
+            filters=queue.filters(),
+            newest_first=queue.newest_first(),
+            viewer=self.request.user,
+        )
 
     def _page(
-        self, report: Report, *, form: ReviewActionForm | None = None, status: int = 200
+        self,
+        report: Report,
+        *,
+        form: ReviewActionForm | None = None,
+        status: int = 200,
+        claim: bool = False,
     ) -> HttpResponse:
         org = self.organization
-        rows = list(group_reports(report)[: MAX_REPORTS_SHOWN + 1])
+        account = self.request.user
+        # claimed_by joined in: "taken by <email>" costs no query of its own
+        rows = list(group_reports(report).select_related("claimed_by")[: MAX_REPORTS_SHOWN + 1])
         total = len(rows)
         if total > MAX_REPORTS_SHOWN:
             rows = rows[:MAX_REPORTS_SHOWN]
             total = group_reports(report).count()
         position = rows[0] if rows else report
+        holder = None  # someone else's live claim, shown as "taken by"
+        if rows and not (claim and report_claim(report=position, account=account)):
+            if position.claimed_by_id not in (None, account.pk) and position.claim_live():
+                holder = ClaimHolder(
+                    account_id=position.claimed_by_id,
+                    email=position.claimed_by.email,
+                    until=position.claimed_until,
+                )
+            elif claim:  # refused, yet the row read above showed no live claim: re-read
+                holder = report_claim_holder(report=position)
+            if holder is not None and holder.account_id == account.pk:
+                holder = None
         message = report.target_message
         member = report.target_member
         channel = message.channel if message is not None else None
@@ -156,8 +239,17 @@ class ReviewItemView(ConsoleView):
         recent = author_recent_messages(organization=org, member=member, limit=AUTHOR_MESSAGES)
         for row in recent:
             row.summary = message_summary(row, limit=200)
-        next_item = review_next(organization=org, after=position)
+        queue = self._queue()
+        carried = queue.query_string()
+        next_item = self._next(position, queue)
         slug = org.slug
+        outcomes = report_history(organization=org, member=member)
+        next_url = ""
+        if next_item is not None:
+            next_url = reverse("console:review_item", args=[slug, next_item.pk]) + carried
+            if rows and holder is None:  # let this item go when moving on
+                next_url += f"{'&' if carried else '?'}skip={position.pk}"
+        chosen = (form.data.get("duration") if form is not None else "") or DEFAULT_DURATION
         return self.render(
             "console/review/item.html",
             status=status,
@@ -173,13 +265,19 @@ class ReviewItemView(ConsoleView):
             after=after,
             recent_messages=recent,
             user_actions=audit_on_user(organization=org, member=member, limit=AUTHOR_ACTIONS),
-            outcomes=report_history(organization=org, member=member),
+            outcomes=outcomes,
+            other_open=max(outcomes["open"] - total, 0),
             standing=member_standing(member=member, channel=channel),
             user_channels=member_channels(member=member) if message is None else [],
             globally_banned=member.is_globally_banned(),
             next_item=next_item,
+            next_url=next_url,
+            queue_url=reverse("console:review", args=[slug]) + carried,
+            holder=holder,
             form=form,
-            ban_periods=[(key, label) for key, (label, _) in BAN_PERIODS.items()],
+            durations=[
+                (key, label, key == chosen, f"duration-{key}") for key, label in duration_choices()
+            ],
             max_mute_minutes=MAX_MUTE_MINUTES,
             user_url=console_link("user", slug, member.user_id, fallback="users"),
             channel_url=(
@@ -204,6 +302,9 @@ class ReviewItemView(ConsoleView):
             )
             return self._page(report, status=409)
         data = form.cleaned_data
+        undo_action, undo_targets = review_undo_targets(report, data, open_reports)
+        before = undo_before(self.organization, undo_action, undo_targets)
+        also = 0
         try:
             with transaction.atomic():
                 done = self._act(report, data)
@@ -213,17 +314,37 @@ class ReviewItemView(ConsoleView):
                 resolved = _resolve(self.actor, open_reports, state=state, reason=data["reason"])
                 if data["action"] == DISMISS and resolved == 0:
                     raise DomainError("conflict", "Someone else resolved these reports meanwhile.")
+                if data.get("resolve_all"):
+                    # The user's other open reports (on them and on their other messages),
+                    # with the same reason: audited as user.flags.clear.
+                    also = reports_resolve_for_member(
+                        actor=self.actor,
+                        member=report.target_member,
+                        state=state,
+                        reason=data["reason"],
+                    )
         except DomainError as error:
             messages.error(request, error.message)
             return self._page(report, form=form, status=400)
         noun = "report" if resolved == 1 else "reports"
-        messages.success(request, f"{done} {resolved} {noun} marked {state!s}.")
-        following = review_next(organization=self.organization, after=open_reports[0])
+        text = f"{done} {resolved} {noun} marked {state!s}."
+        if data.get("resolve_all"):
+            text += (
+                f" Also {also} other open report{'' if also == 1 else 's'} on "
+                f"{report.target_member.user_id} marked {state!s}."
+            )
+        messages.success(request, text)
+        offer_undo(request, undo_action, undo_targets, before)
+        queue = self._queue()
+        following = self._next(open_reports[0], queue)
         if following is not None:
             return redirect(
                 reverse("console:review_item", args=[self.organization.slug, following.pk])
+                + queue.query_string()
             )
-        return redirect(reverse("console:review", args=[self.organization.slug]))
+        return redirect(
+            reverse("console:review", args=[self.organization.slug]) + queue.query_string()
+        )
 
     def _channel_for(self, report: Report, data: dict[str, Any]) -> Channel:
         """The reported message's channel, or for a reported user the channel chosen."""
@@ -253,32 +374,37 @@ class ReviewItemView(ConsoleView):
                 organization=self.organization, actor=self.actor, message=message, reason=reason
             )
             return "Message deleted."
+        period = data["period_ms"]
         if action == MUTE:
             channel = self._channel_for(report, data)
             channel_users_mute(
                 channel=channel,
                 actor=self.actor,
                 user_ids=[member.user_id],
-                mute_period=data["mute_period"],
+                mute_period=period,
                 reason=reason,
             )
-            return (
-                f"{member.user_id} muted in {channel.channel_id} "
-                f"for {mute_label(data['mute_minutes'])}."
-            )
+            return f"{member.user_id} muted in {channel.channel_id} {_how_long(period, 'unmuted')}."
         if action == CHANNEL_BAN:
             channel = self._channel_for(report, data)
             channel_users_ban(
-                channel=channel, actor=self.actor, user_ids=[member.user_id], reason=reason
+                channel=channel,
+                actor=self.actor,
+                user_ids=[member.user_id],
+                reason=reason,
+                ban_period=period,
             )
-            return f"{member.user_id} banned from {channel.channel_id}."
+            until = _how_long(period, "unbanned")
+            return f"{member.user_id} banned from {channel.channel_id} {until}."
         if action == GLOBAL_BAN:
-            member_ban(
-                actor=self.actor, member=member, reason=reason, ban_period=data["ban_period_ms"]
-            )
-            label = BAN_PERIODS[data.get("ban_period") or "forever"][0]
-            return f"{member.user_id} banned everywhere ({label})."
+            member_ban(actor=self.actor, member=member, reason=reason, ban_period=period)
+            return f"{member.user_id} banned everywhere {_how_long(period, 'unbanned')}."
         raise DomainError("invalid_parameter", f"Unknown action {action!r}.")  # pragma: no cover
+
+
+def _how_long(period_ms: int, until: str) -> str:
+    """``for 1 h``, ``for 90 min``, ``until unmuted``: a duration for the success message."""
+    return f"until {until}" if period_ms < 0 else f"for {duration_label(period_ms)}"
 
 
 def _resolve(actor: Actor, reports: list[Report], *, state: str, reason: str) -> int:
@@ -297,5 +423,6 @@ def _resolve(actor: Actor, reports: list[Report], *, state: str, reason: str) ->
 
 urlpatterns: list[URLPattern] = [
     path("review/", ReviewQueueView.as_view(), name="review"),
+    path("review/live/", ReviewQueueView.as_view(live=True), name="review_live"),
     path("review/<int:report_id>/", ReviewItemView.as_view(), name="review_item"),
 ]

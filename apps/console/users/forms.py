@@ -19,10 +19,29 @@ class UserSearchForm(forms.Form):
         choices=[("all", "All users"), ("flagged", "Flagged (open reports)")],
         label="Show",
     )
+    state = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("any", "Any state"),
+            ("active", "Active"),
+            ("deactivated", "Deactivated"),
+            ("removed", "Removed"),
+        ],
+        label="State",
+    )
+
+
+class RevokeSessionsForm(forms.Form):
+    """Revoke every live session of the user (the POST is the action; confirmed)."""
 
 
 class UserBanForm(BanForm):
-    """A global ban: reason required; until unbanned or for a while."""
+    """A global ban: reason required; permanent or for a while (the console's presets);
+    ``resolve_reports``: also resolve the user's open reports (actioned, same reason)."""
+
+    resolve_reports = forms.BooleanField(
+        required=False, label="Also resolve this user's open reports (same reason)"
+    )
 
 
 class UserUnbanForm(ReasonMixin):

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages as flash
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -32,7 +33,9 @@ from apps.console.channels.forms import form_error_text
 from apps.console.links import Link
 from apps.console.messages.views import message_rows, message_table, table_messages
 from apps.console.paging import console_page
+from apps.console.selectors import audit_on_user
 from apps.console.static_forms import static_form_html
+from apps.console.undo import offer_undo, undo_before
 from apps.console.users.forms import (
     UserBanForm,
     UserEditForm,
@@ -44,10 +47,11 @@ from apps.console.users.forms import (
 from apps.core.errors import DomainError
 from apps.core.sweeps import timed_active_q
 from apps.members import services as member_services
-from apps.members.models import Member
+from apps.members.models import Member, MemberSession
 from apps.members.selectors import member_get_detailed, member_list, role_list
 from apps.messages.selectors.messages import message_visible
 from apps.reports.models import Report, report_open_q
+from apps.reports.services import reports_resolve_for_member
 
 #: Rows shown in each of the lists on a user's page.
 LIST_LIMIT = 50
@@ -56,6 +60,8 @@ CHANNEL_CHOICES_LIMIT = 200
 #: Roles offered as checkboxes.
 ROLE_CHOICES_LIMIT = 500
 RECENT_MESSAGES = 20
+#: Entries of the user's moderation history shown on their page (newest first).
+HISTORY_LIMIT = 50
 #: How long after a ban or mute began its audit entry may have been written.
 AUDIT_WINDOW = timedelta(minutes=5)
 
@@ -64,18 +70,40 @@ USER_SORTS = {"newest": "-pk", "name": "display_name", "userId": "user_id"}
 SORT_LABELS = [("newest", "Newest"), ("name", "Display name"), ("userId", "userId")]
 
 
+#: The list's ``state`` filter ("any": none). A removed member may also be deactivated;
+#: it shows as removed.
+MEMBER_STATES = {
+    "active": Q(deactivated_at__isnull=True, removed_at__isnull=True),
+    "deactivated": Q(deactivated_at__isnull=False, removed_at__isnull=True),
+    "removed": Q(removed_at__isnull=False),
+}
+#: Sessions listed on a user's page (newest first).
+SESSION_LIMIT = 50
+
+
 def user_url(slug: str, user_id: str) -> str:
     return reverse("console:user", kwargs={"org": slug, "user_id": user_id})
+
+
+def user_search(organization: Any, params: Any) -> tuple[UserSearchForm, dict[str, str], Any]:
+    """The user list's search (its GET parameters): the form, the filters and the
+    queryset; the one way the list and its bulk actions (apps/console/bulk) filter."""
+    form = UserSearchForm(params or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    filters = {"search": data.get("q") or "", "filter": data.get("filter") or "all"}
+    queryset = member_list(organization=organization, filters=filters)
+    state = data.get("state") or "any"
+    if state in MEMBER_STATES:
+        filters["state"] = state
+        queryset = queryset.filter(MEMBER_STATES[state])
+    return form, filters, queryset
 
 
 class UserListView(ConsoleView):
     section = "users"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        form = UserSearchForm(request.GET or None)
-        data = form.cleaned_data if form.is_valid() else {}
-        filters = {"search": data.get("q") or "", "filter": data.get("filter") or "all"}
-        queryset = member_list(organization=self.organization, filters=filters)
+        form, filters, queryset = user_search(self.organization, request.GET)
         digest = hashlib.sha256(json.dumps(filters, sort_keys=True).encode()).hexdigest()[:16]
         page = console_page(
             request,
@@ -147,6 +175,46 @@ def attach_audit(organization: Any, member: Member, restrictions: list[Restricti
         restriction.entry = next(
             (e for e in entries if restriction.matches(e, member.user_id)), None
         )
+
+
+@dataclass
+class SessionRow:
+    """A messaging API session of the member, as its page lists it."""
+
+    session: MemberSession
+    status: str  # "live", "expired", "revoked"
+    #: Who issued it (the ``session.issue`` audit entry's actor): the client that asked.
+    issued_by: str
+
+
+def session_rows(organization: Any, member: Member, now: datetime) -> list[SessionRow]:
+    """The member's newest sessions (``SESSION_LIMIT``) with who issued each, in two
+    queries whatever their number: the sessions, and the ``session.issue`` audit entries
+    of the member (matched by the token prefix they name)."""
+    sessions = list(
+        MemberSession.objects.filter(member=member).order_by("-created_at", "-pk")[:SESSION_LIMIT]
+    )
+    if not sessions:
+        return []
+    issuers: dict[str, str] = {}
+    for prefix, label in AuditEntry.objects.filter(
+        organization=organization,
+        target_type="user",
+        target_id=member.user_id,
+        action="session.issue",
+        created_at__gte=sessions[-1].created_at - timedelta(seconds=1),
+    ).values_list("after__prefix", "actor_label")[: SESSION_LIMIT * 2]:
+        issuers.setdefault(str(prefix), label)
+    return [
+        SessionRow(
+            session=s,
+            status="revoked"
+            if s.revoked_at is not None
+            else ("expired" if s.expires_at <= now else "live"),
+            issued_by=issuers.get(s.prefix, ""),
+        )
+        for s in sessions
+    ]
 
 
 class UserDetailView(ConsoleView):
@@ -264,10 +332,19 @@ class UserDetailView(ConsoleView):
             self.organization,
         )
         role_ids = self.role_ids()
+        sessions = session_rows(self.organization, member, now)
         return self.render(
             "console/users/detail.html",
             member=member,
+            sessions=sessions,
+            live_sessions=sum(1 for row in sessions if row.status == "live"),
+            session_limit=SESSION_LIMIT,
             is_banned=member.is_globally_banned(now),
+            # Moderation history: every audit entry on the user (bans, mutes, reports
+            # cleared, edits), newest first; one query.
+            history=audit_on_user(
+                organization=self.organization, member=member, limit=HISTORY_LIMIT
+            ),
             memberships=[(m, channel_link(m.channel.channel_id)) for m in memberships],
             restrictions=restrictions,
             flags=flags,
@@ -289,7 +366,7 @@ class UserDetailView(ConsoleView):
 
     # --- actions (POST with ``action``) ------------------------------------------------------
 
-    ACTIONS = ("ban", "unban", "mute", "unmute", "clear_flags", "edit")
+    ACTIONS = ("ban", "unban", "mute", "unmute", "clear_flags", "edit", "revoke_sessions")
 
     def post(self, request: HttpRequest, user_id: str) -> HttpResponse:
         member = self.member(user_id)
@@ -311,18 +388,30 @@ class UserDetailView(ConsoleView):
         form = UserBanForm(data)
         if not form.is_valid():
             return "error", form_error_text(form)
-        member = member_services.member_ban(
-            actor=self.actor,
-            member=member,
-            reason=form.cleaned_data["reason"],
-            ban_period=form.period_ms(),
-        )
+        undo_targets = {"user": member.user_id, "member_reports": member.user_id}
+        before = undo_before(self.organization, "ban", undo_targets)
+        reason = form.cleaned_data["reason"]
+        with transaction.atomic():  # the ban and "also resolve the open reports": both or none
+            member = member_services.member_ban(
+                actor=self.actor, member=member, reason=reason, ban_period=form.period_ms()
+            )
+            resolved = (
+                reports_resolve_for_member(
+                    actor=self.actor, member=member, state=Report.State.ACTIONED, reason=reason
+                )
+                if form.cleaned_data.get("resolve_reports")
+                else None
+            )
+        offer_undo(self.request, "ban", undo_targets, before)
         until = (
             f"until {member.ban_expires_at:%Y-%m-%d %H:%M} UTC"
             if member.ban_expires_at
             else "until unbanned"
         )
-        return "ok", f"{member.user_id} is banned from {self.organization.name} {until}."
+        text = f"{member.user_id} is banned from {self.organization.name} {until}."
+        if resolved is not None:
+            text += f" {resolved} open report{'' if resolved == 1 else 's'} marked actioned."
+        return "ok", text
 
     def do_unban(self, member: Member, data: Any) -> tuple[str, str]:
         form = UserUnbanForm(data)
@@ -341,6 +430,8 @@ class UserDetailView(ConsoleView):
             organization=self.organization, channel_id=form.cleaned_data["channel"]
         )
         period = form.period_ms()
+        undo_targets = {"channel": channel.channel_id, "users": [member.user_id]}
+        before = undo_before(self.organization, "mute", undo_targets)
         channel_services.channel_users_mute(
             channel=channel,
             actor=self.actor,
@@ -348,6 +439,7 @@ class UserDetailView(ConsoleView):
             mute_period=period,
             reason=form.cleaned_data["reason"],
         )
+        offer_undo(self.request, "mute", undo_targets, before)
         if period == channel_services.MUTE_FOREVER:
             until = "until unmuted"
         else:
@@ -372,6 +464,16 @@ class UserDetailView(ConsoleView):
         return (
             "ok",
             f"{cleared} open report{'s' if cleared != 1 else ''} on {member.user_id} dismissed.",
+        )
+
+    def do_revoke_sessions(self, member: Member, data: Any) -> tuple[str, str]:
+        revoked = member_services.member_sessions_revoke(actor=self.actor, member=member)
+        if not revoked:
+            return "error", f"Nothing was changed: {member.user_id} has no live session."
+        return (
+            "ok",
+            f"{revoked} session{'s' if revoked != 1 else ''} of {member.user_id} revoked: "
+            "they no longer work on the messaging API.",
         )
 
     def do_edit(self, member: Member, data: Any) -> tuple[str, str]:

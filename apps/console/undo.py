@@ -1,0 +1,483 @@
+""" "Undo" after the console's dismiss, mute, ban, hide and delete (issue 16).
+
+After such an action the confirmation offers an "Undo" button for
+``CHATADMIN["CONSOLE_UNDO_SECONDS"]`` (default 30): a CSRF-protected POST to
+``/console/<org>/undo/`` carrying a signed, expiring token (``django.core.signing`` with
+``max_age``) that names the action, the organization, the account that acted, the
+targets, the audit entry of the action, what the state was before (to put back: undoing a
+mute that replaced a longer one restores the longer one, not "unmuted") and what the
+action left (to check: anything else means the state changed since).
+
+Undo is an audited action of its own (``<action>.undo``, e.g. ``channel.users.mute.undo``,
+by whoever undoes it, with the undone entry's id as ``undoes``), written by the domain's
+``*_restore`` / ``reports_reopen`` functions. It is refused, with a clear message and
+nothing changed: after the time; for another organization; **for anyone but the account
+that acted** (the button is that moderator's "oops", not a second way to overrule a
+colleague: others use unmute / unban / the audit log); twice; and when the state changed
+since (someone unmuted and muted again, the ban expired and was swept...). Closing a
+channel is irreversible and never offers undo (it keeps its typed confirmation).
+
+API (console views, and helper "bulk" after a bulk action done in the request)::
+
+    from apps.console.undo import offer_undo, undo_before
+
+    before = undo_before(organization, "mute", {"channel": "general", "users": ["alice"]})
+    channel_users_mute(...)                       # the action, through its service
+    offer_undo(request, "mute", {"channel": "general", "users": ["alice"]}, before)
+
+Call :func:`undo_before` right before the action and :func:`offer_undo` after it
+succeeded (outside a transaction that may still roll back: an offer for a rolled-back
+action is refused as "changed since" at undo time, but should not be shown). ``offer_undo``
+adds the offer to the request's messages (``base.html`` renders it as an "Undo" form)
+and returns whether it offered one: nothing is offered when nothing changed, or over
+:data:`MAX_UNDO_TARGETS` targets. The actions and their targets:
+
+==============  =======================================  =================================
+action          targets                                  undo puts back
+==============  =======================================  =================================
+dismiss         ``reports`` (report ids)                 the reports open again
+mute            ``channel``, ``users`` (userIds)         each member's previous mute there
+channel_mute    ``channel``                              the channel's previous mute
+channel_ban     ``channel``, ``users``                   previous bans, and membership
+ban             ``user`` (userId)                        the previous global ban (or none)
+delete          ``messages`` (messageIds)                the messages, undeleted
+hide            ``messages``                             the messages, shown again
+==============  =======================================  =================================
+
+Every action also takes ``reports`` (report ids) and ``member_reports`` (a userId: the
+open reports on that user and their messages): the reports the action may resolve (the
+review item's, "also resolve this user's open reports"); the undo reopens those it
+resolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages as flash
+from django.core import signing
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import path, reverse
+
+from apps.audit.models import AuditEntry
+from apps.channels.models import Channel, Membership
+from apps.channels.selectors.channels import channel_get
+from apps.console.access import ConsoleView, safe_next
+from apps.core.errors import DomainError
+from apps.members.models import Member
+from apps.messages.models import Message
+from apps.messages.services.restore import messages_delete_restore, messages_hide_restore
+from apps.moderation.services import (
+    BAN_FIELDS,
+    CHANNEL_BAN_FIELDS,
+    MUTE_FIELDS,
+    channel_mute_restore,
+    channel_users_ban_restore,
+    channel_users_mute_restore,
+    member_ban_restore,
+    state_of,
+)
+from apps.organizations.models import Organization
+from apps.reports.models import Report, report_open_q
+from apps.reports.services import REOPEN_FIELDS, reports_reopen
+
+#: The message level of an undo offer (between SUCCESS 25 and WARNING 30):
+#: ``templates/console/_flash.html`` renders messages of this level as an "Undo" form.
+UNDO_LEVEL = 27
+SALT = "chatadmin.console.undo"
+#: Most targets one undo may carry (the token travels in the page and the session).
+MAX_UNDO_TARGETS = 500
+
+
+@dataclass(frozen=True)
+class _Action:
+    #: The audit actions of the action itself (the entry an undo names as ``undoes``).
+    audit: tuple[str, ...]
+    #: The state field(s) of the action's targets (reports aside).
+    fields: tuple[str, ...] = ()
+
+
+ACTIONS: dict[str, _Action] = {
+    "dismiss": _Action(("report.resolve",)),
+    "mute": _Action(("channel.users.mute", "user.mute"), MUTE_FIELDS),
+    "channel_mute": _Action(("channel.mute",), MUTE_FIELDS),
+    "channel_ban": _Action(("channel.users.ban",), CHANNEL_BAN_FIELDS),
+    "ban": _Action(("user.ban",), BAN_FIELDS),
+    "delete": _Action(("message.delete",), ("deleted_at",)),
+    "hide": _Action(("message.hide",), ("hidden_at",)),
+}
+
+
+def undo_seconds() -> int:
+    return int(settings.CHATADMIN["CONSOLE_UNDO_SECONDS"])
+
+
+# --- states as JSON (they travel in the signed token) -------------------------------------
+
+
+def _dump(state: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in state.items()}
+
+
+def _load(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A dumped state back: the ``*_at`` fields as datetimes."""
+    return {
+        k: datetime.fromisoformat(v) if k.endswith("_at") and isinstance(v, str) else v
+        for k, v in state.items()
+    }
+
+
+def _channel(organization: Organization, channel_id: str) -> Channel | None:
+    try:
+        return channel_get(organization=organization, channel_id=channel_id)
+    except DomainError:
+        return None
+
+
+def _snapshot(
+    organization: Organization,
+    action: str,
+    targets: Mapping[str, Any],
+    report_ids: list[int] | None = None,
+) -> dict:
+    """The state of ``targets`` now, as JSON: ``{"users": {userId: state}}``,
+    ``{"channel": state}``, ``{"member": state}``, ``{"messages": {messageId: iso}}``,
+    and ``{"reports": {id: state}}`` (``report_ids``, else those of the targets)."""
+    spec = ACTIONS[action]
+    state: dict[str, Any] = {}
+    if action in ("mute", "channel_ban", "channel_mute"):
+        channel = _channel(organization, str(targets.get("channel") or ""))
+        if channel is not None and action == "channel_mute":
+            state["channel"] = _dump(state_of(channel, spec.fields))
+        elif channel is not None:
+            users = [str(u) for u in targets.get("users") or []]
+            rows = Membership.objects.filter(
+                channel=channel, member__user_id__in=users
+            ).select_related("member")
+            found = {row.member.user_id: _dump(state_of(row, spec.fields)) for row in rows}
+            empty = {f: "" if f == "ban_reason" else None for f in spec.fields}
+            state["users"] = {u: found.get(u, empty) for u in users}
+    elif action == "ban":
+        member = Member.objects.filter(
+            organization=organization, user_id=str(targets.get("user") or "")
+        ).first()
+        if member is not None:
+            state["member"] = _dump(state_of(member, spec.fields))
+    elif action in ("delete", "hide"):
+        field = spec.fields[0]
+        ids = [str(m) for m in targets.get("messages") or []]
+        state["messages"] = {
+            str(public_id): value.isoformat() if value else None
+            for public_id, value in Message.objects.filter(
+                organization=organization, public_id__in=ids
+            ).values_list("public_id", field)
+        }
+    if report_ids is None:
+        report_ids = [int(r) for r in targets.get("reports") or []]
+        if targets.get("member_reports"):
+            report_ids += Report.objects.filter(
+                report_open_q(),
+                organization=organization,
+                target_member__user_id=str(targets["member_reports"]),
+            ).values_list("pk", flat=True)[:MAX_UNDO_TARGETS]
+    if report_ids:
+        state["reports"] = {
+            str(report.pk): _dump(state_of(report, REOPEN_FIELDS))
+            for report in Report.objects.filter(organization=organization, pk__in=report_ids)
+        }
+    return state
+
+
+@dataclass(frozen=True)
+class UndoBefore:
+    """What :func:`undo_before` saw, for :func:`offer_undo`."""
+
+    organization: Organization
+    action: str
+    state: dict[str, Any]
+
+
+def _count(targets: Mapping[str, Any]) -> int:
+    return sum(len(v) for v in targets.values() if isinstance(v, list | tuple)) + 1
+
+
+def undo_before(organization: Organization, action: str, targets: Mapping[str, Any]) -> UndoBefore:
+    """The state of ``targets`` before ``action`` (call it right before the action)."""
+    if action not in ACTIONS:
+        raise ValueError(f"no undo for {action!r} (closing a channel is irreversible)")
+    if _count(targets) > MAX_UNDO_TARGETS:
+        return UndoBefore(organization, action, {})
+    return UndoBefore(organization, action, _snapshot(organization, action, targets))
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+    """(restore, expected): for each part, the targets the action changed, with their
+    state before (to put back) and after (to check)."""
+    restore: dict[str, Any] = {}
+    expected: dict[str, Any] = {}
+    for part in ("channel", "member"):
+        if part in before and part in after and before[part] != after[part]:
+            restore[part], expected[part] = before[part], after[part]
+    for part in ("users", "messages"):
+        old, new = before.get(part) or {}, after.get(part) or {}
+        changed = [key for key in old if key in new and old[key] != new[key]]
+        if changed:
+            restore[part] = {key: old[key] for key in changed}
+            expected[part] = {key: new[key] for key in changed}
+    old, new = before.get("reports") or {}, after.get("reports") or {}
+    resolved = [
+        key
+        for key in old
+        if key in new and old[key]["state"] == Report.State.OPEN and new[key] != old[key]
+    ]
+    if resolved:
+        restore["reports"] = {key: old[key] for key in resolved}
+        expected["reports"] = {key: new[key] for key in resolved}
+    return restore, expected
+
+
+def _label(action: str, targets: Mapping[str, Any], restore: Mapping[str, Any]) -> str:
+    users = ", ".join(sorted(restore.get("users") or [])[:5])
+    channel = targets.get("channel") or ""
+    count = len(restore.get("messages") or [])
+    messages_text = f"{count} message{'s' if count != 1 else ''}"
+    text = {
+        "dismiss": "",
+        "mute": f"the mute of {users} in {channel}",
+        "channel_mute": f"the mute of channel {channel}",
+        "channel_ban": f"the ban of {users} from {channel}",
+        "ban": f"the ban of {targets.get('user')} everywhere",
+        "delete": f"deleting {messages_text}",
+        "hide": f"hiding {messages_text}",
+    }[action]
+    if action in ("mute", "channel_ban") and len(restore.get("users") or []) > 5:
+        text += f" (and {len(restore['users']) - 5} more)"
+    reports = len(restore.get("reports") or [])
+    if reports:
+        noun = f"{reports} report{'s' if reports != 1 else ''}"
+        text = f"{text} (and {noun} resolved)" if text else f"resolving {noun}"
+    return text
+
+
+def _entry_id(request: HttpRequest, organization: Organization, action: str) -> int | None:
+    """The audit entry the action just wrote (this account's newest of its kind)."""
+    return (
+        AuditEntry.objects.filter(
+            organization=organization,
+            actor_account=request.user.pk,
+            action__in=ACTIONS[action].audit,
+        )
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def offer_undo(
+    request: HttpRequest, action: str, targets: Mapping[str, Any], before: UndoBefore
+) -> bool:
+    """Offer "Undo" for ``action`` (done just now on ``targets``, whose earlier state is
+    ``before``) in the request's messages; False when there is nothing to undo."""
+    if before.action != action:
+        raise ValueError(f"undo_before was taken for {before.action!r}, not {action!r}")
+    if not before.state or not request.user.is_authenticated:
+        return False
+    organization = before.organization
+    report_ids = [int(pk) for pk in before.state.get("reports") or {}]
+    restore, expected = _changes(before.state, _snapshot(organization, action, targets, report_ids))
+    if not restore:
+        return False
+    clean_targets = {
+        k: ([str(x) for x in v] if isinstance(v, list | tuple) else str(v))
+        for k, v in targets.items()
+    }
+    label = _label(action, clean_targets, restore)
+    token = signing.dumps(
+        {
+            "a": action,
+            "o": organization.pk,
+            "u": request.user.pk,
+            "e": _entry_id(request, organization, action),
+            "t": clean_targets,
+            "b": restore,
+            "x": expected,
+            "l": label,
+        },
+        salt=SALT,
+        compress=True,
+    )
+    flash.add_message(
+        request, UNDO_LEVEL, f"You can undo {label} for {undo_seconds()} s.", extra_tags=token
+    )
+    return True
+
+
+#: The review item's actions (apps/console/review/forms.py) and their undo actions.
+REVIEW_ACTIONS = {"dismiss": "dismiss", "delete": "delete", "mute": "mute"}
+REVIEW_ACTIONS |= {"channel_ban": "channel_ban", "global_ban": "ban"}
+
+
+def review_undo_targets(
+    report: Report, data: Mapping[str, Any], reports: Sequence[Report]
+) -> tuple[str, dict[str, Any]]:
+    """(action, targets) for :func:`undo_before` / :func:`offer_undo` of a review item's
+    action (``data``: its form's cleaned data; ``reports``: the open reports it resolves;
+    the user's other open reports count too, for "also resolve")."""
+    action = REVIEW_ACTIONS.get(data.get("action") or "", "dismiss")
+    member, message = report.target_member, report.target_message
+    targets: dict[str, Any] = {
+        "reports": [r.pk for r in reports],
+        "member_reports": member.user_id,
+    }
+    if action in ("mute", "channel_ban"):
+        channel_id = message.channel.channel_id if message is not None else data.get("channel")
+        targets |= {"channel": str(channel_id or "").strip(), "users": [member.user_id]}
+    elif action == "ban":
+        targets["user"] = member.user_id
+    elif action == "delete" and message is not None:
+        targets["messages"] = [str(message.public_id)]
+    return action, targets
+
+
+# --- the undo itself ------------------------------------------------------------------------
+
+
+class UndoRefused(Exception):
+    """Why an undo is refused (shown as is; nothing was changed)."""
+
+
+def undo_payload(token: str, *, organization: Organization, account_pk: int) -> dict[str, Any]:
+    """The token's content, or UndoRefused: expired, forged, another organization's or
+    another account's."""
+    seconds = undo_seconds()
+    try:
+        payload = signing.loads(token, salt=SALT, max_age=seconds)
+    except signing.SignatureExpired:
+        raise UndoRefused(
+            f"Too late to undo: undo is possible for {seconds} s after the action. "
+            "Nothing was changed."
+        ) from None
+    except signing.BadSignature:
+        raise UndoRefused("This undo is not valid. Nothing was changed.") from None
+    if payload.get("o") != organization.pk:
+        raise UndoRefused("This undo belongs to another organization. Nothing was changed.")
+    if payload.get("u") != account_pk:
+        raise UndoRefused("Only the moderator who did it may undo an action. Nothing was changed.")
+    if payload.get("a") not in ACTIONS:
+        raise UndoRefused("This undo is not valid. Nothing was changed.")
+    return payload
+
+
+def _by_key(part: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {key: _load(state) for key, state in part.items()}
+
+
+def _stamp(part: Mapping[str, str | None]) -> dict[str, datetime | None]:
+    return {key: datetime.fromisoformat(v) if v else None for key, v in part.items()}
+
+
+@transaction.atomic
+def undo_perform(view: ConsoleView, payload: Mapping[str, Any]) -> str:
+    """Put everything back (all or nothing, each part audited by its domain function);
+    returns the label. Raises UndoRefused (twice) or DomainError (changed since)."""
+    organization, actor = view.organization, view.actor
+    undoes = payload.get("e")
+    if undoes is not None and (
+        AuditEntry.objects.filter(organization=organization, after__undoes=undoes)
+        .filter(action__endswith=".undo")
+        .exists()
+    ):
+        raise UndoRefused("This action was already undone. Nothing was changed.")
+    action, targets = payload["a"], payload["t"]
+    restore, expected = payload["b"], payload["x"]
+    if "users" in restore or "channel" in restore:
+        channel = channel_get(organization=organization, channel_id=targets["channel"])
+        if action == "mute":
+            channel_users_mute_restore(
+                channel=channel,
+                actor=actor,
+                expected=_by_key(expected["users"]),
+                restore=_by_key(restore["users"]),
+                undoes=undoes,
+            )
+        elif action == "channel_ban":
+            channel_users_ban_restore(
+                channel=channel,
+                actor=actor,
+                expected=_by_key(expected["users"]),
+                restore=_by_key(restore["users"]),
+                undoes=undoes,
+            )
+        elif action == "channel_mute":
+            channel_mute_restore(
+                channel=channel,
+                actor=actor,
+                expected=_load(expected["channel"]),
+                restore=_load(restore["channel"]),
+                undoes=undoes,
+            )
+    if "member" in restore:
+        member = Member.objects.filter(organization=organization, user_id=targets["user"]).first()
+        if member is None:
+            raise DomainError("conflict", f"No user {targets['user']!r} any more.")
+        member_ban_restore(
+            member=member,
+            actor=actor,
+            expected=_load(expected["member"]),
+            restore=_load(restore["member"]),
+            undoes=undoes,
+        )
+    if "messages" in restore:
+        restore_messages = messages_delete_restore if action == "delete" else messages_hide_restore
+        restore_messages(
+            organization=organization,
+            actor=actor,
+            expected=_stamp(expected["messages"]),
+            restore=_stamp(restore["messages"]),
+            undoes=undoes,
+        )
+    if "reports" in restore:
+        reports_reopen(
+            actor=actor,
+            organization=organization,
+            expected={int(pk): _load(state) for pk, state in expected["reports"].items()},
+            undoes=undoes,
+        )
+    return str(payload.get("l") or action)
+
+
+class UndoView(ConsoleView):
+    """POST ``token`` (and ``next``, the page to go back to): undo, or say why not."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        slug = self.organization.slug
+        target = safe_next(
+            request, slug, request.POST.get("next"), reverse("console:dashboard", args=[slug])
+        )
+        try:
+            payload = undo_payload(
+                request.POST.get("token", ""),
+                organization=self.organization,
+                account_pk=request.user.pk,
+            )
+            label = undo_perform(self, payload)
+        except UndoRefused as refusal:
+            flash.error(request, str(refusal))
+        except DomainError as exc:
+            flash.error(request, f"Could not undo: {exc.message}")
+        else:
+            flash.success(request, f"Undone: {label}.")
+        return redirect(target)
+
+
+urlpatterns: Sequence[Any] = [
+    path("undo/", UndoView.as_view(), name="undo"),
+]

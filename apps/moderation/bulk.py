@@ -1,0 +1,512 @@
+"""Bulk moderation: one action, with one reason, over many targets (issue 16).
+
+Every target goes through the same service as the single action (``message_delete``,
+``channel_users_mute``, ``channel_users_ban``, ``member_ban``, ``report_resolve``), so it
+is checked and audited exactly as today, one audit entry per target; hiding and
+unhiding a message are :func:`message_hide` / :func:`message_unhide`.
+
+- :func:`bulk_units` turns a selection (rows of a console list) into the *units* an action
+  works on, deduplicated: a report group, a message, a member, or a member in a channel
+  (muting the authors of 50 messages by two people is two mutes, not 50).
+- :func:`bulk_apply` runs units at once (a small selection, in the request); each unit in
+  its own savepoint, so one refused target is a failure of its own and the others go on.
+- :func:`bulk_job_create` freezes a large selection in a :class:`BulkJob` and queues
+  ``moderation.bulk_job_run`` on commit; :func:`bulk_job_run` does it in chunks of
+  ``BULK_CHUNK_SIZE``: a chunk's actions and the job's progress commit together, so a
+  killed worker redoes at most its unfinished chunk and never a finished one; the job row
+  is claimed with ``SKIP LOCKED`` so two workers never run the same chunk;
+  :func:`bulk_jobs_resume` (beat) re-queues a job whose worker went away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.models import Account
+from apps.audit.actor import Actor
+from apps.audit.services import audit_record, check_reason
+from apps.channels.models import Channel
+from apps.channels.services.channels import channel_users_ban, channel_users_mute
+from apps.core.errors import DomainError
+from apps.core.publishing import publish_on_commit
+from apps.events.models import EventType
+from apps.events.services import event_record
+from apps.members.models import Member
+from apps.members.services import member_ban
+from apps.messages.models import Message
+from apps.messages.services.messages import message_delete
+from apps.moderation.models import BulkJob
+from apps.organizations.models import Organization
+from apps.reports.models import Report
+from apps.reports.selectors import report_group
+from apps.reports.services import report_resolve
+
+DISMISS, DELETE, HIDE, UNHIDE, MUTE, CHANNEL_BAN, GLOBAL_BAN = (
+    "dismiss",
+    "delete",
+    "hide",
+    "unhide",
+    "mute",
+    "channel_ban",
+    "global_ban",
+)
+ACTIONS = (DISMISS, DELETE, HIDE, UNHIDE, MUTE, CHANNEL_BAN, GLOBAL_BAN)
+#: What a unit of work is (``BulkJob.unit``).
+REPORT, MESSAGE, MEMBER, MEMBER_CHANNEL = "report", "message", "member", "member_channel"
+#: The failures a job keeps (the count goes on).
+MAX_FAILURES_KEPT = 100
+#: A running job whose row was not touched for this long lost its worker (resumed).
+STALE_AFTER = timedelta(minutes=2)
+TASK = "moderation.bulk_job_run"
+
+
+def bulk_setting(name: str) -> int:
+    """``BULK_SYNC_LIMIT``, ``BULK_MAX_TARGETS`` or ``BULK_CHUNK_SIZE`` of
+    settings.CHATADMIN."""
+    defaults = {"BULK_SYNC_LIMIT": 200, "BULK_MAX_TARGETS": 50_000, "BULK_CHUNK_SIZE": 100}
+    return int(settings.CHATADMIN.get(name, defaults[name]))
+
+
+@dataclass(frozen=True)
+class BulkSpec:
+    """What to do to each unit: the action, its reason, and for a mute or a ban its
+    period (ms) and, where the list does not give one per row, the channel."""
+
+    action: str
+    reason: str
+    mute_period: int | None = None
+    ban_period: int | None = None
+    channel_pk: int | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "mutePeriod": self.mute_period,
+            "banPeriod": self.ban_period,
+            "channel": self.channel_pk,
+        }
+
+    @classmethod
+    def from_job(cls, job: BulkJob) -> BulkSpec:
+        params = job.params or {}
+        return cls(
+            action=job.action,
+            reason=job.reason,
+            mute_period=params.get("mutePeriod"),
+            ban_period=params.get("banPeriod"),
+            channel_pk=params.get("channel"),
+        )
+
+
+@dataclass
+class BulkOutcome:
+    done: int = 0
+    failed: int = 0
+    failures: list[dict[str, str]] = field(default_factory=list)
+
+    def fail(self, target: Any, message: str) -> None:
+        self.failed += 1
+        if len(self.failures) < MAX_FAILURES_KEPT:
+            self.failures.append({"target": _label(target), "error": message})
+
+
+def _label(target: Any) -> str:
+    return "/".join(str(t) for t in target) if isinstance(target, list | tuple) else str(target)
+
+
+# --- hide and unhide ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def message_hide(
+    *, organization: Organization, actor: Actor, message: Message, reason: str = ""
+) -> Message:
+    """Hide ``message`` from members (``hidden_at``), audited as ``message.hide`` (as the
+    report threshold's hide) with a ``message.hidden`` event. Hiding a hidden message is
+    a no-op (no second audit entry)."""
+    reason = check_reason(reason)
+    message = Message.objects.select_for_update(of=("self",)).get(
+        pk=message.pk, organization=organization
+    )
+    if message.hidden_at is not None:
+        return message
+    message.hidden_at = timezone.now()
+    message.save(update_fields=["hidden_at"])
+    payload = {"messageId": str(message.public_id), "hiddenAt": message.hidden_at.isoformat()}
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="message.hide",
+        target_type="message",
+        target_id=str(message.public_id),
+        reason=reason,
+        before={"hiddenAt": None},
+        after=payload,
+    )
+    event_record(
+        organization=organization,
+        type=EventType.MESSAGE_HIDDEN,
+        payload={**payload, "actor": actor.label, "reason": reason},
+    )
+    return message
+
+
+@transaction.atomic
+def message_unhide(
+    *, organization: Organization, actor: Actor, message: Message, reason: str = ""
+) -> Message:
+    """Show a hidden message again, audited as ``message.unhide``; a no-op for a message
+    that is not hidden."""
+    reason = check_reason(reason)
+    message = Message.objects.select_for_update(of=("self",)).get(
+        pk=message.pk, organization=organization
+    )
+    if message.hidden_at is None:
+        return message
+    before = message.hidden_at.isoformat()
+    message.hidden_at = None
+    message.save(update_fields=["hidden_at"])
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="message.unhide",
+        target_type="message",
+        target_id=str(message.public_id),
+        reason=reason,
+        before={"hiddenAt": before},
+        after={"hiddenAt": None},
+    )
+    return message
+
+
+# --- selection -> units ------------------------------------------------------------------------
+
+
+def bulk_units(*, source: str, action: str, rows: Iterable[Any]) -> tuple[str, list[Any]]:
+    """The unit kind and the deduplicated units of ``action`` over ``rows``, in order.
+
+    ``source`` is what a row is: ``report`` (rows: report pks of the queue), ``message``
+    (rows: ``(message pk, author pk, channel pk)``), ``member`` (rows: member pks).
+    Messages act on their author for a mute or a ban (in the message's channel for a
+    mute or a channel ban).
+    """
+    if source == REPORT:
+        return REPORT, list(dict.fromkeys(rows))
+    if source == MEMBER:
+        return MEMBER, list(dict.fromkeys(rows))
+    if source != MESSAGE:
+        raise ValueError(f"unknown source {source!r}")
+    rows = list(rows)
+    if action in (DELETE, HIDE, UNHIDE):
+        return MESSAGE, list(dict.fromkeys(pk for pk, _, _ in rows))
+    if action == GLOBAL_BAN:
+        return MEMBER, list(dict.fromkeys(author for _, author, _ in rows if author))
+    pairs = dict.fromkeys((author, channel) for _, author, channel in rows if author)
+    return MEMBER_CHANNEL, [list(pair) for pair in pairs]
+
+
+def bulk_check(*, unit: str, spec: BulkSpec) -> None:
+    """DomainError if ``spec.action`` cannot apply to units of this kind (nothing done)."""
+    allowed = {
+        REPORT: ACTIONS,
+        MESSAGE: (DELETE, HIDE, UNHIDE),
+        MEMBER: (MUTE, CHANNEL_BAN, GLOBAL_BAN),
+        MEMBER_CHANNEL: (MUTE, CHANNEL_BAN),
+    }[unit]
+    if spec.action not in allowed:
+        raise DomainError("invalid_parameter", f"{spec.action} does not apply here.")
+    if unit == MEMBER and spec.action in (MUTE, CHANNEL_BAN) and spec.channel_pk is None:
+        raise DomainError("missing_parameter", "Choose the channel to act in.", field="channel")
+    if spec.action == MUTE and not spec.mute_period:
+        raise DomainError("missing_parameter", "Choose how long to mute for.", field="duration")
+    check_reason(spec.reason)
+
+
+# --- applying units ----------------------------------------------------------------------------
+
+
+class _Applier:
+    """Applies one spec to units of one organization; caches what units share."""
+
+    def __init__(self, *, organization: Organization, actor: Actor, spec: BulkSpec) -> None:
+        self.organization, self.actor, self.spec = organization, actor, spec
+        self._channels: dict[int, Channel] = {}
+
+    def channel(self, pk: int) -> Channel:
+        if pk not in self._channels:
+            channel = Channel.objects.filter(organization=self.organization, pk=pk).first()
+            if channel is None:
+                raise DomainError("channel_not_found", "The channel no longer exists.")
+            self._channels[pk] = channel
+        return self._channels[pk]
+
+    def member(self, pk: int) -> Member:
+        member = (
+            Member.objects.select_related("organization")
+            .filter(organization=self.organization, pk=pk)
+            .first()
+        )
+        if member is None:
+            raise DomainError("user_not_found", "The user no longer exists.")
+        return member
+
+    def message(self, pk: int) -> Message:
+        message = (
+            Message.objects.select_related("channel", "author")
+            .filter(organization=self.organization, pk=pk)
+            .first()
+        )
+        if message is None:
+            raise DomainError("message_not_found", "The message no longer exists.")
+        return message
+
+    def apply(self, unit: str, target: Any) -> None:
+        spec = self.spec
+        if unit == REPORT:
+            self.report(int(target))
+        elif unit == MESSAGE:
+            self.on_message(self.message(int(target)))
+        elif unit == MEMBER_CHANNEL:
+            member_pk, channel_pk = target
+            self.on_member(self.member(int(member_pk)), self.channel(int(channel_pk)))
+        elif unit == MEMBER:
+            channel = self.channel(spec.channel_pk) if spec.channel_pk is not None else None
+            self.on_member(self.member(int(target)), channel)
+        else:  # pragma: no cover
+            raise ValueError(unit)
+
+    def on_message(self, message: Message) -> None:
+        action, kwargs = self.spec.action, self._common()
+        if action == DELETE:
+            message_delete(message=message, **kwargs)
+        elif action == HIDE:
+            message_hide(message=message, **kwargs)
+        elif action == UNHIDE:
+            message_unhide(message=message, **kwargs)
+        else:
+            raise DomainError("invalid_parameter", f"{action} does not apply to a message.")
+
+    def on_member(self, member: Member, channel: Channel | None) -> None:
+        spec = self.spec
+        if spec.action == GLOBAL_BAN:
+            member_ban(
+                actor=self.actor, member=member, reason=spec.reason, ban_period=spec.ban_period
+            )
+            return
+        if channel is None:
+            raise DomainError("missing_parameter", "A reported user has no channel to act in.")
+        if spec.action == MUTE:
+            channel_users_mute(
+                channel=channel,
+                actor=self.actor,
+                user_ids=[member.user_id],
+                mute_period=int(spec.mute_period or 0),
+                reason=spec.reason,
+            )
+        elif spec.action == CHANNEL_BAN:
+            channel_users_ban(
+                channel=channel,
+                actor=self.actor,
+                user_ids=[member.user_id],
+                reason=spec.reason,
+                ban_period=spec.ban_period,
+            )
+        else:
+            raise DomainError("invalid_parameter", f"{spec.action} does not apply to a user.")
+
+    def report(self, pk: int) -> None:
+        """A queue row: act on its target as the review item does, then resolve its open
+        reports (dismissed for dismiss, actioned otherwise). A group resolved meanwhile
+        is skipped (nothing to do)."""
+        report = (
+            Report.objects.select_related("target_member", "target_message__channel")
+            .filter(organization=self.organization, pk=pk)
+            .first()
+        )
+        if report is None:
+            raise DomainError("not_found", "The report no longer exists.")
+        open_reports = list(report_group(report))
+        if not open_reports:
+            return
+        action = self.spec.action
+        message = report.target_message
+        if action in (DELETE, HIDE, UNHIDE):
+            if message is None:
+                raise DomainError("invalid_parameter", "A reported user has no message.")
+            self.on_message(message)
+        elif action != DISMISS:
+            self.on_member(report.target_member, message.channel if message else None)
+        state = Report.State.DISMISSED if action == DISMISS else Report.State.ACTIONED
+        for row in open_reports:
+            try:
+                report_resolve(actor=self.actor, report=row, state=state, reason=self.spec.reason)
+            except DomainError:  # resolved meanwhile by someone else: theirs stands
+                continue
+
+    def _common(self) -> dict[str, Any]:
+        return {"organization": self.organization, "actor": self.actor, "reason": self.spec.reason}
+
+
+def bulk_apply(
+    *,
+    organization: Organization,
+    actor: Actor,
+    spec: BulkSpec,
+    unit: str,
+    targets: Sequence[Any],
+    outcome: BulkOutcome | None = None,
+) -> BulkOutcome:
+    """Apply ``spec`` to each of ``targets`` (units of kind ``unit``), each in its own
+    savepoint: a target a service refuses is counted as a failure with its message,
+    rolled back alone, and the others go on."""
+    bulk_check(unit=unit, spec=spec)
+    outcome = outcome or BulkOutcome()
+    applier = _Applier(organization=organization, actor=actor, spec=spec)
+    for target in targets:
+        try:
+            with transaction.atomic():
+                applier.apply(unit, target)
+        except DomainError as error:
+            outcome.fail(target, error.message)
+        else:
+            outcome.done += 1
+    return outcome
+
+
+# --- jobs --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def bulk_job_create(
+    *,
+    organization: Organization,
+    account: Account,
+    spec: BulkSpec,
+    unit: str,
+    targets: Sequence[Any],
+) -> BulkJob:
+    """Freeze a large selection as a job and queue its task once this commits."""
+    bulk_check(unit=unit, spec=spec)
+    limit = bulk_setting("BULK_MAX_TARGETS")
+    if len(targets) > limit:
+        raise DomainError("invalid_parameter", f"At most {limit:,} targets at a time.")
+    job = BulkJob.objects.create(
+        organization=organization,
+        actor_account=account,
+        actor_label=Actor(account=account).label[:255],
+        action=spec.action,
+        unit=unit,
+        reason=spec.reason,
+        params=spec.params(),
+        targets=list(targets),
+        total=len(targets),
+    )
+    publish_on_commit(TASK, job.pk, recovered_by="moderation.bulk_jobs_resume")
+    return job
+
+
+def bulk_job_get(*, organization: Organization, job_id: Any) -> BulkJob:
+    """The organization's job (without its targets), or DomainError(not_found)."""
+    try:
+        pk = int(job_id)
+    except (TypeError, ValueError):
+        pk = 0
+    job = (
+        BulkJob.objects.defer("targets").filter(organization=organization, pk=pk).first()
+        if 0 < pk < 2**63
+        else None
+    )
+    if job is None:
+        raise DomainError("not_found", f"No bulk job {str(job_id)[:32]!r}.")
+    return job
+
+
+def bulk_jobs_recent(*, organization: Organization, limit: int = 20) -> list[BulkJob]:
+    """The organization's latest jobs, newest first (without their targets)."""
+    return list(
+        BulkJob.objects.defer("targets", "failures")
+        .filter(organization=organization)
+        .order_by("-pk")[:limit]
+    )
+
+
+def bulk_job_run(*, job_pk: int, chunk_size: int | None = None) -> BulkJob | None:
+    """Run the job's remaining chunks. Each chunk: claim the job row (``SKIP LOCKED``:
+    another worker on it means this run stops), apply the next ``chunk_size`` targets,
+    advance ``position`` and the counts, commit. Returns the job (None if it is gone or
+    another worker holds it); a finished job is left as it is."""
+    chunk_size = chunk_size or bulk_setting("BULK_CHUNK_SIZE")
+    job = BulkJob.objects.filter(pk=job_pk).select_related("organization").first()
+    if job is None or job.state == BulkJob.State.FINISHED:
+        return job
+    targets = list(job.targets or [])  # read once per run, not once per chunk
+    organization = job.organization
+    actor = Actor(account=job.actor_account) if job.actor_account_id else Actor.system()
+    spec = BulkSpec.from_job(job)
+    while True:
+        with transaction.atomic():
+            locked = (
+                BulkJob.objects.select_for_update(skip_locked=True)
+                .defer("targets")
+                .filter(pk=job_pk)
+                .first()
+            )
+            if locked is None or locked.state == BulkJob.State.FINISHED:
+                return locked
+            start = locked.position
+            chunk = targets[start : start + chunk_size]
+            outcome = BulkOutcome()
+            if chunk:
+                bulk_apply(
+                    organization=organization,
+                    actor=actor,
+                    spec=spec,
+                    unit=locked.unit,
+                    targets=chunk,
+                    outcome=outcome,
+                )
+            kept = max(0, MAX_FAILURES_KEPT - len(locked.failures or []))
+            locked.failures = [*(locked.failures or []), *outcome.failures[:kept]]
+            locked.position = start + len(chunk)
+            locked.done += outcome.done
+            locked.failed += outcome.failed
+            finished = locked.position >= locked.total
+            locked.state = BulkJob.State.FINISHED if finished else BulkJob.State.RUNNING
+            locked.finished_at = timezone.now() if finished else None
+            locked.save(
+                update_fields=[
+                    "failures",
+                    "position",
+                    "done",
+                    "failed",
+                    "state",
+                    "finished_at",
+                    "updated_at",
+                ]
+            )
+        if finished:
+            return locked
+
+
+def bulk_jobs_resume(*, stale_after: timedelta = STALE_AFTER) -> int:
+    """Re-queue unfinished jobs not touched for ``stale_after`` (their task was lost, or
+    their worker died): a running job resumes at its first unfinished chunk. Returns how
+    many were queued (beat)."""
+    cutoff = timezone.now() - stale_after
+    pks = list(
+        BulkJob.objects.exclude(state=BulkJob.State.FINISHED)
+        .filter(updated_at__lt=cutoff)
+        .values_list("pk", flat=True)[:100]
+    )
+    if pks:
+        # Touch them so that the next beat run does not queue them again meanwhile.
+        BulkJob.objects.filter(pk__in=pks).update(updated_at=timezone.now())
+    for pk in pks:
+        publish_on_commit(TASK, pk, recovered_by="moderation.bulk_jobs_resume")
+    return len(pks)
