@@ -30,13 +30,16 @@ about wall-clock; the goals are printed next to the ratios.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import io
 import json
 import logging
 import os
+import pstats
 import secrets
 import statistics
 import sys
+import time
 import uuid
 import warnings
 from collections.abc import Callable
@@ -104,6 +107,14 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--messages", type=int, default=20_000, help="in the read channel")
     parser.add_argument("--only", default="", help="comma-separated kinds (default: all)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also profile N requests of each kind (and of the bare view) in this process"
+        " (Django's test client, cProfile: CPU, whatever the machine's load)",
+    )
     args = parser.parse_args()
     if not (1 <= args.rounds <= 100 and 0 < args.seconds <= 600):
         parser.error("--rounds 1..100, --seconds more than 0, at most 600")
@@ -229,9 +240,9 @@ def _bare(scene: Scene) -> Callable[[int, int], servers.Op]:
     return lambda c, n: servers.Op("bare", "GET", f"/bench/bare/message/{scene.message_id}")
 
 
-def _count_statements(op: servers.Op, token: str | None) -> int:
-    """The statements of one request through Django's test client, after a warm-up one."""
-    client = Client()
+def _caller(op: servers.Op, token: str | None, client: Client | None = None) -> Callable[[], int]:
+    """One request of ``op`` through Django's test client in this process; its status."""
+    client = client or Client()
     headers = dict(op.headers or {})
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -242,12 +253,38 @@ def _count_statements(op: servers.Op, token: str | None) -> int:
         response = client.generic(op.method, op.path, headers=headers, **kwargs)
         return response.status_code
 
+    return call
+
+
+def _count_statements(op: servers.Op, token: str | None) -> int:
+    """The statements of one request through Django's test client, after a warm-up one."""
+    call = _caller(op, token)
     call()
     with CaptureQueriesContext(connection) as captured:
         status = call()
     if status >= 300:
         raise RuntimeError(f"{op.method} {op.path}: {status}")
     return len(captured)
+
+
+def _profile(label: str, plan: Callable[[int, int], servers.Op], token: str | None, n: int):
+    """CPU per request of ``n`` requests in this process, and where it goes (cProfile)."""
+    client = Client()  # (one: a new one loads the middleware, whitenoise scans the files)
+    calls = [_caller(plan(0, i), token, client) for i in range(n)]
+    calls[0]()  # (warm)
+    profiler = cProfile.Profile()
+    started = time.process_time()
+    profiler.enable()
+    for call in calls:
+        call()
+    profiler.disable()
+    cpu = (time.process_time() - started) / n * 1000
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(8)
+    stats.sort_stats("cumulative").print_stats(r"/apps/", 16)  # the product's own steps
+    body = "\n".join(line for line in out.getvalue().splitlines() if "(" in line)
+    print(f"\n{label}: {cpu:.2f} ms CPU per request under cProfile ({n} requests)\n{body}")
 
 
 # --- the load --------------------------------------------------------------------------------
@@ -288,6 +325,10 @@ def run(args: argparse.Namespace) -> int:
             bare_statements = _count_statements(bare(0, 0), admin_token)
             for kind in kinds:
                 kind.statements = _count_statements(kind.op(0, 0), kind.token)
+            if args.profile:
+                _profile("bare view", bare, admin_token, args.profile)
+                for kind in kinds:
+                    _profile(kind.label, kind.op, kind.token, args.profile)
             print("Warming up ...", flush=True)
             warm = argparse.Namespace(**{**vars(args), "seconds": 1.0})
             _phase(web, bare, admin_token, warm)

@@ -5,49 +5,85 @@ indexed statement it sends (docs/performance.md, "Token lookups"). :class:`Compi
 lets the ORM write the statement once per database alias, with placeholder values for
 its parameters, and then only runs it: the parameters are put in their places, the row
 goes through the converters the ORM would apply, and the caller builds the (narrow)
-instances it needs with :func:`instance`. Only string parameters can be placeholders.
+instances it needs with :func:`instance`, or takes the row as a dict (a ``values()``
+query, :meth:`CompiledRead.first_dict`).
+
+A parameter is a string (named positionally), or typed by the model field it is compared
+with (named as a keyword): the placeholder is then a value of that field's type that no
+real row holds, and a value given at run time is made ready for the database by that
+field, as the ORM would have made it (a UUID is its hex on SQLite, a datetime a string).
+Only plain comparisons (``exact``, ``gt``, ``lt``...) take placeholders: a lookup that
+rewrites its value (``contains``, ``in``) would not find its placeholder, and the compile
+fails loudly.
 """
 
 from __future__ import annotations
 
+import datetime
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model, QuerySet
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, Model, QuerySet
 
 
 def _placeholder(name: str) -> str:
     return f"\x00{name}\x00"
 
 
-#: SQL, its parameters (placeholders included), the placeholders' positions, and the
-#: converters of the selected columns (position, converter functions, expression).
-type _Compiled = tuple[str, list[Any], dict[int, str], list[tuple[int, list[Any], Any]]]
+def _typed_placeholder(n: int, field: Field) -> Any:
+    """Value ``n`` (one per parameter) of ``field``'s type that no real row holds."""
+    internal = field.target_field.get_internal_type() if field.is_relation else None
+    kind = internal or field.get_internal_type()
+    if kind in {"UUIDField"}:
+        return uuid.UUID(int=(1 << 128) - 1 - n)
+    if kind in {"DateTimeField"}:
+        return datetime.datetime(1, 1, 1, 0, 0, 0, n + 1, tzinfo=datetime.UTC)
+    if kind.endswith("IntegerField") or kind.endswith("AutoField"):
+        return -(1 << 62) - n
+    return _placeholder(f"{field.name}{n}")
+
+
+def _prepared(field: Field, value: Any, db: BaseDatabaseWrapper) -> Any:
+    """``value`` as the ORM sends it to ``db`` when compared with ``field``."""
+    return field.get_db_prep_value(field.get_prep_value(value), db, prepared=True)
+
+
+#: SQL, its parameters (placeholders included), the placeholders' positions, the
+#: converters of the selected columns (position, converter functions, expression), and
+#: the names of the columns (a ``values()`` query's keys).
+type _Compiled = tuple[str, list[Any], dict[int, str], list[tuple[int, list[Any], Any]], list[str]]
 
 
 class CompiledRead:
-    """``build(**placeholders)`` returns a ``values_list`` queryset; :meth:`first` runs it
-    with the given values (one statement) and returns its first row, converted, or None.
-    """
+    """``build(**placeholders)`` returns a ``values_list`` (or ``values``) queryset;
+    :meth:`first` runs it with the given values (one statement) and returns its first
+    row, converted, or None; :meth:`first_dict` the same row by column name."""
 
-    def __init__(self, build: Callable[..., QuerySet[Any]], *names: str) -> None:
+    def __init__(self, build: Callable[..., QuerySet[Any]], *names: str, **typed: Field) -> None:
         self._build = build
         self._names = names
-        # (alias, vendor) -> (sql, constant params, {position: name}, converters)
+        self._typed = typed
+        # (alias, vendor) -> (sql, constant params, {position: name}, converters, names)
         self._compiled: dict[tuple[str, str], _Compiled] = {}
 
-    def _compile(self, alias: str, vendor: str) -> _Compiled:
-        queryset = self._build(**{name: _placeholder(name) for name in self._names})
-        compiler = queryset.query.get_compiler(using=alias)
-        sql, params = compiler.as_sql()
-        slots = {
-            n: name
-            for n, value in enumerate(params)
-            for name in self._names
-            if value == _placeholder(name)
+    def _compile(self, db: BaseDatabaseWrapper) -> _Compiled:
+        placeholders: dict[str, Any] = {name: _placeholder(name) for name in self._names}
+        placeholders |= {
+            name: _typed_placeholder(n, field)
+            for n, (name, field) in enumerate(self._typed.items())
         }
-        missing = set(self._names) - set(slots.values())
+        queryset = self._build(**placeholders)
+        compiler = queryset.query.get_compiler(using=db.alias)
+        sql, params = compiler.as_sql()
+        sent = {name: placeholders[name] for name in self._names}
+        sent |= {
+            name: _prepared(field, placeholders[name], db) for name, field in self._typed.items()
+        }
+        slots = {n: name for n, value in enumerate(params) for name in sent if value == sent[name]}
+        missing = set(sent) - set(slots.values())
         if missing:
             raise ValueError(f"parameters not in the compiled statement: {sorted(missing)}")
         columns = [select[0] for select in compiler.select[: compiler.col_count]]
@@ -55,29 +91,40 @@ class CompiledRead:
             (position, converts, expression)
             for position, (converts, expression) in compiler.get_converters(columns).items()
         ]
-        compiled = (sql, list(params), slots, converters)
-        self._compiled[alias, vendor] = compiled
+        query = queryset.query
+        keys = [*query.extra_select, *query.values_select, *query.annotation_select]
+        compiled = (sql, list(params), slots, converters, keys)
+        self._compiled[db.alias, db.vendor] = compiled
         return compiled
 
-    def first(self, using: str = DEFAULT_DB_ALIAS, **values: str) -> list[Any] | None:
-        db = connections[using]
-        compiled = self._compiled.get((using, db.vendor)) or self._compile(using, db.vendor)
-        sql, params, slots, converters = compiled
+    def first(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[Any] | None:
+        return self._first(connections[using], values)[0]
+
+    def first_dict(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> dict[str, Any] | None:
+        """The first row of a ``values()`` query as the ORM's dict, or None."""
+        row, keys = self._first(connections[using], values)
+        return None if row is None else dict(zip(keys, row, strict=True))
+
+    def _first(self, db: BaseDatabaseWrapper, values: dict[str, Any]) -> tuple[Any, list[str]]:
+        compiled = self._compiled.get((db.alias, db.vendor)) or self._compile(db)
+        sql, params, slots, converters, keys = compiled
         params = list(params)
         for position, name in slots.items():
-            params[position] = values[name]
+            field = self._typed.get(name)
+            value = values[name]
+            params[position] = value if field is None else _prepared(field, value, db)
         with db.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is None:
-            return None
+            return None, keys
         row = list(row)
         for position, converts, expression in converters:
             value = row[position]
             for convert in converts:
                 value = convert(value, expression, db)
             row[position] = value
-        return row
+        return row, keys
 
 
 def fields_of(model: type[Model], names: Iterable[str] | None = None) -> list[str]:

@@ -207,15 +207,18 @@ class Delivery(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    #: (no index of its own: ``delivery_integration`` leads with it)
     integration = models.ForeignKey(
-        Integration, on_delete=models.CASCADE, related_name="deliveries"
+        Integration, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
     #: The outbox event's ``event_id``, or a fresh uuid (a command run, a test event).
     event_id = models.UUIDField()
     #: Rocket.Chat's event name (``sendMessage``...), ``command`` or ``test``.
     event = models.CharField(max_length=32)
     url = models.CharField(max_length=2048)
-    webhook_id = models.CharField(max_length=64, unique=True)
+    #: A hash of (integration, event, URL) (``delivery.webhook_id``): unique, it is also
+    #: what keeps a fan-out run twice from writing a delivery twice.
+    webhook_id = models.CharField(max_length=64)
     payload = models.JSONField(default=dict)
     #: What a reply needs: the channel (pk) it goes to, the author (member pk) to
     #: impersonate, the trigger word.
@@ -237,10 +240,13 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        # Every index is written again by each attempt's record (a claim, which changes
+        # no indexed column, is a HOT update: the table keeps room in its pages, migration
+        # 0003): no more of them than the reads need (docs/performance.md, "Outgoing
+        # webhooks"). A unique constraint, not unique=True, which would add a
+        # varchar_pattern_ops index on PostgreSQL that no query uses.
         constraints = [
-            models.UniqueConstraint(
-                fields=["integration", "event_id", "url"], name="delivery_once"
-            ),
+            models.UniqueConstraint(fields=["webhook_id"], name="delivery_webhook_id"),
         ]
         indexes = [
             models.Index(fields=["integration", "-created_at"], name="delivery_integration"),

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F, FilteredRelation, Q
+from django.db.models import F
 from django.utils import timezone
 
 from apps.audit.actor import Actor
@@ -49,6 +49,7 @@ from apps.members.models import Member
 from apps.members.services import member_get_or_create_for_account
 from apps.messages.models import Message, MessageFile, MessageTag
 from apps.messages.selectors.messages import message_get
+from apps.messages.selectors.posting import posting_row
 from apps.messages.services.reads import reads_after_delete, reads_after_post
 from apps.moderation.filter.policy import FilterOutcome, filter_message_texts
 from apps.moderation.services import filter_refusal_count
@@ -165,18 +166,18 @@ def _prepare(
     (404 ``channel_not_found`` as ``channel_get``'s). ``author``: the member who posts
     (the chatroom service's user); else the acting account's member. The channel's
     current state, the member and its membership are read in ONE query
-    (:func:`_posting_row`)."""
+    (:func:`~apps.messages.selectors.posting.posting_row`)."""
     if isinstance(channel, Channel) and channel.organization_id != organization.pk:
         raise ValueError(f"{channel!r} belongs to another organization")
     if author is not None:
         if author.organization_id != organization.pk:
             raise DomainError("forbidden", "The author belongs to another organization.")
-        poster = Q(organization__members__pk=author.pk)
+        poster = {"member_pk": author.pk}
     elif actor.account is None:
         raise DomainError("forbidden", "Only an account's token can post messages.")
     else:
-        poster = Q(organization__members__account_id=actor.account.pk)
-    current = _posting_row(organization=organization, channel=channel, poster=poster)
+        poster = {"account_pk": actor.account.pk}
+    current = posting_row(organization=organization, channel=channel, **poster)
     if current is None:  # unknown, or purged meanwhile
         raise _channel_refusal(channel)
     if not isinstance(channel, Channel):
@@ -217,30 +218,6 @@ def _prepare(
         if parent.parent_id is not None:
             raise DomainError("invalid_parent", field="parentId")
     return _Posting(channel=channel, author=author, membership=membership, parent=parent)
-
-
-def _posting_row(
-    *, organization: Organization, channel: Channel | str, poster: Q
-) -> Channel | None:
-    """``channel`` (or the organization's channel of that channelId) as it is now, with
-    the posting member (``poster``: a condition on the organization's members) as
-    ``.poster``, its row in the channel as ``.poster_in`` (absent when there is none)
-    and the organization's ``filter_version``: one statement."""
-    if isinstance(channel, Channel):
-        rows = Channel.objects.filter(pk=channel.pk)
-    else:
-        rows = Channel.objects.filter(organization=organization, channel_id=channel)
-    return (
-        rows.annotate(
-            organization_filter_version=F("organization__filter_version"),
-            poster=FilteredRelation("organization__members", condition=poster),
-            poster_in=FilteredRelation(
-                "memberships", condition=Q(memberships__member_id=F("poster__id"))
-            ),
-        )
-        .select_related("poster", "poster_in")
-        .first()
-    )
 
 
 def _channel_refusal(channel: Channel | str) -> DomainError:
