@@ -60,7 +60,8 @@ type _Compiled = tuple[str, list[Any], dict[int, str], list[tuple[int, list[Any]
 class CompiledRead:
     """``build(**placeholders)`` returns a ``values_list`` (or ``values``) queryset;
     :meth:`first` runs it with the given values (one statement) and returns its first
-    row, converted, or None; :meth:`first_dict` the same row by column name."""
+    row, converted, or None; :meth:`first_dict` the same row by column name;
+    :meth:`all_dicts` every row."""
 
     def __init__(self, build: Callable[..., QuerySet[Any]], *names: str, **typed: Field) -> None:
         self._build = build
@@ -98,14 +99,22 @@ class CompiledRead:
         return compiled
 
     def first(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[Any] | None:
-        return self._first(connections[using], values)[0]
+        rows, _ = self._rows(connections[using], values, one=True)
+        return rows[0] if rows else None
 
     def first_dict(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> dict[str, Any] | None:
         """The first row of a ``values()`` query as the ORM's dict, or None."""
-        row, keys = self._first(connections[using], values)
-        return None if row is None else dict(zip(keys, row, strict=True))
+        rows, keys = self._rows(connections[using], values, one=True)
+        return dict(zip(keys, rows[0], strict=True)) if rows else None
 
-    def _first(self, db: BaseDatabaseWrapper, values: dict[str, Any]) -> tuple[Any, list[str]]:
+    def all_dicts(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[dict[str, Any]]:
+        """Every row of a ``values()`` query as the ORM's dicts, in the query's order."""
+        rows, keys = self._rows(connections[using], values, one=False)
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def _rows(
+        self, db: BaseDatabaseWrapper, values: dict[str, Any], *, one: bool
+    ) -> tuple[list[list[Any]], list[str]]:
         compiled = self._compiled.get((db.alias, db.vendor)) or self._compile(db)
         sql, params, slots, converters, keys = compiled
         params = list(params)
@@ -115,16 +124,15 @@ class CompiledRead:
             params[position] = value if field is None else _prepared(field, value, db)
         with db.cursor() as cursor:
             cursor.execute(sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None, keys
-        row = list(row)
-        for position, converts, expression in converters:
-            value = row[position]
-            for convert in converts:
-                value = convert(value, expression, db)
-            row[position] = value
-        return row, keys
+            fetched = cursor.fetchmany(1) if one else cursor.fetchall()
+        rows = [list(row) for row in fetched]
+        for row in rows:
+            for position, converts, expression in converters:
+                value = row[position]
+                for convert in converts:
+                    value = convert(value, expression, db)
+                row[position] = value
+        return rows, keys
 
 
 def fields_of(model: type[Model], names: Iterable[str] | None = None) -> list[str]:

@@ -282,6 +282,64 @@ def _scope(
     return f"v2.messages:{organization.pk}:{channel.pk}:{digest}"
 
 
+def _page(
+    scoped: Q,
+    filters: dict[str, Any] | None,
+    ascending: bool,
+    limit: int,
+    lower: Any,
+    upper: Any,
+) -> QuerySet[dict[str, Any]]:
+    """A page of :func:`message_query` as one statement: the rows of ``scoped`` (narrowed
+    by the filter set's ``filters``) between the pivots ``lower`` and ``upper`` (message
+    pks, or None), ``limit`` + 1 of them from the side it walks (``ascending``: from
+    ``lower`` up), rendered values, with ``beyond``: the nearest listed row at or past the
+    pivot of the other side, when there is one (the neighbour check: an uncorrelated
+    scalar subquery, an index walk from the pivot that stops at the first row, whatever
+    the depth; tests/messages/test_paging_plan.py)."""
+
+    def narrowed(queryset: QuerySet[Any]) -> QuerySet[Any]:
+        queryset = queryset.filter(scoped)
+        return MessageFilterSet(data=filters, queryset=queryset).qs if filters else queryset
+
+    bounds = Q()
+    if lower is not None:
+        bounds &= Q(pk__gt=lower)
+    if upper is not None:
+        bounds &= Q(pk__lt=upper)
+    window = narrowed(_all_render_values()).filter(bounds)
+    base = narrowed(Message.objects.all())
+    if ascending and lower is not None:
+        beyond = base.filter(pk__lte=lower).order_by("-pk")
+        window = window.annotate(beyond=Subquery(beyond.values("pk")[:1]))
+    elif not ascending and upper is not None:
+        beyond = base.filter(pk__gte=upper).order_by("pk")
+        window = window.annotate(beyond=Subquery(beyond.values("pk")[:1]))
+    return window.order_by("pk" if ascending else "-pk")[: limit + 1]
+
+
+@functools.cache
+def _page_read(ascending: bool, limit: int, lower: bool, upper: bool) -> CompiledRead:
+    """:func:`_page` of a channel's whole list (no parent, tag or top-level filter), as a
+    statement compiled once per process and shape (building it was ~1.5 ms of CPU, more
+    than the statement: docs/performance.md, "Request path")."""
+    pk = Message._meta.get_field("id")
+    pivots = {name: pk for name, used in (("lower", lower), ("upper", upper)) if used}
+    return CompiledRead(
+        lambda organization, channel, lower=None, upper=None: _page(
+            Q(organization=organization, channel=channel, deleted_at__isnull=True),
+            None,
+            ascending,
+            limit,
+            lower,
+            upper,
+        ),
+        organization=Message._meta.get_field("organization"),
+        channel=Message._meta.get_field("channel"),
+        **pivots,
+    )
+
+
 def message_query(
     *,
     organization: Organization,
@@ -313,16 +371,7 @@ def message_query(
         parent = message_get(
             organization=organization, message_id=parent_id, channel=channel, field="parentId"
         )
-    scoped = Q(organization=organization, channel=channel, deleted_at__isnull=True)
-    if parent is not None:
-        scoped &= Q(parent=parent)
     filters = {"tags": tags, "excludeTags": exclude_tags, "filterByParentId": top_level}
-
-    def narrowed(queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return MessageFilterSet(data=filters, queryset=queryset.filter(scoped)).qs
-
-    # the listed messages (for the neighbour check), and the same as rendered values (the page)
-    base = narrowed(Message.objects.all())
     scope = _scope(
         organization=organization,
         channel=channel,
@@ -332,7 +381,6 @@ def message_query(
         exclude_tags=exclude_tags,
     )
     limit = first or last or DEFAULT_PAGE_SIZE
-    bounds = Q()
     lower = upper = None  # the pivots bounding the window below / above
     if token:
         payload = decode_token(scope, token, field="options.token")
@@ -342,9 +390,9 @@ def message_query(
         if not first and not last and isinstance(size, int):
             limit = max(1, min(size, MAX_PAGE_SIZE))
         if direction == "next":
-            bounds, ascending, lower = Q(pk__gt=pivot), True, pivot
+            ascending, lower = True, pivot
         else:
-            bounds, ascending, upper = Q(pk__lt=pivot), False, pivot
+            ascending, upper = False, pivot
     else:
         if before:
             upper = message_get(
@@ -353,7 +401,6 @@ def message_query(
                 channel=channel,
                 field="options.before",
             ).pk
-            bounds &= Q(pk__lt=upper)
         if after:
             lower = message_get(
                 organization=organization,
@@ -361,7 +408,6 @@ def message_query(
                 channel=channel,
                 field="options.after",
             ).pk
-            bounds &= Q(pk__gt=lower)
         if first:
             ascending = True
         elif last:
@@ -369,20 +415,17 @@ def message_query(
         else:
             ascending = bool(after) and not before
 
-    window = narrowed(_all_render_values()).filter(bounds)
-    # The side we walk towards is known from the extra row. The other side, when the
-    # window is bounded there, is the neighbour check, folded into the page's statement:
-    # the nearest row of the channel's list at or past the pivot (an uncorrelated scalar
-    # subquery, run once: an index walk from the pivot that stops at the first row,
-    # whatever the depth; tests/messages/test_paging_plan.py). No listed row lies between
-    # the pivot and the page's edge, so it is the page's neighbour on that side.
-    if ascending and lower is not None:
-        beyond = base.filter(pk__lte=lower).order_by("-pk")
-        window = window.annotate(beyond=Subquery(beyond.values("pk")[:1]))
-    elif not ascending and upper is not None:
-        beyond = base.filter(pk__gte=upper).order_by("pk")
-        window = window.annotate(beyond=Subquery(beyond.values("pk")[:1]))
-    rows = list(window.order_by("pk" if ascending else "-pk")[: limit + 1])
+    if parent is None and not tags and not exclude_tags and not top_level:
+        # the common page (a channel's list, scrolled either way): its statement compiled
+        # once per process and shape
+        read = _page_read(ascending, limit, lower is not None, upper is not None)
+        pivots = {k: v for k, v in (("lower", lower), ("upper", upper)) if v is not None}
+        rows = read.all_dicts(organization=organization.pk, channel=channel.pk, **pivots)
+    else:
+        scoped = Q(organization=organization, channel=channel, deleted_at__isnull=True)
+        if parent is not None:
+            scoped &= Q(parent=parent)
+        rows = list(_page(scoped, filters, ascending, limit, lower, upper))
     more = len(rows) > limit
     rows = rows[:limit]
     if not ascending:
