@@ -76,7 +76,7 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, reverse
 
 from apps.accounts.models import Account
 from apps.channels.models import Channel
-from apps.members.models import Member
+from apps.members.models import Member, Role
 from apps.messages.models import Message
 from apps.organizations.models import Organization
 from apps.reports.models import Report
@@ -140,7 +140,9 @@ def _samples(org: Organization) -> dict[str, str]:
     member = Member.objects.filter(organization=org).order_by("pk").first()
     message = Message.objects.filter(organization=org).order_by("-pk").first()
     report = Report.objects.filter(organization=org, state="open").order_by("pk").first()
+    role = Role.objects.filter(organization=org).order_by("pk").first()
     values = {
+        "role_pk": str(role.pk) if role else "",
         "report_id": str(report.pk) if report else "",
         "channel_id": channel.channel_id if channel else "",
         "user_id": member.user_id if member else "",
