@@ -39,19 +39,29 @@ dismiss         ``reports`` (report ids)                 the reports open again
 mute            ``channel``, ``users`` (userIds)         each member's previous mute there
 channel_mute    ``channel``                              the channel's previous mute
 channel_ban     ``channel``, ``users``                   previous bans, and membership
-ban             ``user`` (userId)                        the previous global ban (or none)
+ban             ``user`` (userId) or ``users``           the previous global ban (or none)
 delete          ``messages`` (messageIds)                the messages, undeleted
 hide            ``messages``                             the messages, shown again
+unhide          ``messages``                             the messages, hidden again
 ==============  =======================================  =================================
 
 Every action also takes ``reports`` (report ids) and ``member_reports`` (a userId: the
 open reports on that user and their messages): the reports the action may resolve (the
 review item's, "also resolve this user's open reports"); the undo reopens those it
 resolved.
+
+A bulk action whose targets span several of these (mutes in several channels, global bans
+of several users and the reports they resolved) offers ONE undo made of parts:
+:func:`undo_before_many` / :func:`offer_undo_many` take a list of ``(action, targets)``;
+the undo puts every part back, all or nothing. A token too big for a cookie-held flash
+message (over :data:`TOKEN_MAX_CHARS`) keeps its content server-side, in the session of
+the account that acted (which alone may undo), and signs only its key.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,7 +82,11 @@ from apps.console.access import ConsoleView, safe_next
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.messages.models import Message
-from apps.messages.services.restore import messages_delete_restore, messages_hide_restore
+from apps.messages.services.restore import (
+    messages_delete_restore,
+    messages_hide_restore,
+    messages_unhide_restore,
+)
 from apps.moderation.services import (
     BAN_FIELDS,
     CHANNEL_BAN_FIELDS,
@@ -93,6 +107,10 @@ UNDO_LEVEL = 27
 SALT = "chatadmin.console.undo"
 #: Most targets one undo may carry (the token travels in the page and the session).
 MAX_UNDO_TARGETS = 500
+#: A longer token keeps its content in the session (the flash cookie holds 2 kB in all).
+TOKEN_MAX_CHARS = 1000
+#: The session key of the undo contents kept server-side: ``{key: [time, payload]}``.
+SESSION_KEY = "console_undo"
 
 
 @dataclass(frozen=True)
@@ -111,6 +129,7 @@ ACTIONS: dict[str, _Action] = {
     "ban": _Action(("user.ban",), BAN_FIELDS),
     "delete": _Action(("message.delete",), ("deleted_at",)),
     "hide": _Action(("message.hide",), ("hidden_at",)),
+    "unhide": _Action(("message.unhide",), ("hidden_at",)),
 }
 
 
@@ -163,13 +182,19 @@ def _snapshot(
             found = {row.member.user_id: _dump(state_of(row, spec.fields)) for row in rows}
             empty = {f: "" if f == "ban_reason" else None for f in spec.fields}
             state["users"] = {u: found.get(u, empty) for u in users}
+    elif action == "ban" and "users" in targets:
+        users = [str(u) for u in targets.get("users") or []]
+        state["members"] = {
+            member.user_id: _dump(state_of(member, spec.fields))
+            for member in Member.objects.filter(organization=organization, user_id__in=users)
+        }
     elif action == "ban":
         member = Member.objects.filter(
             organization=organization, user_id=str(targets.get("user") or "")
         ).first()
         if member is not None:
             state["member"] = _dump(state_of(member, spec.fields))
-    elif action in ("delete", "hide"):
+    elif action in ("delete", "hide", "unhide"):
         field = spec.fields[0]
         ids = [str(m) for m in targets.get("messages") or []]
         state["messages"] = {
@@ -224,7 +249,7 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]
     for part in ("channel", "member"):
         if part in before and part in after and before[part] != after[part]:
             restore[part], expected[part] = before[part], after[part]
-    for part in ("users", "messages"):
+    for part in ("users", "members", "messages"):
         old, new = before.get(part) or {}, after.get(part) or {}
         changed = [key for key in old if key in new and old[key] != new[key]]
         if changed:
@@ -242,6 +267,13 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]
     return restore, expected
 
 
+def _names(names: Sequence[str]) -> str:
+    """``alice, bob`` (at most 5 names, then `` and 3 more``)."""
+    names = sorted(set(names))
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    return ", ".join(names[:5]) + more
+
+
 def _label(action: str, targets: Mapping[str, Any], restore: Mapping[str, Any]) -> str:
     users = ", ".join(sorted(restore.get("users") or [])[:5])
     channel = targets.get("channel") or ""
@@ -252,9 +284,11 @@ def _label(action: str, targets: Mapping[str, Any], restore: Mapping[str, Any]) 
         "mute": f"the mute of {users} in {channel}",
         "channel_mute": f"the mute of channel {channel}",
         "channel_ban": f"the ban of {users} from {channel}",
-        "ban": f"the ban of {targets.get('user')} everywhere",
+        "ban": f"the ban of {targets.get('user') or _names(restore.get('members') or [])} "
+        "everywhere",
         "delete": f"deleting {messages_text}",
         "hide": f"hiding {messages_text}",
+        "unhide": f"showing {messages_text}",
     }[action]
     if action in ("mute", "channel_ban") and len(restore.get("users") or []) > 5:
         text += f" (and {len(restore['users']) - 5} more)"
@@ -279,6 +313,121 @@ def _entry_id(request: HttpRequest, organization: Organization, action: str) -> 
     )
 
 
+def _part(
+    request: HttpRequest, action: str, targets: Mapping[str, Any], before: UndoBefore
+) -> dict[str, Any] | None:
+    """One undoable part of an action done just now (None: it changed nothing)."""
+    if before.action != action:
+        raise ValueError(f"undo_before was taken for {before.action!r}, not {action!r}")
+    if not before.state:
+        return None
+    organization = before.organization
+    report_ids = [int(pk) for pk in before.state.get("reports") or {}]
+    restore, expected = _changes(before.state, _snapshot(organization, action, targets, report_ids))
+    if not restore:
+        return None
+    clean_targets = {
+        k: ([str(x) for x in v] if isinstance(v, list | tuple) else str(v))
+        for k, v in targets.items()
+    }
+    return {
+        "a": action,
+        "e": _entry_id(request, organization, action),
+        "t": clean_targets,
+        "b": restore,
+        "x": expected,
+        "l": _label(action, clean_targets, restore),
+    }
+
+
+def _many_label(parts: Sequence[Mapping[str, Any]]) -> str:
+    """One label for several parts: ``the mute of alice, bob in general, random``."""
+    if len(parts) == 1:
+        return str(parts[0]["l"])
+    texts = []
+    for action in ACTIONS:
+        mine = [p for p in parts if p["a"] == action]
+        users = [u for p in mine for u in (p["b"].get("users") or p["b"].get("members") or [])]
+        users += [p["t"]["user"] for p in mine if p["t"].get("user")]
+        channels = _names([p["t"]["channel"] for p in mine if p["t"].get("channel")])
+        count = sum(len(p["b"].get("messages") or []) for p in mine)
+        messages_text = f"{count} message{'s' if count != 1 else ''}"
+        if not mine or (action == "dismiss" and not users and not count):
+            continue
+        texts.append(
+            {
+                "dismiss": "",
+                "mute": f"the mute of {_names(users)} in {channels}",
+                "channel_mute": f"the mute of channel {channels}",
+                "channel_ban": f"the ban of {_names(users)} from {channels}",
+                "ban": f"the ban of {_names(users)} everywhere",
+                "delete": f"deleting {messages_text}",
+                "hide": f"hiding {messages_text}",
+                "unhide": f"showing {messages_text}",
+            }[action]
+        )
+    text = "; ".join(t for t in texts if t)
+    reports = sum(len(p["b"].get("reports") or []) for p in parts)
+    if reports:
+        noun = f"{reports} report{'s' if reports != 1 else ''}"
+        text = f"{text} (and {noun} resolved)" if text else f"resolving {noun}"
+    return text
+
+
+def _seal(request: HttpRequest, payload: dict[str, Any]) -> str:
+    """The signed token of ``payload``; a long one keeps its content in the session and
+    signs only its key (with the organization and the account, checked first)."""
+    token = signing.dumps(payload, salt=SALT, compress=True)
+    if len(token) <= TOKEN_MAX_CHARS:
+        return token
+    now = time.time()
+    kept = {
+        key: entry
+        for key, entry in (request.session.get(SESSION_KEY) or {}).items()
+        if now - entry[0] < undo_seconds()
+    }
+    key = secrets.token_urlsafe(12)
+    kept[key] = [now, payload]
+    request.session[SESSION_KEY] = kept
+    return signing.dumps({"o": payload["o"], "u": payload["u"], "s": key}, salt=SALT)
+
+
+def offer_undo_many(
+    request: HttpRequest,
+    plans: Sequence[tuple[str, Mapping[str, Any]]],
+    befores: Sequence[UndoBefore],
+) -> bool:
+    """Offer ONE "Undo" for several actions done just now (``plans``: ``(action,
+    targets)`` as for :func:`offer_undo`; ``befores``: :func:`undo_before_many`'s)
+    that puts them all back, all or nothing; False when there is nothing to undo."""
+    if not befores or not request.user.is_authenticated:
+        return False
+    parts = [
+        part
+        for (action, targets), before in zip(plans, befores, strict=True)
+        if (part := _part(request, action, targets, before)) is not None
+    ]
+    if not parts:
+        return False
+    label = _many_label(parts)
+    payload = {"o": befores[0].organization.pk, "u": request.user.pk, "p": parts, "l": label}
+    token = _seal(request, payload)
+    flash.add_message(
+        request, UNDO_LEVEL, f"You can undo {label} for {undo_seconds()} s.", extra_tags=token
+    )
+    return True
+
+
+def undo_before_many(
+    organization: Organization, plans: Sequence[tuple[str, Mapping[str, Any]]]
+) -> list[UndoBefore]:
+    """:func:`undo_before` of each ``(action, targets)`` (none when they carry more than
+    :data:`MAX_UNDO_TARGETS` targets in all)."""
+    if sum(_count(targets) for _, targets in plans) > MAX_UNDO_TARGETS + len(plans):
+        return []
+    return [undo_before(organization, action, targets) for action, targets in plans]
+
+
 def offer_undo(
     request: HttpRequest, action: str, targets: Mapping[str, Any], before: UndoBefore
 ) -> bool:
@@ -286,36 +435,7 @@ def offer_undo(
     ``before``) in the request's messages; False when there is nothing to undo."""
     if before.action != action:
         raise ValueError(f"undo_before was taken for {before.action!r}, not {action!r}")
-    if not before.state or not request.user.is_authenticated:
-        return False
-    organization = before.organization
-    report_ids = [int(pk) for pk in before.state.get("reports") or {}]
-    restore, expected = _changes(before.state, _snapshot(organization, action, targets, report_ids))
-    if not restore:
-        return False
-    clean_targets = {
-        k: ([str(x) for x in v] if isinstance(v, list | tuple) else str(v))
-        for k, v in targets.items()
-    }
-    label = _label(action, clean_targets, restore)
-    token = signing.dumps(
-        {
-            "a": action,
-            "o": organization.pk,
-            "u": request.user.pk,
-            "e": _entry_id(request, organization, action),
-            "t": clean_targets,
-            "b": restore,
-            "x": expected,
-            "l": label,
-        },
-        salt=SALT,
-        compress=True,
-    )
-    flash.add_message(
-        request, UNDO_LEVEL, f"You can undo {label} for {undo_seconds()} s.", extra_tags=token
-    )
-    return True
+    return offer_undo_many(request, [(action, targets)], [before])
 
 
 #: The review item's actions (apps/console/review/forms.py) and their undo actions.
@@ -352,9 +472,15 @@ class UndoRefused(Exception):
     """Why an undo is refused (shown as is; nothing was changed)."""
 
 
-def undo_payload(token: str, *, organization: Organization, account_pk: int) -> dict[str, Any]:
-    """The token's content, or UndoRefused: expired, forged, another organization's or
-    another account's."""
+def undo_payload(
+    token: str,
+    *,
+    organization: Organization,
+    account_pk: int,
+    session: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The token's content (``session``: where a long one keeps it), or UndoRefused:
+    expired, forged, another organization's or another account's."""
     seconds = undo_seconds()
     try:
         payload = signing.loads(token, salt=SALT, max_age=seconds)
@@ -369,7 +495,15 @@ def undo_payload(token: str, *, organization: Organization, account_pk: int) -> 
         raise UndoRefused("This undo belongs to another organization. Nothing was changed.")
     if payload.get("u") != account_pk:
         raise UndoRefused("Only the moderator who did it may undo an action. Nothing was changed.")
-    if payload.get("a") not in ACTIONS:
+    if "s" in payload:
+        kept = ((session or {}).get(SESSION_KEY) or {}).get(str(payload["s"]))
+        if not kept:
+            raise UndoRefused(
+                "This undo is no longer available in this session. Nothing was changed."
+            )
+        payload = kept[1]
+    parts = payload.get("p") or [payload]
+    if not parts or any(part.get("a") not in ACTIONS for part in parts):
         raise UndoRefused("This undo is not valid. Nothing was changed.")
     return payload
 
@@ -386,16 +520,24 @@ def _stamp(part: Mapping[str, str | None]) -> dict[str, datetime | None]:
 def undo_perform(view: ConsoleView, payload: Mapping[str, Any]) -> str:
     """Put everything back (all or nothing, each part audited by its domain function);
     returns the label. Raises UndoRefused (twice) or DomainError (changed since)."""
-    organization, actor = view.organization, view.actor
-    undoes = payload.get("e")
-    if undoes is not None and (
-        AuditEntry.objects.filter(organization=organization, after__undoes=undoes)
+    parts = payload.get("p") or [payload]
+    undoes = [part["e"] for part in parts if part.get("e") is not None]
+    if undoes and (
+        AuditEntry.objects.filter(organization=view.organization, after__undoes__in=undoes)
         .filter(action__endswith=".undo")
         .exists()
     ):
         raise UndoRefused("This action was already undone. Nothing was changed.")
-    action, targets = payload["a"], payload["t"]
-    restore, expected = payload["b"], payload["x"]
+    for part in parts:
+        _perform_part(view, part)
+    return str(payload.get("l") or parts[0]["a"])
+
+
+def _perform_part(view: ConsoleView, part: Mapping[str, Any]) -> None:
+    organization, actor = view.organization, view.actor
+    undoes = part.get("e")
+    action, targets = part["a"], part["t"]
+    restore, expected = part["b"], part["x"]
     if "users" in restore or "channel" in restore:
         channel = channel_get(organization=organization, channel_id=targets["channel"])
         if action == "mute":
@@ -422,19 +564,31 @@ def undo_perform(view: ConsoleView, payload: Mapping[str, Any]) -> str:
                 restore=_load(restore["channel"]),
                 undoes=undoes,
             )
+    bans = dict(restore.get("members") or {})
     if "member" in restore:
-        member = Member.objects.filter(organization=organization, user_id=targets["user"]).first()
-        if member is None:
-            raise DomainError("conflict", f"No user {targets['user']!r} any more.")
-        member_ban_restore(
-            member=member,
-            actor=actor,
-            expected=_load(expected["member"]),
-            restore=_load(restore["member"]),
-            undoes=undoes,
-        )
+        bans[str(targets["user"])] = restore["member"]
+        expected = {**expected, "members": {str(targets["user"]): expected["member"]}}
+    if bans:
+        members = {
+            m.user_id: m
+            for m in Member.objects.filter(organization=organization, user_id__in=list(bans))
+        }
+        for user_id in sorted(bans):
+            if user_id not in members:
+                raise DomainError("conflict", f"No user {user_id!r} any more.")
+            member_ban_restore(
+                member=members[user_id],
+                actor=actor,
+                expected=_load(expected["members"][user_id]),
+                restore=_load(bans[user_id]),
+                undoes=undoes,
+            )
     if "messages" in restore:
-        restore_messages = messages_delete_restore if action == "delete" else messages_hide_restore
+        restore_messages = {
+            "delete": messages_delete_restore,
+            "hide": messages_hide_restore,
+            "unhide": messages_unhide_restore,
+        }[action]
         restore_messages(
             organization=organization,
             actor=actor,
@@ -449,7 +603,6 @@ def undo_perform(view: ConsoleView, payload: Mapping[str, Any]) -> str:
             expected={int(pk): _load(state) for pk, state in expected["reports"].items()},
             undoes=undoes,
         )
-    return str(payload.get("l") or action)
 
 
 class UndoView(ConsoleView):
@@ -467,6 +620,7 @@ class UndoView(ConsoleView):
                 request.POST.get("token", ""),
                 organization=self.organization,
                 account_pk=request.user.pk,
+                session=request.session,
             )
             label = undo_perform(self, payload)
         except UndoRefused as refusal:

@@ -3,7 +3,7 @@
 Every target goes through the same service as the single action (``message_delete``,
 ``channel_users_mute``, ``channel_users_ban``, ``member_ban``, ``report_resolve``), so it
 is checked and audited exactly as today, one audit entry per target; hiding and
-unhiding a message are :func:`message_hide` / :func:`message_unhide`.
+unhiding a message are apps.messages.services.hiding.
 
 - :func:`bulk_units` turns a selection (rows of a console list) into the *units* an action
   works on, deduplicated: a report group, a message, a member, or a member in a channel
@@ -16,13 +16,19 @@ unhiding a message are :func:`message_hide` / :func:`message_unhide`.
   killed worker redoes at most its unfinished chunk and never a finished one; the job row
   is claimed with ``SKIP LOCKED`` so two workers never run the same chunk;
   :func:`bulk_jobs_resume` (beat) re-queues a job whose worker went away.
+- Undo of a job: as it goes, a job records in ``BulkJob.undo`` each target's state before
+  and after its action (and the audit entry it wrote); for ``CONSOLE_UNDO_SECONDS`` after
+  it finished, its actor may :func:`bulk_job_undo` it: a job of its own (action
+  ``undo``, same chunks, resumable) puts each target back through the domain's
+  ``*_restore`` functions (audited ``<action>.undo`` per target); a target changed since
+  is a failure of its own, the others are put back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -31,22 +37,36 @@ from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.audit.actor import Actor
-from apps.audit.services import audit_record, check_reason
-from apps.channels.models import Channel
+from apps.audit.models import AuditEntry
+from apps.audit.services import check_reason
+from apps.channels.models import Channel, Membership
 from apps.channels.services.channels import channel_users_ban, channel_users_mute
 from apps.core.errors import DomainError
 from apps.core.publishing import publish_on_commit
-from apps.events.models import EventType
-from apps.events.services import event_record
 from apps.members.models import Member
 from apps.members.services import member_ban
 from apps.messages.models import Message
+from apps.messages.services.hiding import message_hide, message_unhide
 from apps.messages.services.messages import message_delete
+from apps.messages.services.restore import (
+    messages_delete_restore,
+    messages_hide_restore,
+    messages_unhide_restore,
+)
 from apps.moderation.models import BulkJob
+from apps.moderation.services import (
+    BAN_FIELDS,
+    CHANNEL_BAN_FIELDS,
+    MUTE_FIELDS,
+    channel_users_ban_restore,
+    channel_users_mute_restore,
+    member_ban_restore,
+    state_of,
+)
 from apps.organizations.models import Organization
 from apps.reports.models import Report
 from apps.reports.selectors import report_group
-from apps.reports.services import report_resolve
+from apps.reports.services import REOPEN_FIELDS, report_resolve, reports_reopen
 
 DISMISS, DELETE, HIDE, UNHIDE, MUTE, CHANNEL_BAN, GLOBAL_BAN = (
     "dismiss",
@@ -65,6 +85,8 @@ MAX_FAILURES_KEPT = 100
 #: A running job whose row was not touched for this long lost its worker (resumed).
 STALE_AFTER = timedelta(minutes=2)
 TASK = "moderation.bulk_job_run"
+#: The action (and unit) of a job that undoes another.
+UNDO = "undo"
 
 
 def bulk_setting(name: str) -> int:
@@ -118,71 +140,6 @@ class BulkOutcome:
 
 def _label(target: Any) -> str:
     return "/".join(str(t) for t in target) if isinstance(target, list | tuple) else str(target)
-
-
-# --- hide and unhide ---------------------------------------------------------------------------
-
-
-@transaction.atomic
-def message_hide(
-    *, organization: Organization, actor: Actor, message: Message, reason: str = ""
-) -> Message:
-    """Hide ``message`` from members (``hidden_at``), audited as ``message.hide`` (as the
-    report threshold's hide) with a ``message.hidden`` event. Hiding a hidden message is
-    a no-op (no second audit entry)."""
-    reason = check_reason(reason)
-    message = Message.objects.select_for_update(of=("self",)).get(
-        pk=message.pk, organization=organization
-    )
-    if message.hidden_at is not None:
-        return message
-    message.hidden_at = timezone.now()
-    message.save(update_fields=["hidden_at"])
-    payload = {"messageId": str(message.public_id), "hiddenAt": message.hidden_at.isoformat()}
-    audit_record(
-        organization=organization,
-        actor=actor,
-        action="message.hide",
-        target_type="message",
-        target_id=str(message.public_id),
-        reason=reason,
-        before={"hiddenAt": None},
-        after=payload,
-    )
-    event_record(
-        organization=organization,
-        type=EventType.MESSAGE_HIDDEN,
-        payload={**payload, "actor": actor.label, "reason": reason},
-    )
-    return message
-
-
-@transaction.atomic
-def message_unhide(
-    *, organization: Organization, actor: Actor, message: Message, reason: str = ""
-) -> Message:
-    """Show a hidden message again, audited as ``message.unhide``; a no-op for a message
-    that is not hidden."""
-    reason = check_reason(reason)
-    message = Message.objects.select_for_update(of=("self",)).get(
-        pk=message.pk, organization=organization
-    )
-    if message.hidden_at is None:
-        return message
-    before = message.hidden_at.isoformat()
-    message.hidden_at = None
-    message.save(update_fields=["hidden_at"])
-    audit_record(
-        organization=organization,
-        actor=actor,
-        action="message.unhide",
-        target_type="message",
-        target_id=str(message.public_id),
-        reason=reason,
-        before={"hiddenAt": before},
-        after={"hiddenAt": None},
-    )
-    return message
 
 
 # --- selection -> units ------------------------------------------------------------------------
@@ -361,17 +318,24 @@ def bulk_apply(
     unit: str,
     targets: Sequence[Any],
     outcome: BulkOutcome | None = None,
+    records: list[dict[str, Any]] | None = None,
 ) -> BulkOutcome:
     """Apply ``spec`` to each of ``targets`` (units of kind ``unit``), each in its own
     savepoint: a target a service refuses is counted as a failure with its message,
-    rolled back alone, and the others go on."""
+    rolled back alone, and the others go on. With ``records`` (a job's), each target
+    that changed appends its state before and after (what :func:`bulk_job_undo` needs)."""
     bulk_check(unit=unit, spec=spec)
     outcome = outcome or BulkOutcome()
     applier = _Applier(organization=organization, actor=actor, spec=spec)
     for target in targets:
         try:
             with transaction.atomic():
+                before = _unit_state(applier, unit, target) if records is not None else {}
                 applier.apply(unit, target)
+                if records is not None:
+                    after = _unit_state(applier, unit, target, before)
+                    if after != before:
+                        records.append({"b": before, "x": after, "e": _entry_of(actor)})
         except DomainError as error:
             outcome.fail(target, error.message)
         else:
@@ -412,13 +376,13 @@ def bulk_job_create(
 
 
 def bulk_job_get(*, organization: Organization, job_id: Any) -> BulkJob:
-    """The organization's job (without its targets), or DomainError(not_found)."""
+    """The organization's job (targets, undo records deferred), or DomainError(not_found)."""
     try:
         pk = int(job_id)
     except (TypeError, ValueError):
         pk = 0
     job = (
-        BulkJob.objects.defer("targets").filter(organization=organization, pk=pk).first()
+        BulkJob.objects.defer("targets", "undo").filter(organization=organization, pk=pk).first()
         if 0 < pk < 2**63
         else None
     )
@@ -430,7 +394,7 @@ def bulk_job_get(*, organization: Organization, job_id: Any) -> BulkJob:
 def bulk_jobs_recent(*, organization: Organization, limit: int = 20) -> list[BulkJob]:
     """The organization's latest jobs, newest first (without their targets)."""
     return list(
-        BulkJob.objects.defer("targets", "failures")
+        BulkJob.objects.defer("targets", "failures", "undo")
         .filter(organization=organization)
         .order_by("-pk")[:limit]
     )
@@ -448,7 +412,7 @@ def bulk_job_run(*, job_pk: int, chunk_size: int | None = None) -> BulkJob | Non
     targets = list(job.targets or [])  # read once per run, not once per chunk
     organization = job.organization
     actor = Actor(account=job.actor_account) if job.actor_account_id else Actor.system()
-    spec = BulkSpec.from_job(job)
+    spec = BulkSpec.from_job(job) if job.unit != UNDO else BulkSpec(action=UNDO, reason="")
     while True:
         with transaction.atomic():
             locked = (
@@ -462,7 +426,16 @@ def bulk_job_run(*, job_pk: int, chunk_size: int | None = None) -> BulkJob | Non
             start = locked.position
             chunk = targets[start : start + chunk_size]
             outcome = BulkOutcome()
-            if chunk:
+            records: list[dict[str, Any]] = []
+            if chunk and locked.unit == UNDO:
+                _undo_records(
+                    organization=organization,
+                    actor=actor,
+                    action=str((job.params or {}).get("action")),
+                    records=chunk,
+                    outcome=outcome,
+                )
+            elif chunk:
                 bulk_apply(
                     organization=organization,
                     actor=actor,
@@ -470,7 +443,11 @@ def bulk_job_run(*, job_pk: int, chunk_size: int | None = None) -> BulkJob | Non
                     unit=locked.unit,
                     targets=chunk,
                     outcome=outcome,
+                    records=records,
                 )
+            if records:
+                undo = locked.undo or {}
+                locked.undo = {**undo, "records": [*(undo.get("records") or []), *records]}
             kept = max(0, MAX_FAILURES_KEPT - len(locked.failures or []))
             locked.failures = [*(locked.failures or []), *outcome.failures[:kept]]
             locked.position = start + len(chunk)
@@ -481,6 +458,7 @@ def bulk_job_run(*, job_pk: int, chunk_size: int | None = None) -> BulkJob | Non
             locked.finished_at = timezone.now() if finished else None
             locked.save(
                 update_fields=[
+                    "undo",
                     "failures",
                     "position",
                     "done",
@@ -510,3 +488,212 @@ def bulk_jobs_resume(*, stale_after: timedelta = STALE_AFTER) -> int:
     for pk in pks:
         publish_on_commit(TASK, pk, recovered_by="moderation.bulk_jobs_resume")
     return len(pks)
+
+
+# --- undo of a job -----------------------------------------------------------------------------
+
+
+def _dump(state: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in state.items()}
+
+
+def _load_stamps(part: dict[str, str | None]) -> dict[str, datetime | None]:
+    return {key: datetime.fromisoformat(v) if v else None for key, v in part.items()}
+
+
+def _load(state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: datetime.fromisoformat(v) if k.endswith("_at") and isinstance(v, str) else v
+        for k, v in state.items()
+    }
+
+
+def _entry_of(actor: Actor) -> int | None:
+    """The newest audit entry of ``actor`` (the one the unit just wrote)."""
+    entries = AuditEntry.objects.order_by("-pk")
+    if actor.account is not None:
+        entries = entries.filter(actor_account=actor.account)
+    return entries.values_list("pk", flat=True).first()
+
+
+def _unit_state(
+    applier: _Applier, unit: str, target: Any, before: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What ``spec.action`` changes on this unit, as JSON: ``m`` {messageId: deleted_at or
+    hidden_at}, ``g`` [userId, global ban], ``u`` [channel pk, userId, mute or channel
+    ban], ``r`` {report pk: state} (the group's open reports ``before``)."""
+    organization, action = applier.organization, applier.spec.action
+    state: dict[str, Any] = {}
+    message: Message | None = None
+    member: Member | None = None
+    channel: Channel | None = None
+    if unit == REPORT:
+        report = (
+            Report.objects.select_related("target_member", "target_message__channel")
+            .filter(organization=organization, pk=int(target))
+            .first()
+        )
+        if report is None:
+            return state
+        pks = list((before or {}).get("r") or [r.pk for r in report_group(report)])
+        state["r"] = {
+            str(r.pk): _dump(state_of(r, REOPEN_FIELDS))
+            for r in Report.objects.filter(organization=organization, pk__in=pks)
+        }
+        message, member = report.target_message, report.target_member
+        channel = message.channel if message is not None else None
+    elif unit == MESSAGE:
+        message = Message.objects.filter(organization=organization, pk=int(target)).first()
+    else:
+        member_pk = target[0] if unit == MEMBER_CHANNEL else target
+        member = Member.objects.filter(organization=organization, pk=int(member_pk)).first()
+        channel_pk = target[1] if unit == MEMBER_CHANNEL else applier.spec.channel_pk
+        if channel_pk is not None:
+            channel = Channel.objects.filter(organization=organization, pk=int(channel_pk)).first()
+    if action in (DELETE, HIDE, UNHIDE) and message is not None:
+        field = "deleted_at" if action == DELETE else "hidden_at"
+        value = Message.objects.filter(pk=message.pk).values_list(field, flat=True).first()
+        state["m"] = {str(message.public_id): value.isoformat() if value else None}
+    elif action == GLOBAL_BAN and member is not None:
+        fresh = Member.objects.get(pk=member.pk)
+        state["g"] = [member.user_id, _dump(state_of(fresh, BAN_FIELDS))]
+    elif action in (MUTE, CHANNEL_BAN) and member is not None and channel is not None:
+        fields = MUTE_FIELDS if action == MUTE else CHANNEL_BAN_FIELDS
+        row = Membership.objects.filter(channel=channel, member=member).first()
+        empty = {f: "" if f == "ban_reason" else None for f in fields}
+        state["u"] = [channel.pk, member.user_id, _dump(state_of(row, fields)) if row else empty]
+    return state
+
+
+def _record_label(record: dict[str, Any]) -> str:
+    before = record.get("b") or {}
+    part = next((before[k] for k in ("m", "g", "u", "r") if k in before), {"?": None})
+    return ", ".join(part) if isinstance(part, dict) else str(part[-2])
+
+
+def _undo_record(
+    *, organization: Organization, actor: Actor, action: str, record: dict[str, Any]
+) -> None:
+    """Put one target back as it was before the job (DomainError: it changed since)."""
+    before, after, undoes = record["b"], record["x"], record.get("e")
+    if before.get("m") is not None and before["m"] != after.get("m"):
+        restore_messages = {
+            DELETE: messages_delete_restore,
+            HIDE: messages_hide_restore,
+            UNHIDE: messages_unhide_restore,
+        }[action]
+        restore_messages(
+            organization=organization,
+            actor=actor,
+            expected=_load_stamps(after["m"]),
+            restore=_load_stamps(before["m"]),
+            undoes=undoes,
+        )
+    if before.get("g") is not None and before["g"] != after.get("g"):
+        user_id = before["g"][0]
+        member = Member.objects.filter(organization=organization, user_id=user_id).first()
+        if member is None:
+            raise DomainError("conflict", f"No user {user_id!r} any more.")
+        member_ban_restore(
+            member=member,
+            actor=actor,
+            expected=_load(after["g"][1]),
+            restore=_load(before["g"][1]),
+            undoes=undoes,
+        )
+    if before.get("u") is not None and before["u"] != after.get("u"):
+        channel_pk, user_id, state = before["u"]
+        channel = Channel.objects.filter(organization=organization, pk=channel_pk).first()
+        if channel is None:
+            raise DomainError("conflict", "The channel no longer exists.")
+        restore_members = (
+            channel_users_mute_restore if action == MUTE else channel_users_ban_restore
+        )
+        restore_members(
+            channel=channel,
+            actor=actor,
+            expected={user_id: _load(after["u"][2])},
+            restore={user_id: _load(state)},
+            undoes=undoes,
+        )
+    reopen = {
+        int(pk): _load(after["r"][pk])
+        for pk, was in (before.get("r") or {}).items()
+        if was["state"] == Report.State.OPEN and (after.get("r") or {}).get(pk, was) != was
+    }
+    if reopen:
+        reports_reopen(actor=actor, organization=organization, expected=reopen, undoes=undoes)
+
+
+def _undo_records(
+    *,
+    organization: Organization,
+    actor: Actor,
+    action: str,
+    records: Sequence[dict[str, Any]],
+    outcome: BulkOutcome,
+) -> None:
+    """Undo a chunk of records, each in its own savepoint (as :func:`bulk_apply`)."""
+    for record in records:
+        try:
+            with transaction.atomic():
+                _undo_record(organization=organization, actor=actor, action=action, record=record)
+        except DomainError as error:
+            outcome.fail(_record_label(record), error.message)
+        else:
+            outcome.done += 1
+
+
+def bulk_undo_until(job: BulkJob) -> datetime | None:
+    """Until when the job may be undone (None: never: unfinished, an undo, nothing done)."""
+    if job.finished_at is None or job.unit == UNDO or not (job.undo or {}).get("records"):
+        return None
+    return job.finished_at + timedelta(seconds=int(settings.CHATADMIN["CONSOLE_UNDO_SECONDS"]))
+
+
+def bulk_job_undoable(job: BulkJob, account_pk: int | None) -> bool:
+    """Whether ``account_pk`` may undo ``job`` now (its actor, in time, not undone yet)."""
+    until = bulk_undo_until(job)
+    return (
+        until is not None
+        and timezone.now() <= until
+        and account_pk is not None
+        and job.actor_account_id == account_pk
+        and not (job.undo or {}).get("by")
+    )
+
+
+@transaction.atomic
+def bulk_job_undo(*, organization: Organization, job_id: Any, account: Account) -> BulkJob:
+    """Queue the undo of the organization's finished job ``job_id`` as a job of its own
+    (returned); DomainError: not found, not its actor's, too late, already undone."""
+    job = bulk_job_get(organization=organization, job_id=job_id)
+    job = BulkJob.objects.select_for_update().get(pk=job.pk)
+    until = bulk_undo_until(job)
+    if job.actor_account_id != account.pk:
+        raise DomainError("forbidden", "Only the moderator who did it may undo a bulk action.")
+    if (job.undo or {}).get("by"):
+        raise DomainError("conflict", "This bulk action was already undone.")
+    if until is None:
+        raise DomainError("conflict", "This bulk action has nothing to undo (yet).")
+    if timezone.now() > until:
+        seconds = int(settings.CHATADMIN["CONSOLE_UNDO_SECONDS"])
+        raise DomainError(
+            "conflict", f"Too late to undo: undo is possible for {seconds} s after the job."
+        )
+    records = list(reversed(job.undo["records"]))  # the latest first (a target done twice)
+    undo = BulkJob.objects.create(
+        organization=organization,
+        actor_account=account,
+        actor_label=Actor(account=account).label[:255],
+        action=UNDO,
+        unit=UNDO,
+        reason=f"undo of bulk action {job.pk}",
+        params={"undoes": job.pk, "action": job.action},
+        targets=records,
+        total=len(records),
+    )
+    job.undo = {**job.undo, "by": undo.pk}
+    job.save(update_fields=["undo", "updated_at"])
+    publish_on_commit(TASK, undo.pk, recovered_by="moderation.bulk_jobs_resume")
+    return undo

@@ -100,6 +100,10 @@ class BulkJob(models.Model):
     failed = models.PositiveIntegerField(default=0)
     #: The first failures: ``[{"target": "...", "error": "..."}]`` (capped).
     failures = models.JSONField(default=list, blank=True)
+    #: For its undo (apps/moderation/bulk.py): ``records``, per target done, its state
+    #: before and after (``{"b", "x", "e": audit entry}``, appended chunk by chunk), and
+    #: ``by``, the pk of the job that undid it.
+    undo = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -69,6 +69,8 @@
           set("state", data.finished ? "Finished" : "Running");
           var note = box.querySelector("[data-bulk-running]");
           if (note && data.finished) { note.hidden = true; }
+          var undo = document.querySelector("[data-bulk-undo]");
+          if (undo) { undo.hidden = !data.undoable; }
           var list = box.querySelector("[data-bulk-failures]");
           if (list && data.failures && data.failures.length) {
             list.textContent = "";

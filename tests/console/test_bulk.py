@@ -5,6 +5,7 @@ ones queued as a job with a progress page, permissions and bounded queries."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from apps.audit.models import AuditEntry
 from apps.channels.models import Channel, Membership
 from apps.members.models import Member
 from apps.messages.models import Message
+from apps.moderation import bulk
 from apps.moderation.models import BulkJob
 from apps.organizations.models import Organization
 from apps.reports.models import Report
@@ -633,7 +635,26 @@ def test_a_bulk_delete_done_in_the_request_offers_undo_that_restores_every_messa
     assert len(actions(org, "message.delete.undo")) == 3
 
 
-def test_a_bulk_mute_in_one_channel_offers_undo_and_in_several_channels_does_not(
+def undo(client: Client, org: Organization, token: str) -> list[str]:
+    """The messages of an undo (those of the action, not yet shown, are shown first)."""
+    client.get(reverse("console:bulk_job", args=[org.slug]))
+    response = client.post(reverse("console:undo", args=[org.slug]), {"token": token})
+    assert response.status_code == 302
+    return [m for m in flash(response) if not m.startswith("You can undo")]
+
+
+def _mute_bobs_messages(client: Client, org: Organization, world: World) -> Any:
+    return confirm(
+        client,
+        org,
+        bulk_list="messages",
+        ids=[m.pk for m in world.bob_messages],  # bob in general and in random
+        action="mute",
+        duration="5m",
+    )
+
+
+def test_a_bulk_mute_in_one_channel_offers_undo(
     moderator_client: Client, org: Organization, world: World
 ) -> None:
     one = confirm(
@@ -645,18 +666,167 @@ def test_a_bulk_mute_in_one_channel_offers_undo_and_in_several_channels_does_not
         action="mute",
         duration="5m",
     )
-    assert len(_undo_tokens(one)) == 1
-    moderator_client.get(one["Location"])  # the flash messages are shown (consumed)
-    several = confirm(
+    (token,) = _undo_tokens(one)
+    assert "You can undo the mute of alice, bob in general for 30 s." in flash(one)
+    assert undo(moderator_client, org, token) == ["Undone: the mute of alice, bob in general."]
+    assert not Membership.objects.filter(muted_at__isnull=False).exists()
+
+
+def test_a_bulk_mute_in_several_channels_offers_one_undo_that_unmutes_in_each(
+    moderator_client: Client, org: Organization, world: World
+) -> None:
+    several = _mute_bobs_messages(moderator_client, org, world)
+    assert "Mute: 2 done (5 min)." in flash(several)
+    assert "You can undo the mute of bob in general, random for 30 s." in flash(several)
+    (token,) = _undo_tokens(several)
+    assert Membership.objects.filter(muted_at__isnull=False).count() == 2
+    assert undo(moderator_client, org, token) == ["Undone: the mute of bob in general, random."]
+    assert not Membership.objects.filter(muted_at__isnull=False).exists()
+    entries = actions(org, "channel.users.mute.undo")
+    assert sorted(e.target_id for e in entries) == ["general", "random"]
+    assert {e.actor_label for e in entries} == {"mod@acme.test"}
+
+
+def test_an_undo_over_several_channels_is_all_or_nothing(
+    moderator_client: Client, org: Organization, world: World
+) -> None:
+    (token,) = _undo_tokens(_mute_bobs_messages(moderator_client, org, world))
+    Membership.objects.filter(member=world.bob, channel=world.random).update(
+        muted_at=None, mute_expires_at=None
+    )  # someone unmuted bob in random meanwhile
+    [refusal] = undo(moderator_client, org, token)
+    assert refusal.startswith("Could not undo:") and "changed since" in refusal
+    assert Membership.objects.get(member=world.bob, channel=world.general).muted_at is not None
+    assert not actions(org, "channel.users.mute.undo")
+
+
+def test_undoing_a_bulk_mute_twice_is_refused(
+    moderator_client: Client, org: Organization, world: World
+) -> None:
+    (token,) = _undo_tokens(_mute_bobs_messages(moderator_client, org, world))
+    undo(moderator_client, org, token)
+    assert undo(moderator_client, org, token) == [
+        "This action was already undone. Nothing was changed."
+    ]
+
+
+def test_a_bulk_channel_ban_across_channels_from_the_queue_offers_undo_reopening_reports(
+    moderator_client: Client, org: Organization, world: World
+) -> None:
+    reports = [
+        report_create(
+            organization=org,
+            actor=Actor.system(),
+            reporter=world.carol,
+            target_member=world.bob,
+            target_message=message,
+            reason="spam",
+        )
+        for message in (world.bob_messages[0], world.bob_messages[2])  # general, random
+    ]
+    response = confirm(
         moderator_client,
         org,
-        bulk_list="messages",
-        ids=[m.pk for m in world.bob_messages],  # bob in general and in random
-        action="mute",
-        duration="5m",
+        bulk_list="queue",
+        ids=[r.pk for r in reports],
+        action="channel_ban",
     )
-    assert _undo_tokens(several) == []
-    assert "Mute: 2 done (5 min)." in flash(several)
+    (token,) = _undo_tokens(response)
+    assert Membership.objects.filter(member=world.bob, banned_at__isnull=False).count() == 2
+    assert undo(moderator_client, org, token) == [
+        "Undone: the ban of bob from general, random (and 2 reports resolved)."
+    ]
+    assert not Membership.objects.filter(banned_at__isnull=False).exists()
+    assert set(Report.objects.values_list("state", flat=True)) == {"open"}
+    assert len(actions(org, "channel.users.ban.undo")) == 2
+    assert len(actions(org, "report.resolve.undo")) == 2
+
+
+def test_a_bulk_global_ban_of_several_users_offers_undo_restoring_each_earlier_ban(
+    moderator_client: Client, org: Organization, world: World
+) -> None:
+    earlier = timezone.now() - timezone.timedelta(days=1)
+    Member.objects.filter(pk=world.carol.pk).update(
+        banned_at=earlier, ban_expires_at=None, ban_reason="old ban"
+    )
+    ids = [world.alice.pk, world.bob.pk, world.carol.pk]
+    response = confirm(
+        moderator_client, org, bulk_list="users", ids=ids, action="global_ban", duration="1h"
+    )
+    (token,) = _undo_tokens(response)
+    assert "You can undo the ban of alice, bob, carol everywhere for 30 s." in flash(response)
+    undo(moderator_client, org, token)
+    assert list(Member.objects.filter(banned_at__isnull=False).values_list("user_id")) == [
+        ("carol",)
+    ]
+    carol = Member.objects.get(pk=world.carol.pk)
+    assert (carol.banned_at, carol.ban_expires_at, carol.ban_reason) == (earlier, None, "old ban")
+    assert sorted(e.target_id for e in actions(org, "user.ban.undo")) == ["alice", "bob", "carol"]
+
+
+def test_a_bulk_unhide_offers_undo_that_hides_the_messages_again(
+    moderator_client: Client, org: Organization, world: World
+) -> None:
+    hidden_at = timezone.now() - timezone.timedelta(hours=1)
+    ids = [m.pk for m in world.alice_messages]
+    Message.objects.filter(pk__in=ids).update(hidden_at=hidden_at)
+    response = confirm(moderator_client, org, bulk_list="messages", ids=ids, action="unhide")
+    (token,) = _undo_tokens(response)
+    assert "You can undo showing 3 messages for 30 s." in flash(response)
+    assert not Message.objects.filter(hidden_at__isnull=False).exists()
+    assert undo(moderator_client, org, token) == ["Undone: showing 3 messages."]
+    assert set(Message.objects.filter(pk__in=ids).values_list("hidden_at", flat=True)) == {
+        hidden_at
+    }
+    entries = actions(org, "message.unhide.undo")
+    assert len(entries) == 3 and all(e.after["undoes"] for e in entries)
+
+
+def test_a_large_undo_keeps_its_state_server_side_and_signs_only_its_key(
+    moderator_client: Client,
+    moderator: Any,
+    org: Organization,
+    world: World,
+) -> None:
+    messages = [MessageFactory(channel=world.general, author=world.carol) for _ in range(40)]
+    ids = [m.pk for m in messages]
+    response = confirm(moderator_client, org, bulk_list="messages", ids=ids, action="delete")
+    (token,) = _undo_tokens(response)
+    assert len(token) < 300  # the 40 messages' states stay in the session
+    other_session = Client()
+    other_session.force_login(moderator)
+    assert undo(other_session, org, token) == [
+        "This undo is no longer available in this session. Nothing was changed."
+    ]
+    assert undo(moderator_client, org, token) == ["Undone: deleting 40 messages."]
+    assert not Message.objects.filter(deleted_at__isnull=False).exists()
+    assert len(actions(org, "message.delete.undo")) == 40
+
+
+@pytest.mark.parametrize("persona", ["owner_client", "admin_client_", "moderator_client"])
+def test_every_console_role_may_undo_its_own_bulk_action_over_several_channels(
+    persona: str, request: pytest.FixtureRequest, org: Organization, world: World
+) -> None:
+    client = request.getfixturevalue(persona)
+    (token,) = _undo_tokens(_mute_bobs_messages(client, org, world))
+    assert undo(client, org, token)[0].startswith("Undone:")
+    assert not Membership.objects.filter(muted_at__isnull=False).exists()
+
+
+def test_only_the_actor_may_undo_a_bulk_action_and_another_organizations_moderator_gets_404(
+    moderator_client: Client,
+    owner_client: Client,
+    outsider_client: Client,
+    org: Organization,
+    world: World,
+) -> None:
+    (token,) = _undo_tokens(_mute_bobs_messages(moderator_client, org, world))
+    url = reverse("console:undo", args=[org.slug])
+    assert outsider_client.post(url, {"token": token}).status_code == 404
+    assert undo(owner_client, org, token) == [
+        "Only the moderator who did it may undo an action. Nothing was changed."
+    ]
+    assert Membership.objects.filter(muted_at__isnull=False).count() == 2
 
 
 def test_a_bulk_dismiss_from_the_queue_offers_undo_that_reopens_the_reports(
@@ -702,3 +872,132 @@ def test_the_jobs_page_lists_the_organizations_latest_jobs_only(
     assert [j["job"] for j in status["jobs"]] == [job.pk]
     count = moderator_client.get(reverse("console:bulk_count", args=[org.slug])).json()
     assert count == {"lists": ["queue", "messages", "users", "members"]}
+
+
+# --- undo of a job ------------------------------------------------------------------------------
+
+
+def _hide_all_as_a_job(client: Client, org: Organization, settings: Any) -> BulkJob:
+    settings.CHATADMIN = {**settings.CHATADMIN, "BULK_SYNC_LIMIT": 2}
+    confirm(client, org, bulk_list="messages", all="1", query="", action="hide")
+    job = BulkJob.objects.get()
+    bulk.bulk_job_run(job_pk=job.pk, chunk_size=4)  # the worker's part
+    job.refresh_from_db()
+    return job
+
+
+def _job_undo(client: Client, org: Organization, job: BulkJob) -> Any:
+    return client.post(reverse("console:bulk_job_undo", args=[org.slug]), {"job": job.pk})
+
+
+@pytest.mark.parametrize("persona", ["owner_client", "admin_client_", "moderator_client"])
+def test_a_finished_job_offers_undo_on_its_page_that_runs_as_a_job_of_its_own(
+    persona: str, request: pytest.FixtureRequest, org: Organization, world: World, settings: Any
+) -> None:
+    client = request.getfixturevalue(persona)
+    job = _hide_all_as_a_job(client, org, settings)
+    url = reverse("console:bulk_job", args=[org.slug])
+    html = client.get(url, {"job": job.pk}).content.decode()
+    form = html[html.index('class="bulk-undo"') :]
+    form = form[: form.index("</form>")]
+    assert "data-bulk-undo" in form and " hidden" not in form.split(">")[0]
+    assert "csrfmiddlewaretoken" in form and f'name="job" value="{job.pk}"' in form
+    status = client.get(reverse("console:bulk_job_status", args=[org.slug]), {"job": job.pk})
+    assert status.json()["undoable"] is True
+
+    response = _job_undo(client, org, job)
+    undo = BulkJob.objects.exclude(pk=job.pk).get()
+    assert response["Location"] == f"{url}?job={undo.pk}"
+    assert (undo.action, undo.total, undo.state) == ("undo", 6, "queued")
+    assert Message.objects.filter(hidden_at__isnull=False).count() == 6  # not yet: the task
+    bulk.bulk_job_run(job_pk=undo.pk, chunk_size=4)
+    assert not Message.objects.filter(hidden_at__isnull=False).exists()
+    assert len(actions(org, "message.hide.undo")) == 6
+    page = client.get(url, {"job": undo.pk}).content.decode()
+    assert f'This undoes <a href="?job={job.pk}">bulk action {job.pk}</a>' in page
+    assert "bulk-undo" not in page  # an undo is not undone in turn
+    again = client.get(url, {"job": job.pk}).content.decode()
+    assert f'Undone by <a href="?job={undo.pk}">' in again and "bulk-undo" not in again
+
+
+def test_an_unfinished_job_renders_its_undo_form_hidden_until_it_finishes(
+    moderator_client: Client, org: Organization, world: World, settings: Any
+) -> None:
+    settings.CHATADMIN = {**settings.CHATADMIN, "BULK_SYNC_LIMIT": 2}
+    confirm(moderator_client, org, bulk_list="messages", all="1", query="", action="hide")
+    job = BulkJob.objects.get()
+    html = moderator_client.get(
+        reverse("console:bulk_job", args=[org.slug]), {"job": job.pk}
+    ).content.decode()
+    assert "data-bulk-undo hidden" in html
+    response = _job_undo(moderator_client, org, job)
+    assert "Nothing was changed. This bulk action has nothing to undo (yet)." in flash(response)
+    assert BulkJob.objects.count() == 1
+
+
+def test_a_job_undo_is_refused_twice_after_the_time_and_to_another_account(
+    moderator_client: Client, owner_client: Client, org: Organization, world: World, settings: Any
+) -> None:
+    job = _hide_all_as_a_job(moderator_client, org, settings)
+    page = owner_client.get(reverse("console:bulk_job", args=[org.slug]), {"job": job.pk})
+    assert "bulk-undo" not in page.content.decode()  # not the owner's job
+    refused = _job_undo(owner_client, org, job)
+    assert "Only the moderator who did it may undo a bulk action." in flash(refused)[-1]
+    BulkJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(seconds=31))
+    late = _job_undo(moderator_client, org, job)
+    assert "Too late to undo" in flash(late)[-1]
+    BulkJob.objects.filter(pk=job.pk).update(finished_at=timezone.now())
+    _job_undo(moderator_client, org, job)
+    twice = _job_undo(moderator_client, org, job)
+    assert "already undone" in flash(twice)[-1]
+    assert BulkJob.objects.count() == 2
+
+
+def test_another_organizations_moderator_gets_404_for_a_job_undo(
+    moderator_client: Client,
+    outsider_client: Client,
+    org: Organization,
+    other_org: Organization,
+    world: World,
+    settings: Any,
+) -> None:
+    job = _hide_all_as_a_job(moderator_client, org, settings)
+    assert _job_undo(outsider_client, org, job).status_code == 404
+    assert _job_undo(outsider_client, other_org, job).status_code == 404
+    assert _job_undo(moderator_client, org, BulkJob(pk=job.pk + 1)).status_code == 404
+    assert BulkJob.objects.count() == 1
+
+
+def test_undoing_a_queue_job_reopens_its_reports_and_unbans(
+    moderator_client: Client, org: Organization, world: World, settings: Any
+) -> None:
+    reports = [
+        report_create(
+            organization=org,
+            actor=Actor.system(),
+            reporter=world.carol,
+            target_member=message.author,
+            target_message=message,
+            reason="spam",
+        )
+        for message in (world.alice_messages[0], world.bob_messages[0], world.bob_messages[2])
+    ]
+    settings.CHATADMIN = {**settings.CHATADMIN, "BULK_SYNC_LIMIT": 1}
+    confirm(
+        moderator_client,
+        org,
+        bulk_list="queue",
+        ids=[r.pk for r in reports],
+        action="global_ban",
+        duration="1d",
+    )
+    job = BulkJob.objects.get()
+    bulk.bulk_job_run(job_pk=job.pk)
+    assert Member.objects.filter(banned_at__isnull=False).count() == 2
+    _job_undo(moderator_client, org, job)
+    undo = BulkJob.objects.exclude(pk=job.pk).get()
+    done = bulk.bulk_job_run(job_pk=undo.pk)
+    assert done is not None and done.failed == 0, done.failures
+    assert not Member.objects.filter(banned_at__isnull=False).exists()
+    assert set(Report.objects.values_list("state", flat=True)) == {"open"}
+    assert len(actions(org, "report.resolve.undo")) == 3

@@ -157,3 +157,45 @@ def test_select_all_matching_hides_every_match_through_a_job_with_live_progress(
     assert not Message.objects.filter(author=scene.alice, hidden_at__isnull=False).exists()
     assert AuditEntry.objects.filter(action="message.hide").count() == SPAM
     shots.take(page, "job-finished", narrow=True)
+
+
+def test_a_finished_job_is_undone_from_its_page_and_the_rows_are_shown_again(
+    page: Any, shots: Shots, scene: Scene, settings: Any
+) -> None:
+    settings.CHATADMIN = {**settings.CHATADMIN, "BULK_SYNC_LIMIT": 10}
+    log_in(page, scene.moderator.email)
+    page.goto("/console/acme/messages/?author=spammer")
+    page.get_by_label(f"Select all {SPAM} matching").check()
+    page.get_by_label("With the selected rows").select_option("hide")
+    page.get_by_role("button", name="Continue…").click()
+    page.get_by_label("Reason (one for every target)").fill("spam wave")
+    page.get_by_role("button", name=f"Hide {SPAM} messages").click()
+    page.wait_for_url(re.compile(r"/console/acme/bulk/jobs/\?job=\d+"))
+    job = BulkJob.objects.get()
+    undo_button = page.get_by_role("button", name="Undo")
+    assert not undo_button.is_visible()  # not before the job finished
+
+    bulk.bulk_job_run(job_pk=job.pk, chunk_size=25)  # the worker's part
+    page.locator("[data-bulk-state]", has_text="Finished").wait_for()
+    undo_button.wait_for()  # shown by the poll, no reload
+    assert Message.objects.filter(author=scene.spammer, hidden_at__isnull=False).count() == SPAM
+    _fits_a_phone(page)
+    shots.take(page, "job-undoable", narrow=True)
+    undo_button.click()
+
+    page.wait_for_url(re.compile(rf"/console/acme/bulk/jobs/\?job=(?!{job.pk}\b)\d+"))
+    undo = BulkJob.objects.exclude(pk=job.pk).get()
+    assert "Undoing bulk action" in _flash(page)
+    assert page.get_by_text(f"This undoes bulk action {job.pk}.").is_visible()
+    bulk.bulk_job_run(job_pk=undo.pk, chunk_size=25)  # the worker's part
+    page.locator("[data-bulk-state]", has_text="Finished").wait_for()
+    assert page.locator("[data-bulk-done]").inner_text() == str(SPAM)
+    assert not page.get_by_role("button", name="Undo").is_visible()
+    shots.take(page, "undo-finished", narrow=True)
+
+    assert not Message.objects.filter(hidden_at__isnull=False).exists()
+    assert AuditEntry.objects.filter(action="message.hide.undo").count() == SPAM
+    page.goto("/console/acme/messages/?author=spammer")
+    page.get_by_text(f"cheap pills #{SPAM - 1}", exact=True).wait_for()
+    assert page.locator("td .tag", has_text="hidden").count() == 0  # shown again
+    shots.take(page, "messages-shown-again", narrow=True)

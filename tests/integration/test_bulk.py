@@ -86,3 +86,22 @@ def test_a_bulk_job_whose_worker_is_killed_resumes_and_completes_exactly(
     assert bulk.bulk_jobs_resume(stale_after=timedelta(0)) == 1  # as beat does
     wait_for(lambda: _finished(job), timeout=120, what="the bulk job to finish")
     _assert_done_exactly_once(job)
+
+
+def test_a_finished_bulk_job_is_undone_by_the_worker_as_a_job_of_its_own(
+    cluster: Cluster, org, settings
+) -> None:
+    settings.CHATADMIN = {**settings.CHATADMIN, "CONSOLE_UNDO_SECONDS": 600}
+    cluster.worker(env=CHUNK)
+    job, _ = _hide_job(org)
+    wait_for(lambda: _finished(job), timeout=120, what="the bulk job to finish")
+    job.refresh_from_db()
+    assert len(job.undo["records"]) == TARGETS  # each target's state before, chunk by chunk
+    with transaction.atomic():  # the undo job is queued when this commits
+        undo = bulk.bulk_job_undo(organization=org, job_id=job.pk, account=job.actor_account)
+    wait_for(lambda: _finished(undo), timeout=120, what="the undo job to finish")
+    undo.refresh_from_db()
+    assert (undo.position, undo.done, undo.failed) == (TARGETS, TARGETS, 0)
+    assert not Message.objects.filter(hidden_at__isnull=False).exists()
+    undos = AuditEntry.objects.filter(action="message.hide.undo")
+    assert undos.count() == TARGETS and undos.values("target_id").distinct().count() == TARGETS

@@ -128,6 +128,7 @@ POST_ONLY = {
     "role_rules",
     "role_reset",
     "bulk",
+    "bulk_job_undo",
     "undo",
 }
 #: Pages without a POST handler (lists): POST is 405 once the role check passed.

@@ -1,10 +1,10 @@
 """Undo after a bulk action done in the request (apps/console/undo.py's API).
 
-A bulk action offers "Undo" when its targets fit one undo action: deleting or hiding
-messages, dismissing queue items (their reports), a mute or a channel ban in ONE channel,
-a global ban of ONE user; the queue's actions also reopen the reports they resolved.
-Anything else (several channels, several global bans, unhide) is done without an offer;
-a job (a large selection) never offers one. See docs/console/bulk.md.
+Every bulk action done in the request offers ONE "Undo" for all it did: deleting, hiding
+or unhiding messages, dismissing queue items (their reports), mutes and channel bans in
+one channel or several (one undo part per channel), global bans of one user or several;
+the queue's actions also reopen the reports they resolved. A job (a large selection)
+offers its undo on its own page (apps/moderation/bulk.py). See docs/console/bulk.md.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.channels.models import Channel
-from apps.console.undo import MAX_UNDO_TARGETS, UndoBefore, undo_before
+from apps.console.undo import MAX_UNDO_TARGETS, UndoBefore, undo_before_many
 from apps.members.models import Member
 from apps.messages.models import Message
 from apps.moderation import bulk
@@ -24,10 +24,13 @@ UNDO_ACTIONS = {
     bulk.DISMISS: "dismiss",
     bulk.DELETE: "delete",
     bulk.HIDE: "hide",
+    bulk.UNHIDE: "unhide",
     bulk.MUTE: "mute",
     bulk.CHANNEL_BAN: "channel_ban",
     bulk.GLOBAL_BAN: "ban",
 }
+
+Plan = tuple[str, dict[str, Any]]
 
 
 def _open_reports_of(organization: Organization, report_pks: list[int]) -> list[Report]:
@@ -49,65 +52,92 @@ def _open_reports_of(organization: Organization, report_pks: list[int]) -> list[
     ]
 
 
-def undo_plan(
+def undo_plans(
     *, organization: Organization, spec: bulk.BulkSpec, unit: str, targets: list[Any]
-) -> tuple[str, dict[str, Any]] | None:
-    """(undo action, targets) for :func:`~apps.console.undo.undo_before`, or None when
-    this bulk action offers no undo."""
+) -> list[Plan]:
+    """The ``(undo action, targets)`` parts of this bulk action's undo, for
+    :func:`~apps.console.undo.undo_before_many` (empty: it offers none)."""
     action = UNDO_ACTIONS.get(spec.action)
     if action is None or not targets or len(targets) > MAX_UNDO_TARGETS:
-        return None
-    plan: dict[str, Any] = {}
-    members: list[Member] = []
-    channels: set[str] = set()
+        return []
+    messages: list[str] = []
+    report_pks: list[int] = []
+    #: (userId, channelId or None) of each member acted on
+    pairs: list[tuple[str, str | None]] = []
     if unit == bulk.REPORT:
         reports = _open_reports_of(organization, [int(t) for t in targets])
         if len(reports) > MAX_UNDO_TARGETS:
-            return None
-        plan["reports"] = [r.pk for r in reports]
-        messages = [r.target_message for r in reports if r.target_message is not None]
-        if action in ("delete", "hide"):
-            plan["messages"] = sorted({str(m.public_id) for m in messages})
-        members = list({r.target_member_id: r.target_member for r in reports}.values())
-        channels = {m.channel.channel_id for m in messages}
+            return []
+        report_pks = [r.pk for r in reports]
+        with_message = [r for r in reports if r.target_message is not None]
+        messages = sorted({str(r.target_message.public_id) for r in with_message})
+        pairs = [
+            (r.target_member.user_id, r.target_message.channel.channel_id) for r in with_message
+        ]
+        if action == "ban":
+            pairs = [(r.target_member.user_id, None) for r in reports]
     elif unit == bulk.MESSAGE:
-        plan["messages"] = [
+        messages = [
             str(p)
             for p in Message.objects.filter(organization=organization, pk__in=targets).values_list(
                 "public_id", flat=True
             )
         ]
     elif unit == bulk.MEMBER_CHANNEL:
-        members = list(Member.objects.filter(pk__in={int(m) for m, _ in targets}))
-        channels = set(
-            Channel.objects.filter(pk__in={int(c) for _, c in targets}).values_list(
-                "channel_id", flat=True
-            )
+        users = dict(
+            Member.objects.filter(
+                organization=organization, pk__in={int(m) for m, _ in targets}
+            ).values_list("pk", "user_id")
         )
+        channels = dict(
+            Channel.objects.filter(
+                organization=organization, pk__in={int(c) for _, c in targets}
+            ).values_list("pk", "channel_id")
+        )
+        pairs = [
+            (users[int(m)], channels[int(c)])
+            for m, c in targets
+            if int(m) in users and int(c) in channels
+        ]
     elif unit == bulk.MEMBER:
-        members = list(Member.objects.filter(organization=organization, pk__in=targets))
+        channel_id = None
         if spec.channel_pk is not None:
-            channels = set(
-                Channel.objects.filter(pk=spec.channel_pk).values_list("channel_id", flat=True)
+            channel_id = (
+                Channel.objects.filter(organization=organization, pk=spec.channel_pk)
+                .values_list("channel_id", flat=True)
+                .first()
             )
+        pairs = [
+            (user_id, channel_id)
+            for user_id in Member.objects.filter(
+                organization=organization, pk__in=targets
+            ).values_list("user_id", flat=True)
+        ]
+    plans: list[Plan] = []
     if action in ("mute", "channel_ban"):
-        if len(channels) != 1:
-            return None
-        plan["channel"] = next(iter(channels))
-        plan["users"] = sorted(m.user_id for m in members)
-    elif action == "ban":
-        if len(members) != 1:
-            return None
-        plan["user"] = members[0].user_id
-    return action, plan
+        by_channel: dict[str, set[str]] = {}
+        for user_id, channel_id in pairs:
+            if channel_id is not None:
+                by_channel.setdefault(channel_id, set()).add(user_id)
+        plans = [
+            (action, {"channel": channel_id, "users": sorted(users)})
+            for channel_id, users in sorted(by_channel.items())
+        ]
+    elif action == "ban" and pairs:
+        plans = [(action, {"users": sorted({user_id for user_id, _ in pairs})})]
+    elif action in ("delete", "hide", "unhide") and messages:
+        plans = [(action, {"messages": messages})]
+    if report_pks:
+        if plans:
+            plans[0][1]["reports"] = report_pks
+        else:
+            plans = [("dismiss", {"reports": report_pks})]
+    return plans
 
 
 def before_bulk(
     *, organization: Organization, spec: bulk.BulkSpec, unit: str, targets: list[Any]
-) -> tuple[str, dict[str, Any], UndoBefore] | None:
-    """The plan and the state before the action (call right before it), or None."""
-    plan = undo_plan(organization=organization, spec=spec, unit=unit, targets=targets)
-    if plan is None:
-        return None
-    action, undo_targets = plan
-    return action, undo_targets, undo_before(organization, action, undo_targets)
+) -> tuple[list[Plan], list[UndoBefore]]:
+    """The undo's parts and their state before the action (call right before it)."""
+    plans = undo_plans(organization=organization, spec=spec, unit=unit, targets=targets)
+    return plans, undo_before_many(organization, plans)

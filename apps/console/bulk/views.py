@@ -30,7 +30,7 @@ from apps.console.bulk.forms import (
 )
 from apps.console.bulk.selection import BulkList
 from apps.console.bulk.undo_plan import before_bulk
-from apps.console.undo import offer_undo
+from apps.console.undo import offer_undo_many, undo_seconds
 from apps.core.errors import DomainError
 from apps.moderation import bulk
 from apps.moderation.models import BulkJob
@@ -46,6 +46,8 @@ ACTION_ROLES: dict[str, str] = {
     bulk.CHANNEL_BAN: Role.MODERATOR,
     bulk.GLOBAL_BAN: Role.MODERATOR,
 }
+#: The label of a job's action (a job may also undo another).
+JOB_LABELS = {**ACTION_LABELS, bulk.UNDO: "Undo"}
 #: Failures listed in a flash message after an action done in the request.
 FAILURES_SHOWN = 3
 #: Jobs listed on the bulk jobs page (and in its status JSON).
@@ -206,8 +208,8 @@ class BulkActionView(ConsoleView):
             flash.warning(self.request, f"{text}, {outcome.failed:,} failed ({shown}).")
         else:
             flash.success(self.request, f"{text}.")
-        if undo is not None and outcome.done:
-            offer_undo(self.request, *undo)
+        if outcome.done:
+            offer_undo_many(self.request, *undo)
         return redirect(back)
 
 
@@ -242,13 +244,15 @@ class BulkCountView(ConsoleView):
 
 
 def _job(view: ConsoleView, request: HttpRequest) -> BulkJob:
+    job_id = request.POST.get("job") if request.method == "POST" else request.GET.get("job")
     try:
-        return bulk.bulk_job_get(organization=view.organization, job_id=request.GET.get("job"))
+        return bulk.bulk_job_get(organization=view.organization, job_id=job_id)
     except DomainError as exc:
         raise Http404(exc.message) from exc
 
 
-def job_status(job: BulkJob) -> dict[str, Any]:
+def job_status(job: BulkJob, account_pk: int | None = None) -> dict[str, Any]:
+    """The job's progress as JSON; ``undoable``: ``account_pk`` may undo it now."""
     return {
         "job": job.pk,
         "state": job.state,
@@ -258,6 +262,7 @@ def job_status(job: BulkJob) -> dict[str, Any]:
         "done": job.done,
         "failed": job.failed,
         "failures": (job.failures or [])[:20],
+        "undoable": account_pk is not None and bulk.bulk_job_undoable(job, account_pk),
     }
 
 
@@ -273,16 +278,24 @@ class BulkJobView(ConsoleView):
             jobs = bulk.bulk_jobs_recent(organization=self.organization, limit=RECENT_JOBS)
             return self.render(
                 "console/bulk/jobs.html",
-                jobs=[(job, ACTION_LABELS.get(job.action, job.action)) for job in jobs],
+                jobs=[(job, JOB_LABELS.get(job.action, job.action)) for job in jobs],
                 job_url=url,
             )
         job = _job(self, request)
+        undo = job.undo or {}
         return self.render(
             "console/bulk/job.html",
             job=job,
-            progress=job_status(job),
-            action_label=ACTION_LABELS.get(job.action, job.action),
+            progress=job_status(job, request.user.pk),
+            action_label=JOB_LABELS.get(job.action, job.action),
             status_url=f"{status_url}?job={job.pk}",
+            # The actor's job offers "Undo" once finished (bulk.js shows it then).
+            may_undo=job.unit != bulk.UNDO
+            and not undo.get("by")
+            and job.actor_account_id == request.user.pk,
+            undone_by=undo.get("by"),
+            undoes=(job.params or {}).get("undoes") if job.unit == bulk.UNDO else None,
+            undo_seconds=undo_seconds(),
         )
 
 
@@ -293,7 +306,31 @@ class BulkJobStatusView(ConsoleView):
         if "job" not in request.GET:
             jobs = bulk.bulk_jobs_recent(organization=self.organization, limit=RECENT_JOBS)
             return JsonResponse({"jobs": [job_status(job) for job in jobs]})
-        return JsonResponse(job_status(_job(self, request)))
+        return JsonResponse(job_status(_job(self, request), request.user.pk))
+
+
+class BulkJobUndoView(ConsoleView):
+    """POST ``job``: undo the finished job (its actor only, for CONSOLE_UNDO_SECONDS
+    after it finished, once) as a job of its own; to that job's progress page."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if not has_role(self.role, Role.MODERATOR):
+            raise PermissionDenied("Undo needs the moderator role.")
+        url = reverse("console:bulk_job", args=[self.organization.slug])
+        job = _job(self, request)  # 404 for another organization's
+        try:
+            undo = bulk.bulk_job_undo(
+                organization=self.organization,
+                job_id=job.pk,
+                account=request.user,  # type: ignore[arg-type]
+            )
+        except DomainError as exc:
+            flash.error(request, f"Nothing was changed. {exc.message}")
+            return redirect(f"{url}?job={job.pk}")
+        flash.success(request, f"Undoing bulk action {job.pk}: {undo.total:,} to put back.")
+        return redirect(f"{url}?job={undo.pk}")
 
 
 urlpatterns = [
@@ -301,4 +338,5 @@ urlpatterns = [
     path("bulk/count/", BulkCountView.as_view(), name="bulk_count"),
     path("bulk/jobs/", BulkJobView.as_view(), name="bulk_job"),
     path("bulk/jobs/status/", BulkJobStatusView.as_view(), name="bulk_job_status"),
+    path("bulk/jobs/undo/", BulkJobUndoView.as_view(), name="bulk_job_undo"),
 ]

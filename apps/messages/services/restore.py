@@ -109,8 +109,32 @@ def messages_hide_restore(
     restore: Mapping[str, datetime | None],
     undoes: int | None = None,
 ) -> list[Message]:
-    """Put ``hidden_at`` back (messageId -> value; None: shown) on messages whose
-    ``hidden_at`` is still ``expected``; returns them."""
+    """Undo a hide: put ``hidden_at`` back (messageId -> value; None: shown) on messages
+    whose ``hidden_at`` is still ``expected``; returns them (``message.hide.undo``)."""
+    return _restore_hidden("message.hide.undo", organization, actor, expected, restore, undoes)
+
+
+@transaction.atomic
+def messages_unhide_restore(
+    *,
+    organization: Organization,
+    actor: Actor,
+    expected: Mapping[str, datetime | None],
+    restore: Mapping[str, datetime | None],
+    undoes: int | None = None,
+) -> list[Message]:
+    """Undo an unhide, as :func:`messages_hide_restore` (``message.unhide.undo``)."""
+    return _restore_hidden("message.unhide.undo", organization, actor, expected, restore, undoes)
+
+
+def _restore_hidden(
+    action: str,
+    organization: Organization,
+    actor: Actor,
+    expected: Mapping[str, datetime | None],
+    restore: Mapping[str, datetime | None],
+    undoes: int | None,
+) -> list[Message]:
     messages = _locked(organization, expected)
     _check(messages, "hidden_at", expected)
     done = []
@@ -122,7 +146,7 @@ def messages_hide_restore(
         audit_record(
             organization=organization,
             actor=actor,
-            action="message.hide.undo",
+            action=action,
             target_type="message",
             target_id=public_id,
             before={"hiddenAt": _iso(was)},
