@@ -540,16 +540,12 @@ def _perform_part(view: ConsoleView, part: Mapping[str, Any]) -> None:
     restore, expected = part["b"], part["x"]
     if "users" in restore or "channel" in restore:
         channel = channel_get(organization=organization, channel_id=targets["channel"])
-        if action == "mute":
-            channel_users_mute_restore(
-                channel=channel,
-                actor=actor,
-                expected=_by_key(expected["users"]),
-                restore=_by_key(restore["users"]),
-                undoes=undoes,
-            )
-        elif action == "channel_ban":
-            channel_users_ban_restore(
+        if action in ("mute", "channel_ban"):
+            restore_users = {
+                "mute": channel_users_mute_restore,
+                "channel_ban": channel_users_ban_restore,
+            }[action]
+            restore_users(
                 channel=channel,
                 actor=actor,
                 expected=_by_key(expected["users"]),

@@ -284,11 +284,25 @@ def conversation_state_set(*, channel: Channel, member: Member, state: str) -> C
             f"This channel is the organization's {locked.type} chatroom; it is removed "
             "with what owns it, not deleted here.",
         )
-    actor = Actor.for_member(member)
+    already = {
+        "delete": locked.deleted_at is not None,
+        "undelete": locked.deleted_at is None,
+        "archive": locked.archived_at is not None,
+        "unarchive": locked.archived_at is None,
+    }[state]
+    if already:
+        return locked
+    return channel_state_write(locked, Actor.for_member(member), state)
+
+
+def channel_state_write(locked: Channel, actor: Actor, state: str, *, reason: str = "") -> Channel:
+    """Move ``locked`` (read under a lock, not in ``state`` yet: the caller checked, and
+    decided who may act) into ``state``: its columns, the audit entry
+    (``channel.<state>``) and the event, as :func:`conversation_state_set` describes. The
+    one write of every door that changes these states (the console's:
+    apps.channels.services.states)."""
     now = timezone.now()
     if state == "delete":
-        if locked.deleted_at is not None:
-            return locked
         grace = timedelta(seconds=locked.organization.chatroom_deletion_grace_seconds)
         at = now + grace
         if locked.scheduled_deletion_at is not None:
@@ -297,33 +311,30 @@ def conversation_state_set(*, channel: Channel, member: Member, state: str) -> C
         locked.deleted_at = now
         channel_scheduled_deletion_write(locked, at=at, update_fields=["deleted_at"])
         after = {"deletedAt": iso(now), "scheduledDeletion": iso(at)}
-        _audit(locked, actor, "channel.delete", before=before, after=after)
+        _audit(locked, actor, "channel.delete", reason=reason, before=before, after=after)
         _event(locked, EventType.CHANNEL_DELETED, actor, **after)
     elif state == "undelete":
-        if locked.deleted_at is None:
-            return locked
         before = {
             "deletedAt": iso(locked.deleted_at),
             "scheduledDeletion": iso(locked.scheduled_deletion_at),
         }
         locked.deleted_at = None
         channel_scheduled_deletion_write(locked, at=None, update_fields=["deleted_at"])
-        _audit(locked, actor, "channel.undelete", before=before, after={"deletedAt": None})
+        after = {"deletedAt": None}
+        _audit(locked, actor, "channel.undelete", reason=reason, before=before, after=after)
         _event(locked, EventType.CHANNEL_UNDELETED, actor, undeletedAt=iso(now))
     elif state == "archive":
-        if locked.archived_at is not None:
-            return locked
         locked.archived_at = now
         locked.save(update_fields=["archived_at", "updated_at"])
-        _audit(locked, actor, "channel.archive", after={"archivedAt": iso(now)})
+        after = {"archivedAt": iso(now)}
+        _audit(locked, actor, "channel.archive", reason=reason, after=after)
         _event(locked, EventType.CHANNEL_ARCHIVED, actor, archivedAt=iso(now))
     else:
-        if locked.archived_at is None:
-            return locked
         before = {"archivedAt": iso(locked.archived_at)}
         locked.archived_at = None
         locked.save(update_fields=["archived_at", "updated_at"])
-        _audit(locked, actor, "channel.unarchive", before=before, after={"archivedAt": None})
+        after = {"archivedAt": None}
+        _audit(locked, actor, "channel.unarchive", reason=reason, before=before, after=after)
         _event(locked, EventType.CHANNEL_UNARCHIVED, actor, unarchivedAt=iso(now))
     return locked
 
@@ -570,9 +581,4 @@ def channel_archive(*, channel: Channel, actor: Actor) -> Channel:
         raise DomainError(
             "channel_already_archived", f"Channel {locked.channel_id!r} is already archived."
         )
-    now = timezone.now()
-    locked.archived_at = now
-    locked.save(update_fields=["archived_at", "updated_at"])
-    _audit(locked, actor, "channel.archive", after={"archivedAt": iso(now)})
-    _event(locked, EventType.CHANNEL_ARCHIVED, actor, archivedAt=iso(now))
-    return locked
+    return channel_state_write(locked, actor, "archive")

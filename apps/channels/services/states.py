@@ -22,17 +22,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.actor import Actor
-from apps.audit.services import audit_record
 from apps.channels.models import Channel
-from apps.channels.services.channels import (
-    AUDIT_TARGET,
-    channel_event_record,
-    channel_not_found_error,
-)
+from apps.channels.services.channels import channel_not_found_error
+from apps.channels.services.conversations import channel_state_write
 from apps.core.errors import DomainError
-from apps.core.sweeps import iso
-from apps.events.models import EventType
-from apps.retention.services import channel_scheduled_deletion_write
 
 
 def channel_grace_ends_at(channel: Channel) -> datetime | None:
@@ -67,17 +60,6 @@ def _lock(channel: Channel) -> Channel:
     return locked
 
 
-def _audit(channel: Channel, actor: Actor, action: str, **kwargs: object) -> None:
-    audit_record(
-        organization=channel.organization,
-        actor=actor,
-        action=action,
-        target_type=AUDIT_TARGET,
-        target_id=channel.channel_id,
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
 @transaction.atomic
 def channel_undelete(*, channel: Channel, actor: Actor, reason: str = "") -> Channel:
     """Restore a deleted channel while its grace period lasts: clears ``deleted_at`` and
@@ -98,16 +80,7 @@ def channel_undelete(*, channel: Channel, actor: Actor, reason: str = "") -> Cha
             f"Channel {locked.channel_id!r} can no longer be restored: its grace period "
             f"ended at {ends:%Y-%m-%d %H:%M} UTC and it is being purged.",
         )
-    before = {"deletedAt": iso(locked.deleted_at), "scheduledDeletion": iso(ends)}
-    locked.deleted_at = None
-    channel_scheduled_deletion_write(locked, at=None, update_fields=["deleted_at"])
-    _audit(
-        locked, actor, "channel.undelete", reason=reason, before=before, after={"deletedAt": None}
-    )
-    channel_event_record(
-        locked, EventType.CHANNEL_UNDELETED, actor, channelID=str(locked.pk), undeletedAt=iso(now)
-    )
-    return locked
+    return channel_state_write(locked, actor, "undelete", reason=reason)
 
 
 @transaction.atomic
@@ -120,14 +93,4 @@ def channel_unarchive(*, channel: Channel, actor: Actor, reason: str = "") -> Ch
         raise channel_not_found_error(locked)
     if locked.archived_at is None:
         raise DomainError("conflict", f"Channel {locked.channel_id!r} is not archived.")
-    now = timezone.now()
-    before = {"archivedAt": iso(locked.archived_at)}
-    locked.archived_at = None
-    locked.save(update_fields=["archived_at", "updated_at"])
-    _audit(
-        locked, actor, "channel.unarchive", reason=reason, before=before, after={"archivedAt": None}
-    )
-    channel_event_record(
-        locked, EventType.CHANNEL_UNARCHIVED, actor, channelID=str(locked.pk), unarchivedAt=iso(now)
-    )
-    return locked
+    return channel_state_write(locked, actor, "unarchive", reason=reason)
