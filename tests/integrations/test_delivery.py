@@ -23,7 +23,9 @@ from apps.audit.actor import Actor
 from apps.audit.models import AuditEntry
 from apps.core.errors import DomainError
 from apps.integrations.models import Delivery, Integration
+from apps.integrations.services import delivery_sql
 from apps.integrations.services.delivery import (
+    DUE_BATCH,
     MAX_RETRY_AFTER,
     NewDelivery,
     deliveries_create,
@@ -533,6 +535,37 @@ def test_an_expired_lease_of_a_killed_sender_is_claimed_again_with_the_same_webh
     assert (delivery.status, delivery.attempts) == (Delivery.Status.SUCCEEDED, 2)
     [seen] = hook.requests
     assert seen.headers["webhook-id"] == delivery.webhook_id
+
+
+def test_a_run_whose_freshly_read_rows_another_process_claimed_reads_again_and_sends_the_rest(
+    receivers: Receivers, monkeypatch
+):
+    """Every run reads the first due rows: another process's run may claim them between
+    this run's read and its claim. The run reads the due rows again instead of ending
+    while rows are still due (which left them to one process until the next run)."""
+    hook = receivers.http()
+    integration = _outgoing(hook.url)
+    rows = _queue(integration, DUE_BATCH + 5)
+    real_due = delivery_sql.due
+    taken: list[int] = []
+
+    def due_then_taken(limit: int, now: datetime, full) -> list[tuple[int, int, str]]:
+        found = real_due(limit, now, full)
+        if not taken:  # the other run's claim commits right after this read
+            taken.extend(pk for pk, _, _ in found)
+            assert [delivery_claim(pk) for pk in taken] == [1] * len(taken)
+        return found
+
+    monkeypatch.setattr(delivery_sql, "due", due_then_taken)
+    result = deliveries_run(threads=False)
+    assert len(taken) == DUE_BATCH
+    assert result.succeeded == 5
+    rest = [d for d in rows if d.pk not in taken]
+    assert set(_statuses(rest)) == {Delivery.Status.SUCCEEDED}
+    assert set(_statuses([d for d in rows if d.pk in taken])) == {Delivery.Status.PENDING}
+    assert sorted(s.headers["webhook-id"] for s in hook.requests) == sorted(
+        d.webhook_id for d in rest
+    )
 
 
 def test_claiming_and_recording_an_attempt_is_a_constant_number_of_statements(

@@ -83,6 +83,9 @@ RUN_TASK = "integrations.deliveries_run"
 #: another process also queues a run, which another worker process takes: the poll is
 #: for a worker without a free process.
 IDLE_POLL_SECONDS = 0.05
+#: Reads of the due rows one claim makes at most while other processes' runs take the
+#: rows it read (:meth:`_DueRows.claim`).
+CLAIM_READS = 4
 #: Due rows a run reads at least at once (its claims take them in batches as threads
 #: free up).
 DUE_BATCH = 32
@@ -564,18 +567,27 @@ class _DueRows:
 
     def claim(self, slots: int, in_flight: Mapping[Endpoint, int]) -> list[Delivery]:
         """Claim up to ``slots`` due deliveries (``in_flight``: this process's attempts in
-        flight per endpoint); [] when none is due that this process may take."""
+        flight per endpoint); [] when none is due that this process may take.
+
+        Rows read earlier, or just now, may have been claimed by another process's run
+        meanwhile (every run reads the first due rows): then the due rows are read again,
+        up to :data:`CLAIM_READS` times. Giving up after one read would end this run while
+        rows are still due, and leave them to one process until the next run is queued."""
         now = timezone.now()
         fresh = not self.rows
+        reads = 0
         while True:
             if fresh:
                 full = {e for e, n in in_flight.items() if n >= self.per_endpoint}
                 due = delivery_sql.due(max(2 * slots, DUE_BATCH), now, full)
                 self.rows = deque((pk, (integration, url)) for pk, integration, url in due)
+                reads += 1
+                if not self.rows:
+                    return []
             claimed = delivery_sql.claim(self._pick(slots, in_flight), now)
-            if claimed or fresh:
+            if claimed or reads >= CLAIM_READS:
                 return claimed
-            fresh = True  # others took the rows read earlier: read the due rows again
+            fresh = True  # others took the rows read: read the due rows again
 
     def _pick(self, slots: int, in_flight: Mapping[Endpoint, int]) -> list[int]:
         """Take up to ``slots`` rows off the front; a row whose endpoint has no room left is
