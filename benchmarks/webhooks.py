@@ -4,7 +4,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/chatadmin_bench \\
         .venv/bin/python benchmarks/webhooks.py [--posts 40] [--rounds 5] [--events 1000]
         [--endpoints 10] [--latency-seconds 10] [--rate 0] [--timeout 2] [--quick]
-        [--skip-incoming] [--skip-outgoing] [--parts 1,2] [--profile] [--keepdb]
+        [--skip-incoming] [--skip-outgoing] [--parts 1,2] [--processes N] [--profile]
+        [--keepdb]
 
 **Incoming** (target <= 1.3x). Each door's incoming URL posts one text message into the
 same kind of channel as ``POST /api/v2/message`` (an admin access token): Rocket.Chat's
@@ -19,15 +20,19 @@ double-request check stays on (every body differs).
 **Outgoing.** Local receivers on 127.0.0.1 (``ThreadingHTTPServer``, keep-alive, answering
 200 at once; one more that reads each request and never answers), in a process of their
 own forked at the start, allowed by ``WEBHOOK_ALLOWLIST``; one Rocket.Chat outgoing
-integration (``sendMessage``) per endpoint. The engine runs in this process
-(``deliveries_create`` + ``deliveries_run(threads=True)``, its thread pool of
-``WEBHOOK_DELIVERY_CONCURRENCY``): no Celery and no broker, which a ratio does not need.
+integration (``sendMessage``) per endpoint. The engine is the worker's code path without
+Celery or a broker, which a ratio does not need: ``deliveries_create`` in this process,
+then ``deliveries_run(threads=True)`` (its thread pool of ``WEBHOOK_DELIVERY_CONCURRENCY``)
+in each of ``--processes`` engine processes at once, forked at the start as a Celery
+worker forks its pool (default: the CPU count, a worker's default pool); ``--processes 1``
+runs it in this process.
 
 1. ``--events`` events x ``--endpoints`` endpoints: deliveries per second, from the first
    ``deliveries_create`` until every row is finished, against as many raw signed POSTs
    (``apps.core.egress.post`` with ``signing.sign_headers``) sent one after the other from
-   this process. Target: engine / raw >= 0.5. ``--profile`` then runs the engine one by
-   one (``threads=False``) under cProfile and prints the statements per delivery.
+   this process. Target: engine / raw >= 0.5. The engine's CPU per delivery is every
+   engine process's. ``--profile`` then times the engine's steps in this process and runs
+   it one by one (``threads=False``) under cProfile, with the statements per delivery.
 2. Events for ``--latency-seconds`` at ``--rate`` per second (default: a quarter of the
    engine's pace measured in 1, so that the figure is a latency, not a queue) to
    ``--endpoints - 1`` healthy endpoints, a runner thread making the attempts as a worker
@@ -51,6 +56,7 @@ import itertools
 import json
 import logging
 import multiprocessing
+import os
 import pstats
 import statistics
 import sys
@@ -289,6 +295,56 @@ class Receivers:
             self.process.kill()
 
 
+def _serve_runs(conn: Any) -> None:
+    """An engine process (a worker's pool process): at each ``(database name,)`` it makes
+    the due attempts (``deliveries_run(threads=True)``, as the run task does) and answers
+    the CPU seconds it spent; ``None`` ends it."""
+    while (command := conn.recv()) is not None:
+        (name,) = command
+        if connection.settings_dict["NAME"] != name:  # (the scratch database, made later)
+            connection.close()
+            connection.settings_dict["NAME"] = name
+        cpu = time.process_time()
+        deliveries_run(budget=600, threads=True)
+        conn.send(time.process_time() - cpu)
+    connection.close()
+
+
+class Engines:
+    """``count`` engine processes, forked before any database connection or thread exists,
+    as a Celery worker forks its pool: each run in each of them at once, the claims
+    sharing the due rows as the worker's processes do."""
+
+    def __init__(self, count: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.conns = []
+        self.processes = []
+        for _ in range(count):
+            conn, child = context.Pipe()
+            process = context.Process(target=_serve_runs, args=(child,), daemon=True)
+            process.start()
+            self.conns.append(conn)
+            self.processes.append(process)
+
+    def run(self) -> float:
+        """One run in every process at once, until each found nothing due; their CPU
+        seconds."""
+        for conn in self.conns:
+            conn.send((connection.settings_dict["NAME"],))
+        return sum(conn.recv() for conn in self.conns)
+
+    def stop(self) -> None:
+        for conn, process in zip(self.conns, self.processes, strict=True):
+            with contextlib.suppress(OSError, EOFError):
+                conn.send(None)
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+
+
+_engines: Engines | None = None
+
+
 def _rc_payload(n: int) -> dict[str, Any]:
     """A Rocket.Chat ``sendMessage`` body of ordinary size (the token is added at send)."""
     return {
@@ -370,12 +426,16 @@ def _engine_run(integrations: list[Integration], first: int, events: int) -> dic
     wall_start = timezone.now()
     _create(integrations, first, events)
     created = time.perf_counter() - started
-    deliveries_run(budget=600, threads=True)
+    child_cpu = 0.0
+    if _engines is not None:
+        child_cpu = _engines.run()
+    else:
+        deliveries_run(budget=600, threads=True)
     while _unfinished(integrations):  # (only if an attempt failed: its retry)
         time.sleep(0.05)
         deliveries_run(budget=600, threads=True)
     seconds = time.perf_counter() - started
-    cpu = time.process_time() - cpu
+    cpu = time.process_time() - cpu + child_cpu
     rows = Delivery.objects.filter(integration__in=integrations, created_at__gte=wall_start)
     return {
         "seconds": seconds,
@@ -393,14 +453,13 @@ def bench_throughput(args: argparse.Namespace, receivers: Receivers) -> float:
     integrations = _outgoing_integrations(endpoints)
     total = args.events * len(endpoints)
     _raw_posts(integrations, max(1, 20 // len(endpoints)))  # warm up the pools
-    _create(integrations, 0, 20)
-    deliveries_run(budget=60, threads=True)
+    _engine_run(integrations, 0, 20)
     receivers.arrivals()
 
     print(
         f"\nOutgoing 1: {args.events} events x {len(endpoints)} endpoints = {total} deliveries"
         f" (receivers on 127.0.0.1 in another process), {args.repeat} round(s);"
-        f" engine: {args.concurrency} threads"
+        f" engine: {args.processes} process(es) x {args.concurrency} threads"
     )
     print("  round   raw POSTs /s (CPU ms each)   engine /s (CPU ms each; create s)   ratio")
     ratios, paces = [], []
@@ -486,6 +545,8 @@ def _profile(integrations: list[Integration], events: int) -> None:
 
         return step
 
+    global _engines
+    engines, _engines = _engines, None  # (timed here, in this process)
     originals = [(owner, name, getattr(owner, name)) for owner, name, _ in TIMED]
     for owner, name, _ in TIMED:
         setattr(owner, name, timed(owner, name))
@@ -495,6 +556,7 @@ def _profile(integrations: list[Integration], events: int) -> None:
         _engine_run(integrations, 10**5, events)
         run_cpu = time.thread_time() - run_cpu
     finally:
+        _engines = engines
         for owner, name, real in originals:
             setattr(owner, name, real)
     print(f"\n  profile, threaded ({total} deliveries; each thread's own CPU, per delivery):")
@@ -680,6 +742,13 @@ def main() -> None:
     parser.add_argument("--skip-outgoing", action="store_true")
     parser.add_argument("--parts", default="1,2", help="outgoing figures to measure: 1, 2")
     parser.add_argument("--repeat", type=int, default=1, help="outgoing 1: rounds")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="outgoing 1: engine processes (default: the CPU count, a Celery worker's"
+        " default pool); 1: in this process",
+    )
     parser.add_argument("--profile", action="store_true", help="outgoing 1 under cProfile")
     parser.add_argument("--keepdb", action="store_true", help="keep (and reuse) the scratch DB")
     args = parser.parse_args()
@@ -709,6 +778,9 @@ def main() -> None:
         connection.settings_dict["TEST"]["NAME"] = str(
             Path(tempfile.gettempdir()) / "chatadmin-bench-webhooks.sqlite3"
         )
+    global _engines
+    if receivers is not None and "1" in args.parts and args.processes > 1:
+        _engines = Engines(args.processes)  # (forked before any database connection too)
     old_config = setup_databases(
         verbosity=0, interactive=False, keepdb=args.keepdb, serialized_aliases=set()
     )
@@ -719,6 +791,8 @@ def main() -> None:
         if receivers is not None:
             bench_outgoing(args, receivers)
     finally:
+        if _engines is not None:
+            _engines.stop()
         if receivers is not None:
             receivers.stop()
             _close_other_sessions()
