@@ -339,6 +339,7 @@ CELERY_BEAT_SCHEDULE: dict = {
             ("statuses-expire", "presence.statuses_expire_sweep"),
             ("search-reindex", "messages.search_reindex_sweep"),
             ("integration-requests-expire", "integrations.requests_expire_sweep"),
+            ("webhook-deliveries-prune", "integrations.deliveries_prune_sweep"),
         ]
     },
     # Bulk moderation jobs whose task was lost or whose worker died (apps/moderation/bulk.py).
@@ -409,6 +410,11 @@ CHATADMIN = {
     # An integration whose deliveries failed for this many days without a success is
     # disabled (audited, shown in the console).
     "WEBHOOK_DISABLE_AFTER_DAYS": env.float("CHATADMIN_WEBHOOK_DISABLE_AFTER_DAYS", default=5.0),
+    # Finished deliveries (the outgoing history) are removed this many days after they were
+    # made (a beat sweep); 0 keeps them.
+    "WEBHOOK_DELIVERY_RETENTION_DAYS": env.float(
+        "CHATADMIN_WEBHOOK_DELIVERY_RETENTION_DAYS", default=30.0
+    ),
     # Sends in flight per worker process (threads), and per endpoint within it.
     "WEBHOOK_DELIVERY_CONCURRENCY": env.int("CHATADMIN_WEBHOOK_DELIVERY_CONCURRENCY", default=16),
     "WEBHOOK_ENDPOINT_CONCURRENCY": env.int("CHATADMIN_WEBHOOK_ENDPOINT_CONCURRENCY", default=4),

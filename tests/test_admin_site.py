@@ -5,6 +5,7 @@ matters is an action that calls the audited service."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -29,7 +30,7 @@ from apps.channels.models import Channel, Membership
 from apps.core.admin import EstimatedCountPaginator, ReadOnlyAdmin, table_row_estimate
 from apps.events.models import Event, EventType
 from apps.events.services import event_record
-from apps.integrations.models import Integration, IntegrationHistory
+from apps.integrations.models import Delivery, Integration, IntegrationHistory
 from apps.integrations.services.incoming import history_record
 from apps.integrations.services.integrations import integration_create
 from apps.members.models import Member, MemberSession, Role
@@ -115,7 +116,16 @@ def test_it_soft_deletes_messages_from_the_admin_and_offers_no_hard_delete(
 
 # --- large tables: no full COUNT(*), no scanning filter, no select boxes ---------------
 
-LARGE_TABLES = ["Message", "Reaction", "Membership", "Member", "AuditEntry", "Event", "Report"]
+LARGE_TABLES = [
+    "Message",
+    "Reaction",
+    "Membership",
+    "Member",
+    "AuditEntry",
+    "Event",
+    "Report",
+    "Delivery",
+]
 
 
 def _admin_of(name: str) -> admin.ModelAdmin:
@@ -309,6 +319,15 @@ def scene(org: Organization, root: Account) -> dict[type[Model], Model]:
     ).integration
     rows[Integration] = integration
     rows[IntegrationHistory] = history_record(integration, step="incoming-posted")
+    rows[Delivery] = Delivery.objects.create(
+        organization=org,
+        integration=integration,
+        event_id=uuid.uuid4(),
+        event="sendMessage",
+        url="https://hooks.example.com/in",
+        webhook_id="msg_admin_scene",
+        payload={"text": "hello"},
+    )
     assert set(rows) == set(OURS), "a new admin needs a row here"
     return rows
 

@@ -1,5 +1,6 @@
 """Integrations in the admin site: read-only (the secret is hashed); the action disables
-the selected ones through the service (audited)."""
+the selected ones through the service (audited). Their incoming history and outgoing
+deliveries, read-only (the console's delivery log redelivers)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.http import HttpRequest
 
 from apps.audit.actor import Actor
 from apps.core.admin import LargeTableAdmin, service_action
-from apps.integrations.models import Integration, IntegrationHistory
+from apps.integrations.models import Delivery, Integration, IntegrationHistory
 from apps.integrations.services.integrations import integration_update
 
 
@@ -43,3 +44,24 @@ class IntegrationHistoryAdmin(LargeTableAdmin):
     list_select_related = ["integration"]
     raw_id_fields = ["organization", "integration"]
     show_full_result_count = False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(LargeTableAdmin):
+    list_display = [
+        "pk",
+        "integration",
+        "event",
+        "status",
+        "attempts",
+        "response_status",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["integration"]
+    raw_id_fields = ["organization", "integration"]
+    search_exact = ["webhook_id"]
+    # newest first by the primary key's index (the model's order, by the creation time,
+    # has no index: it would sort the whole table)
+    ordering = ["-pk"]

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from apps.core.sweeps import SWEEP_TASK_OPTIONS
-from apps.integrations.services import delivery, incoming
+from apps.integrations.services import delivery, history, incoming
 
 
 @shared_task(name="integrations.requests_expire_sweep", **SWEEP_TASK_OPTIONS)
@@ -33,3 +33,9 @@ def deliveries_run() -> int:
     if result.more:
         delivery.request_run()
     return result.attempted
+
+
+@shared_task(name="integrations.deliveries_prune_sweep", **SWEEP_TASK_OPTIONS)
+def deliveries_prune_sweep(batch_size: int | None = None) -> int:
+    """Beat: remove the finished deliveries older than WEBHOOK_DELIVERY_RETENTION_DAYS."""
+    return history.deliveries_prune(batch_size=batch_size)
