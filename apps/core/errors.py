@@ -136,6 +136,15 @@ class DomainError(Exception):
         return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
 
 
+def quoted(value: str) -> str:
+    """A value (a pattern, a URL) inside an error message: as written, between “ and ”.
+    ``repr`` would double every backslash of a regular expression (``'\\\\bfoo'`` for
+    ``\\bfoo``), which every surface would then show; a character that does not print
+    (a control character, a line break) is escaped as ``repr`` escapes it."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
+    return f"“{shown}”"
+
+
 def error_body(code: str, message: str | None = None, field: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"status": "error", "code": code, "message": message or CATALOG[code][1]}
     if field:

@@ -27,7 +27,7 @@ from apps.audit.services import audit_record, audit_record_many
 from apps.channels.models import Channel, Membership
 from apps.channels.selectors.channels import channel_current_member_count
 from apps.channels.services.channels import channel_event_record, channel_lock_for_write
-from apps.core.errors import DomainError
+from apps.core.errors import DomainError, quoted
 from apps.core.sweeps import iso, timed_active
 from apps.events.models import EventType
 from apps.events.services import event_record
@@ -205,7 +205,7 @@ def _locked_record[T: Model](record: T) -> T:
     locked = type(record).objects.select_for_update().filter(pk=record.pk).first()
     if locked is None:
         raise DomainError(
-            "rule_not_found", f"No record with ruleId {record.pattern!r}.", field="ruleId"
+            "rule_not_found", f"No record with ruleId {quoted(record.pattern)}.", field="ruleId"
         )
     return locked
 
@@ -234,7 +234,9 @@ def blacklist_records_update(
     if pattern is not None and pattern != record.pattern:
         if BlacklistRecord.objects.filter(organization=organization, pattern=pattern).exists():
             raise DomainError(
-                "rule_exists", f"A record with ruleId {pattern!r} already exists.", field="ruleId"
+                "rule_exists",
+                f"A record with ruleId {quoted(pattern)} already exists.",
+                field="ruleId",
             )
         record.pattern = pattern
         changed.append("pattern")
@@ -305,7 +307,7 @@ def whitelist_records_update(
         return record
     if WhitelistRecord.objects.filter(organization=organization, pattern=pattern).exists():
         raise DomainError(
-            "rule_exists", f"A record with ruleId {pattern!r} already exists.", field="ruleId"
+            "rule_exists", f"A record with ruleId {quoted(pattern)} already exists.", field="ruleId"
         )
     before = {"pattern": record.pattern}
     record.pattern = pattern

@@ -226,6 +226,16 @@ def test_add_refuses_bad_input_and_writes_nothing(
     assert not AuditEntry.objects.exists()
 
 
+def test_an_invalid_patterns_message_quotes_it_as_written_with_single_backslashes(
+    api: TokenClient,
+) -> None:
+    response = api.post(BL, {"regexs": [r"\bok\b", r"(\w)\1"]}, format="json")
+    assert_error(response, 400, "invalid_pattern", "regexs")
+    message = response.json()["message"]
+    assert message.startswith("“(\\w)\\1” "), message
+    assert "\\\\" not in message  # (repr doubled them)
+
+
 def test_add_refuses_malformed_bodies(api: TokenClient) -> None:
     response = api.post(BL, "{not json", content_type="application/json")
     assert_error(response, 400, "malformed_body")

@@ -452,7 +452,7 @@ def test_a_javascript_link_is_refused_by_the_whitelist(
     refused = blocked(org, text)
 
     assert refused is not None and refused.code == "url_not_whitelisted", text
-    assert refused.message == f"The URL {url!r} is not whitelisted."
+    assert refused.message == f"The URL “{url}” is not whitelisted."
 
 
 @pytest.mark.django_db

@@ -53,7 +53,7 @@ def test_block_refuses_the_message_and_names_the_record(api, org, channel) -> No
     body = response.json()
     assert body["code"] == "blacklisted_content"
     assert body["field"] == "data.text"
-    assert "'bad'" in body["message"]
+    assert "(record “bad”)" in body["message"]
     assert not Message.objects.exists()
     assert not Report.objects.exists()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from apps.core.errors import DomainError
+from apps.core.errors import DomainError, quoted
 from apps.moderation.filter.cache import matcher_for
 from apps.moderation.filter.matcher import MASK, compile_matcher
 from apps.moderation.filter.patterns import is_plain_word
@@ -111,17 +111,6 @@ def _matching_patterns(organization: Organization, text: str) -> list[str]:
         return [first] if first is not None else []
 
 
-def _blocked_reason(exc: DomainError, record: str | None, url: str | None) -> str:
-    """The refusal as a sentence with the record or URL as written: the engine's message
-    quotes them as Python literals (``'\\\\bfoo\\\\b'`` for ``\\bfoo\\b``), which doubled
-    every backslash of a regular expression on this page (issue 16)."""
-    if exc.code == "blacklisted_content" and record is not None:
-        return f"The message contains blacklisted content (record “{record}”)."
-    if exc.code == "url_not_whitelisted" and url is not None:
-        return f"The URL “{url}” is not whitelisted."
-    return exc.message
-
-
 def explain_message(*, organization: Organization, text: str) -> Explanation:
     """What the organization's content filter does with ``text`` (a message's text),
     and why. Reads only (two or three queries; none of them write)."""
@@ -170,7 +159,7 @@ def explain_message(*, organization: Organization, text: str) -> Explanation:
     except DomainError as exc:
         explanation.verdict = "blocked"
         explanation.error_code = exc.code
-        explanation.reason = _blocked_reason(exc, first, url)
+        explanation.reason = exc.message
         return explanation
     stored = outcome.texts.get("text", text)
     if outcome.hits and policy == Organization.FilterPolicy.MASK:
@@ -178,7 +167,7 @@ def explain_message(*, organization: Organization, text: str) -> Explanation:
         explanation.stored_text = stored
         explanation.reason = (
             "The message would be accepted with the matched text replaced by "
-            f"{MASK} (record “{first}”)."
+            f"{MASK} (record {quoted(first)})."
         )
     elif outcome.hits:
         explanation.verdict = "flagged"

@@ -13,23 +13,12 @@ from apps.moderation.filter.patterns import (
     canonical_whitelist_pattern,
     validate_blacklist_pattern,
 )
-from apps.moderation.filter.text import normalize_text
 from apps.moderation.services import MAX_PATTERNS_PER_REQUEST
 
 BLACKLIST, WHITELIST = "blacklist", "whitelist"
 KINDS = (BLACKLIST, WHITELIST)
 #: Bad lines named one by one in the error message (the rest are counted).
 MAX_BAD_LINES_SHOWN = 20
-
-
-def readable(exc: DomainError, pattern: str) -> str:
-    """The engine's message with the pattern it quotes as a Python literal (``repr``,
-    which doubles every backslash: ``'\\\\bfoo'`` for ``\\bfoo``) shown as written."""
-    message = exc.message
-    normalized = normalize_text(pattern).strip()
-    for candidate in dict.fromkeys((pattern, normalized, normalized[:40])):
-        message = message.replace(repr(candidate), f"“{candidate}”")
-    return message
 
 
 def check_pattern(kind: str, pattern: str) -> str:
@@ -78,7 +67,7 @@ class BulkAddForm(forms.Form):
             try:
                 check_pattern(self.kind, line)
             except DomainError as exc:
-                bad.append(f"Line {number}: {readable(exc, line)}")
+                bad.append(f"Line {number}: {exc.message}")
         if bad:
             shown = bad[:MAX_BAD_LINES_SHOWN]
             if len(bad) > len(shown):

@@ -28,7 +28,6 @@ from apps.console.filters.forms import (
     DraftPatternForm,
     EditRecordForm,
     TryMessageForm,
-    readable,
 )
 from apps.console.paging import console_page
 from apps.core.errors import DomainError
@@ -179,7 +178,7 @@ class FilterEditView(FilterView):
                     new_pattern=form.cleaned_data["pattern"],
                 )
         except DomainError as exc:
-            message = readable(exc, form.cleaned_data["pattern"])
+            message = exc.message
             form.add_error("pattern", message)
             messages.error(request, f"The record was not changed: {message}")
             return self.render_edit(kind, record, form, status=400)
@@ -246,7 +245,7 @@ class FilterTryView(FilterView):
                 exact_word=form.cleaned_data["is_match_exact_word"],
             )
         except DomainError as exc:
-            form.add_error("pattern", readable(exc, form.cleaned_data["pattern"]))
+            form.add_error("pattern", exc.message)
             return self.render_list(BLACKLIST, draft_form=form, status=400)
         return self.render_list(BLACKLIST, draft_form=form, draft=draft)
 

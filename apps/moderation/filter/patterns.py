@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import re2
 
-from apps.core.errors import DomainError
+from apps.core.errors import DomainError, quoted
 from apps.moderation.filter.text import (
     _NOSPACE,
     _WORD,
@@ -147,7 +147,7 @@ def _wrap(pattern: str, exact_word: bool) -> str:
 
 
 def _invalid(pattern: str, why: str, field_name: str) -> DomainError:
-    return DomainError("invalid_pattern", f"{pattern!r} {why}", field=field_name)
+    return DomainError("invalid_pattern", f"{quoted(pattern)} {why}", field=field_name)
 
 
 def validate_blacklist_pattern(pattern: str, *, field_name: str = "regexs") -> str:

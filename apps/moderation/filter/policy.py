@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from apps.core.errors import DomainError
+from apps.core.errors import DomainError, quoted
 from apps.moderation.filter.cache import matcher_for
 from apps.organizations.models import Organization
 
@@ -39,7 +39,7 @@ class FilterOutcome:
 def _blacklisted(field: str, record: str) -> DomainError:
     return DomainError(
         "blacklisted_content",
-        f"The message contains blacklisted content (record {record!r}).",
+        f"The message contains blacklisted content (record {quoted(record)}).",
         field=field,
     )
 
@@ -73,7 +73,7 @@ def filter_message_texts(
         url = matcher.first_disallowed_url(text)
         if url is not None:
             raise DomainError(
-                "url_not_whitelisted", f"The URL {url!r} is not whitelisted.", field=name
+                "url_not_whitelisted", f"The URL {quoted(url)} is not whitelisted.", field=name
             )
         if hit is None:
             continue
@@ -106,5 +106,5 @@ def check_message_text(
         url = matcher.first_disallowed_url(text)
         if url is not None:
             raise DomainError(
-                "url_not_whitelisted", f"The URL {url!r} is not whitelisted.", field=field
+                "url_not_whitelisted", f"The URL {quoted(url)} is not whitelisted.", field=field
             )
