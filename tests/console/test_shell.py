@@ -322,6 +322,27 @@ def test_preferences_go_back_only_to_a_console_page(moderator_client: Client, ta
     assert response["Location"] == "/console/profile/"
 
 
+def test_the_theme_toggle_on_a_page_answering_a_post_goes_back_to_the_nearest_get_page(
+    moderator_client: Client, org: Organization
+) -> None:
+    """A form shown again with its errors has the POST-only path in the address bar: the
+    toggle must not redirect there (a GET of it is 405)."""
+    post_only = reverse("console:filters_add", args=[org.slug, "blacklist"])
+    assert moderator_client.get(post_only).status_code == 405
+    response = moderator_client.post(PREFERENCES, {"theme": "dark", "next": post_only + "?x=1"})
+    back = reverse("console:filters", args=[org.slug])
+    assert response["Location"] == back
+    assert moderator_client.get(back).status_code == 200
+
+
+def test_preferences_go_back_to_a_get_page_with_its_query(
+    moderator_client: Client, org: Organization
+) -> None:
+    page = reverse("console:filters", args=[org.slug]) + "?q=bad"
+    response = moderator_client.post(PREFERENCES, {"theme": "light", "next": page})
+    assert response["Location"] == page
+
+
 @pytest.mark.django_db
 def test_preferences_need_csrf(moderator: Account) -> None:
     client = Client(enforce_csrf_checks=True)

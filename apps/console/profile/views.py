@@ -13,12 +13,14 @@ is done WITH the token is audited in each organization like any other action.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path, reverse
+from django.urls import Resolver404, URLPattern, path, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
@@ -151,15 +153,36 @@ class PersonalTokenRevokeView(ProfileView):
 
 def _back_to(request: HttpRequest) -> str:
     """Where the preferences form sends the browser back: its ``next`` field if that is
-    a console path of this site, else the profile page."""
+    a console path of this site, else the profile page. A page rendered in answer to a
+    POST (a form shown again with its errors) has a POST-only path, which a redirect
+    would GET (405): then the nearest page above it that answers GET."""
     target = request.POST.get("next", "")
-    if (
+    if not (
         target.startswith("/console/")
         and not target.startswith("/console//")
         and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
     ):
-        return target
-    return reverse("console:profile")
+        return reverse("console:profile")
+    page = urlsplit(target).path
+    while not _answers_get(page):
+        if page.count("/") <= 2:  # (up to /console/ itself)
+            return reverse("console:profile")
+        page = page.rstrip("/").rsplit("/", 1)[0] + "/"
+        target = page
+    return target
+
+
+def _answers_get(path: str) -> bool:
+    """Whether the console page at ``path`` answers GET (a class-based view with a
+    ``get``; the console has no function views that refuse GET)."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    view_class = getattr(match.func, "view_class", None)
+    return view_class is None or (
+        "get" in view_class.http_method_names and hasattr(view_class, "get")
+    )
 
 
 class PreferencesView(LoginRequiredMixin, View):
