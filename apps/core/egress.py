@@ -15,8 +15,9 @@ address that was checked:
   (mapped, compatible, NAT64, 6to4, Teredo).
 * ``CHATADMIN["WEBHOOK_ALLOWLIST"]`` names hosts and CIDRs allowed although not global
   (a self-hoster's internal services, and tests).
-* :func:`post` checks again, connects to the first checked address itself (no second DNS
-  lookup that a rebinding name could answer differently), sends the URL's host as
+* :func:`post` checks again, connects to the checked addresses themselves, in order, the
+  next only when no connection could be made to the one before (no second DNS lookup
+  that a rebinding name could answer differently), sends the URL's host as
   ``Host``, TLS SNI and the name the certificate must carry, never follows redirects,
   never uses a proxy from the environment, bounds the whole exchange by
   ``CHATADMIN["WEBHOOK_TIMEOUT_SECONDS"]`` and reads at most
@@ -50,6 +51,7 @@ from urllib.parse import SplitResult, quote, urlsplit
 import urllib3
 from django.conf import settings
 from urllib3.exceptions import (
+    ConnectTimeoutError,
     HTTPError,
     NewConnectionError,
     ProtocolError,
@@ -687,53 +689,67 @@ def _settings_number(key: str, default: float) -> float:
     return float(_config().get(key, default))
 
 
+def _not_connected(exc: BaseException) -> bool:
+    """Whether ``exc`` came before a connection was made (refused, unreachable, timed out
+    connecting): nothing was sent, another address of the name may be tried."""
+    return isinstance(exc, ConnectTimeoutError | ConnectionRefusedError)
+
+
 def post(url: str, body: bytes, headers: Mapping[str, str]) -> EgressResponse:
     """POST ``body`` to ``url`` with the caller's ``headers`` (plus ``Host``,
     ``Content-Length`` and a ``User-Agent`` unless given), after :func:`url_check`.
 
-    Connects to the first checked address (never a second DNS lookup), never follows a
-    redirect (a 3xx is returned), never uses an environment proxy. The whole call is
-    bounded by ``WEBHOOK_TIMEOUT_SECONDS``; the body is read up to
-    ``WEBHOOK_RESPONSE_MAX_BYTES``. Raises :class:`EgressRefused` (the URL is not
-    allowed) or :class:`EgressFailed` (no response; ``protocol`` also for a header that
-    HTTP cannot carry, before connecting). Thread-safe; connections are kept alive
-    between calls."""
+    Connects to the checked addresses themselves (never a second DNS lookup), in the
+    resolver's order: the next one only when no connection could be made to the one
+    before (nothing was sent), while time is left. Never follows a redirect (a 3xx is
+    returned), never uses an environment proxy. The whole call is bounded by
+    ``WEBHOOK_TIMEOUT_SECONDS``; the body is read up to ``WEBHOOK_RESPONSE_MAX_BYTES``.
+    Raises :class:`EgressRefused` (the URL is not allowed) or :class:`EgressFailed` (no
+    response; ``protocol`` also for a header that HTTP cannot carry, before connecting).
+    Thread-safe; connections are kept alive between calls."""
     started = time.monotonic()
     deadline = _Deadline(started + _settings_number("WEBHOOK_TIMEOUT_SECONDS", 15.0))
     cap = int(_settings_number("WEBHOOK_RESPONSE_MAX_BYTES", 65536))
-    target = url_check(url)[0]
+    targets = url_check(url)
     if len(body) > MAX_REQUEST_BYTES:
         raise EgressFailed(
             "too_large_request", f"the body is {len(body)} bytes, over {MAX_REQUEST_BYTES}"
         )
-    request_headers = _request_headers(target, headers, len(body))
-    remaining = deadline.remaining()
-    if remaining <= 0:
+    # (every target has the URL's Host)
+    request_headers = _request_headers(targets[0], headers, len(body))
+    if deadline.remaining() <= 0:
         raise EgressFailed("timeout", "no time was left to connect")
-    pool = _pool_for(target)
     response: Any = None
     data = b""
     error: BaseException | None = None
     deadline.start()
     _local.deadline = deadline
     try:
-        response = pool.urlopen(
-            "POST",
-            target.path,
-            body=body,
-            headers=request_headers,
-            retries=False,
-            redirect=False,
-            assert_same_host=False,
-            timeout=urllib3.Timeout(connect=remaining, read=remaining),
-            preload_content=False,
-            decode_content=False,
-            release_conn=False,
-        )
-        data = response.read(cap + 1, decode_content=False)
-    except (HTTPError, OSError, http.client.HTTPException, ValueError) as exc:
-        # (ValueError: an operation on a socket the deadline closed)
-        error = exc
+        for tried, target in enumerate(targets, start=1):
+            remaining = max(deadline.remaining(), 0.001)
+            try:
+                response = _pool_for(target).urlopen(
+                    "POST",
+                    target.path,
+                    body=body,
+                    headers=request_headers,
+                    retries=False,
+                    redirect=False,
+                    assert_same_host=False,
+                    timeout=urllib3.Timeout(connect=remaining, read=remaining),
+                    preload_content=False,
+                    decode_content=False,
+                    release_conn=False,
+                )
+                data = response.read(cap + 1, decode_content=False)
+                error = None
+                break
+            except (HTTPError, OSError, http.client.HTTPException, ValueError) as exc:
+                # (ValueError: an operation on a socket the deadline closed)
+                error = exc
+                if not (tried < len(targets) and _not_connected(exc) and deadline.remaining() > 0):
+                    break
+                logger.debug("webhook POST to %s: no connection, next address", target.host)
     finally:
         _local.deadline = None
         cut = deadline.finish()

@@ -491,6 +491,58 @@ def test_post_dials_the_checked_address_with_one_lookup(allow_local, dns, receiv
     assert len(receiver.log) == 1
 
 
+def test_an_address_that_refuses_is_passed_over_for_the_next_checked_one(
+    configure, dns, receiver
+) -> None:
+    """A name with two addresses, the first one down (nothing listens on 127.0.0.2):
+    the request goes to the second, still from the one lookup."""
+    configure(WEBHOOK_ALLOWLIST=["127.0.0.0/8"])
+    dns.answers["two.example"] = ["127.0.0.2", "127.0.0.1"]
+    receiver.expect_request("/hook").respond_with_data("ok")
+
+    response = egress.post(f"http://two.example:{receiver.port}/hook", b"{}", {})
+
+    assert response.status == 200 and response.address == "127.0.0.1"
+    assert dns.lookups == ["two.example"]
+    assert len(receiver.log) == 1
+
+
+def test_when_no_address_takes_the_connection_it_is_one_connect_failure(configure, dns) -> None:
+    configure(WEBHOOK_ALLOWLIST=["127.0.0.0/8"])
+    dns.answers["down.example"] = ["127.0.0.2", "127.0.0.3"]
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+
+    with pytest.raises(EgressFailed) as caught:
+        egress.post(f"http://down.example:{port}/hook", b"{}", {})
+
+    assert caught.value.kind == "connect"
+    assert dns.lookups == ["down.example"]
+
+
+def test_an_address_that_took_the_request_is_never_followed_by_the_next(configure, dns) -> None:
+    """Once connected, the request may have been received: a failure then (here a reply
+    that is not HTTP) is the answer, never a second send to the next address."""
+
+    def garbage(conn: socket.socket) -> None:
+        conn.recv(65536)
+        conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+
+    configure(WEBHOOK_ALLOWLIST=["127.0.0.0/8"])
+    port, thread = _serve_once(garbage)
+    dns.answers["one-try.example"] = ["127.0.0.1", "127.0.0.2"]
+    with socket.create_server(("127.0.0.2", port)) as second:
+        second.setblocking(False)
+
+        with pytest.raises(EgressFailed) as caught:
+            egress.post(f"http://one-try.example:{port}/hook", b"{}", {})
+
+        assert caught.value.kind == "protocol"
+        with pytest.raises(BlockingIOError):
+            second.accept()  # nobody knocked
+    thread.join(5)
+
+
 def test_a_redirect_comes_back_and_is_not_followed(allow_local, receiver) -> None:
     elsewhere = HTTPServer(host="127.0.0.1", port=0)
     elsewhere.start()
