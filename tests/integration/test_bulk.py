@@ -23,8 +23,8 @@ from .scenes import channel_with_messages
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-TARGETS = 1_000
-CHUNK = {"CHATADMIN_BULK_CHUNK_SIZE": "20"}  # 50 chunks
+TARGETS = 400
+CHUNK = {"CHATADMIN_BULK_CHUNK_SIZE": "20"}  # 20 chunks
 
 
 def _hide_job(org) -> tuple[BulkJob, object]:  # type: ignore[no-untyped-def]
