@@ -701,7 +701,8 @@ def post(url: str, body: bytes, headers: Mapping[str, str]) -> EgressResponse:
 
     Connects to the checked addresses themselves (never a second DNS lookup), in the
     resolver's order: the next one only when no connection could be made to the one
-    before (nothing was sent), while time is left. Never follows a redirect (a 3xx is
+    before (nothing was sent), each connection given an equal share of the time left.
+    Never follows a redirect (a 3xx is
     returned), never uses an environment proxy. The whole call is bounded by
     ``WEBHOOK_TIMEOUT_SECONDS``; the body is read up to ``WEBHOOK_RESPONSE_MAX_BYTES``.
     Raises :class:`EgressRefused` (the URL is not allowed) or :class:`EgressFailed` (no
@@ -727,6 +728,9 @@ def post(url: str, body: bytes, headers: Mapping[str, str]) -> EgressResponse:
     try:
         for tried, target in enumerate(targets, start=1):
             remaining = max(deadline.remaining(), 0.001)
+            # an address that swallows the connection (no answer at all) may take its
+            # share of the time, not all of it: the addresses after it get theirs
+            connect = remaining / (len(targets) - tried + 1)
             try:
                 response = _pool_for(target).urlopen(
                     "POST",
@@ -736,7 +740,7 @@ def post(url: str, body: bytes, headers: Mapping[str, str]) -> EgressResponse:
                     retries=False,
                     redirect=False,
                     assert_same_host=False,
-                    timeout=urllib3.Timeout(connect=remaining, read=remaining),
+                    timeout=urllib3.Timeout(connect=connect, read=remaining),
                     preload_content=False,
                     decode_content=False,
                     release_conn=False,

@@ -507,6 +507,27 @@ def test_an_address_that_refuses_is_passed_over_for_the_next_checked_one(
     assert len(receiver.log) == 1
 
 
+def test_an_address_that_swallows_the_connection_leaves_time_for_the_next(
+    configure, dns, receiver
+) -> None:
+    """The first address takes the connection attempt and never answers it (a listener
+    on 127.0.0.2 whose one-place backlog is full: the kernel drops the next handshake).
+    It gets its share of the time limit, not all of it: the second address still
+    answers within the limit."""
+    configure(WEBHOOK_ALLOWLIST=["127.0.0.0/8"], WEBHOOK_TIMEOUT_SECONDS=2.0)
+    dns.answers["slow-first.example"] = ["127.0.0.2", "127.0.0.1"]
+    receiver.expect_request("/hook").respond_with_data("ok")
+    with socket.create_server(("127.0.0.2", receiver.port), backlog=0):
+        queued = socket.create_connection(("127.0.0.2", receiver.port), timeout=1)
+        try:
+            response = egress.post(f"http://slow-first.example:{receiver.port}/hook", b"{}", {})
+        finally:
+            queued.close()
+
+    assert response.status == 200 and response.address == "127.0.0.1"
+    assert len(receiver.log) == 1
+
+
 def test_when_no_address_takes_the_connection_it_is_one_connect_failure(configure, dns) -> None:
     configure(WEBHOOK_ALLOWLIST=["127.0.0.0/8"])
     dns.answers["down.example"] = ["127.0.0.2", "127.0.0.3"]
