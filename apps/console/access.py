@@ -71,7 +71,17 @@ def safe_next(request: HttpRequest, slug: str, target: str | None, fallback: str
     is refused). A target that needed resolving but stays inside is answered with its
     resolved form, so the browser goes exactly where this check looked.
     """
-    prefix = reverse("console:dashboard", args=[slug])  # "/console/<slug>/"
+    # "/console/<slug>/"
+    return _safe_under(request, reverse("console:dashboard", args=[slug]), target, fallback)
+
+
+def safe_console_next(request: HttpRequest, target: str | None, fallback: str) -> str:
+    """As :func:`safe_next` for a form of no organization (the account's preferences):
+    ``target`` if it is a path of the console's pages (``/console/...``)."""
+    return _safe_under(request, reverse("console:home"), target, fallback)
+
+
+def _safe_under(request: HttpRequest, prefix: str, target: str | None, fallback: str) -> str:
     if not target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return fallback  # browsers drop tabs and newlines: "/.<TAB>./" would be ".."
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):

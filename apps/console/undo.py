@@ -64,7 +64,6 @@ import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -82,20 +81,17 @@ from apps.console.access import ConsoleView, safe_next
 from apps.core.errors import DomainError
 from apps.members.models import Member
 from apps.messages.models import Message
-from apps.messages.services.restore import (
-    messages_delete_restore,
-    messages_hide_restore,
-    messages_unhide_restore,
-)
+from apps.messages.services.restore import MESSAGES_RESTORES
 from apps.moderation.services import (
     BAN_FIELDS,
     CHANNEL_BAN_FIELDS,
+    CHANNEL_USERS_RESTORES,
     MUTE_FIELDS,
     channel_mute_restore,
-    channel_users_ban_restore,
-    channel_users_mute_restore,
     member_ban_restore,
-    state_of,
+    stamps_load,
+    state_dump,
+    state_load,
 )
 from apps.organizations.models import Organization
 from apps.reports.models import Report, report_open_q
@@ -140,18 +136,6 @@ def undo_seconds() -> int:
 # --- states as JSON (they travel in the signed token) -------------------------------------
 
 
-def _dump(state: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in state.items()}
-
-
-def _load(state: Mapping[str, Any]) -> dict[str, Any]:
-    """A dumped state back: the ``*_at`` fields as datetimes."""
-    return {
-        k: datetime.fromisoformat(v) if k.endswith("_at") and isinstance(v, str) else v
-        for k, v in state.items()
-    }
-
-
 def _channel(organization: Organization, channel_id: str) -> Channel | None:
     try:
         return channel_get(organization=organization, channel_id=channel_id)
@@ -173,19 +157,19 @@ def _snapshot(
     if action in ("mute", "channel_ban", "channel_mute"):
         channel = _channel(organization, str(targets.get("channel") or ""))
         if channel is not None and action == "channel_mute":
-            state["channel"] = _dump(state_of(channel, spec.fields))
+            state["channel"] = state_dump(channel, spec.fields)
         elif channel is not None:
             users = [str(u) for u in targets.get("users") or []]
             rows = Membership.objects.filter(
                 channel=channel, member__user_id__in=users
             ).select_related("member")
-            found = {row.member.user_id: _dump(state_of(row, spec.fields)) for row in rows}
+            found = {row.member.user_id: state_dump(row, spec.fields) for row in rows}
             empty = {f: "" if f == "ban_reason" else None for f in spec.fields}
             state["users"] = {u: found.get(u, empty) for u in users}
     elif action == "ban" and "users" in targets:
         users = [str(u) for u in targets.get("users") or []]
         state["members"] = {
-            member.user_id: _dump(state_of(member, spec.fields))
+            member.user_id: state_dump(member, spec.fields)
             for member in Member.objects.filter(organization=organization, user_id__in=users)
         }
     elif action == "ban":
@@ -193,7 +177,7 @@ def _snapshot(
             organization=organization, user_id=str(targets.get("user") or "")
         ).first()
         if member is not None:
-            state["member"] = _dump(state_of(member, spec.fields))
+            state["member"] = state_dump(member, spec.fields)
     elif action in ("delete", "hide", "unhide"):
         field = spec.fields[0]
         ids = [str(m) for m in targets.get("messages") or []]
@@ -213,7 +197,7 @@ def _snapshot(
             ).values_list("pk", flat=True)[:MAX_UNDO_TARGETS]
     if report_ids:
         state["reports"] = {
-            str(report.pk): _dump(state_of(report, REOPEN_FIELDS))
+            str(report.pk): state_dump(report, REOPEN_FIELDS)
             for report in Report.objects.filter(organization=organization, pk__in=report_ids)
         }
     return state
@@ -509,11 +493,7 @@ def undo_payload(
 
 
 def _by_key(part: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    return {key: _load(state) for key, state in part.items()}
-
-
-def _stamp(part: Mapping[str, str | None]) -> dict[str, datetime | None]:
-    return {key: datetime.fromisoformat(v) if v else None for key, v in part.items()}
+    return {key: state_load(state) for key, state in part.items()}
 
 
 @transaction.atomic
@@ -541,11 +521,7 @@ def _perform_part(view: ConsoleView, part: Mapping[str, Any]) -> None:
     if "users" in restore or "channel" in restore:
         channel = channel_get(organization=organization, channel_id=targets["channel"])
         if action in ("mute", "channel_ban"):
-            restore_users = {
-                "mute": channel_users_mute_restore,
-                "channel_ban": channel_users_ban_restore,
-            }[action]
-            restore_users(
+            CHANNEL_USERS_RESTORES[action](
                 channel=channel,
                 actor=actor,
                 expected=_by_key(expected["users"]),
@@ -556,8 +532,8 @@ def _perform_part(view: ConsoleView, part: Mapping[str, Any]) -> None:
             channel_mute_restore(
                 channel=channel,
                 actor=actor,
-                expected=_load(expected["channel"]),
-                restore=_load(restore["channel"]),
+                expected=state_load(expected["channel"]),
+                restore=state_load(restore["channel"]),
                 undoes=undoes,
             )
     bans = dict(restore.get("members") or {})
@@ -575,28 +551,23 @@ def _perform_part(view: ConsoleView, part: Mapping[str, Any]) -> None:
             member_ban_restore(
                 member=members[user_id],
                 actor=actor,
-                expected=_load(expected["members"][user_id]),
-                restore=_load(bans[user_id]),
+                expected=state_load(expected["members"][user_id]),
+                restore=state_load(bans[user_id]),
                 undoes=undoes,
             )
     if "messages" in restore:
-        restore_messages = {
-            "delete": messages_delete_restore,
-            "hide": messages_hide_restore,
-            "unhide": messages_unhide_restore,
-        }[action]
-        restore_messages(
+        MESSAGES_RESTORES[action](
             organization=organization,
             actor=actor,
-            expected=_stamp(expected["messages"]),
-            restore=_stamp(restore["messages"]),
+            expected=stamps_load(expected["messages"]),
+            restore=stamps_load(restore["messages"]),
             undoes=undoes,
         )
     if "reports" in restore:
         reports_reopen(
             actor=actor,
             organization=organization,
-            expected={int(pk): _load(state) for pk, state in expected["reports"].items()},
+            expected={int(pk): state_load(state) for pk, state in expected["reports"].items()},
             undoes=undoes,
         )
 

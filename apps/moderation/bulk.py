@@ -48,20 +48,17 @@ from apps.members.services import member_ban
 from apps.messages.models import Message
 from apps.messages.services.hiding import message_hide, message_unhide
 from apps.messages.services.messages import message_delete
-from apps.messages.services.restore import (
-    messages_delete_restore,
-    messages_hide_restore,
-    messages_unhide_restore,
-)
+from apps.messages.services.restore import MESSAGES_RESTORES
 from apps.moderation.models import BulkJob
 from apps.moderation.services import (
     BAN_FIELDS,
     CHANNEL_BAN_FIELDS,
+    CHANNEL_USERS_RESTORES,
     MUTE_FIELDS,
-    channel_users_ban_restore,
-    channel_users_mute_restore,
     member_ban_restore,
-    state_of,
+    stamps_load,
+    state_dump,
+    state_load,
 )
 from apps.organizations.models import Organization
 from apps.reports.models import Report
@@ -493,21 +490,6 @@ def bulk_jobs_resume(*, stale_after: timedelta = STALE_AFTER) -> int:
 # --- undo of a job -----------------------------------------------------------------------------
 
 
-def _dump(state: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in state.items()}
-
-
-def _load_stamps(part: dict[str, str | None]) -> dict[str, datetime | None]:
-    return {key: datetime.fromisoformat(v) if v else None for key, v in part.items()}
-
-
-def _load(state: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: datetime.fromisoformat(v) if k.endswith("_at") and isinstance(v, str) else v
-        for k, v in state.items()
-    }
-
-
 def _entry_of(actor: Actor) -> int | None:
     """The newest audit entry of ``actor`` (the one the unit just wrote)."""
     entries = AuditEntry.objects.order_by("-pk")
@@ -537,7 +519,7 @@ def _unit_state(
             return state
         pks = list((before or {}).get("r") or [r.pk for r in report_group(report)])
         state["r"] = {
-            str(r.pk): _dump(state_of(r, REOPEN_FIELDS))
+            str(r.pk): state_dump(r, REOPEN_FIELDS)
             for r in Report.objects.filter(organization=organization, pk__in=pks)
         }
         message, member = report.target_message, report.target_member
@@ -556,12 +538,12 @@ def _unit_state(
         state["m"] = {str(message.public_id): value.isoformat() if value else None}
     elif action == GLOBAL_BAN and member is not None:
         fresh = Member.objects.get(pk=member.pk)
-        state["g"] = [member.user_id, _dump(state_of(fresh, BAN_FIELDS))]
+        state["g"] = [member.user_id, state_dump(fresh, BAN_FIELDS)]
     elif action in (MUTE, CHANNEL_BAN) and member is not None and channel is not None:
         fields = MUTE_FIELDS if action == MUTE else CHANNEL_BAN_FIELDS
         row = Membership.objects.filter(channel=channel, member=member).first()
         empty = {f: "" if f == "ban_reason" else None for f in fields}
-        state["u"] = [channel.pk, member.user_id, _dump(state_of(row, fields)) if row else empty]
+        state["u"] = [channel.pk, member.user_id, state_dump(row, fields) if row else empty]
     return state
 
 
@@ -577,16 +559,11 @@ def _undo_record(
     """Put one target back as it was before the job (DomainError: it changed since)."""
     before, after, undoes = record["b"], record["x"], record.get("e")
     if before.get("m") is not None and before["m"] != after.get("m"):
-        restore_messages = {
-            DELETE: messages_delete_restore,
-            HIDE: messages_hide_restore,
-            UNHIDE: messages_unhide_restore,
-        }[action]
-        restore_messages(
+        MESSAGES_RESTORES[action](
             organization=organization,
             actor=actor,
-            expected=_load_stamps(after["m"]),
-            restore=_load_stamps(before["m"]),
+            expected=stamps_load(after["m"]),
+            restore=stamps_load(before["m"]),
             undoes=undoes,
         )
     if before.get("g") is not None and before["g"] != after.get("g"):
@@ -597,8 +574,8 @@ def _undo_record(
         member_ban_restore(
             member=member,
             actor=actor,
-            expected=_load(after["g"][1]),
-            restore=_load(before["g"][1]),
+            expected=state_load(after["g"][1]),
+            restore=state_load(before["g"][1]),
             undoes=undoes,
         )
     if before.get("u") is not None and before["u"] != after.get("u"):
@@ -606,18 +583,15 @@ def _undo_record(
         channel = Channel.objects.filter(organization=organization, pk=channel_pk).first()
         if channel is None:
             raise DomainError("conflict", "The channel no longer exists.")
-        restore_members = (
-            channel_users_mute_restore if action == MUTE else channel_users_ban_restore
-        )
-        restore_members(
+        CHANNEL_USERS_RESTORES[action](
             channel=channel,
             actor=actor,
-            expected={user_id: _load(after["u"][2])},
-            restore={user_id: _load(state)},
+            expected={user_id: state_load(after["u"][2])},
+            restore={user_id: state_load(state)},
             undoes=undoes,
         )
     reopen = {
-        int(pk): _load(after["r"][pk])
+        int(pk): state_load(after["r"][pk])
         for pk, was in (before.get("r") or {}).items()
         if was["state"] == Report.State.OPEN and (after.get("r") or {}).get(pk, was) != was
     }

@@ -367,6 +367,27 @@ def state_of(row: Model, fields: Sequence[str]) -> dict[str, Any]:
     return {field: getattr(row, field) for field in fields}
 
 
+def state_dump(row: Model, fields: Sequence[str]) -> dict[str, Any]:
+    """:func:`state_of` as JSON (times in ISO 8601): what an undo token (the console) or
+    a bulk job's record carries until the undo; :func:`state_load` reads it back."""
+    return {
+        k: v.isoformat() if isinstance(v, datetime) else v for k, v in state_of(row, fields).items()
+    }
+
+
+def state_load(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A state of :func:`state_dump` back: the ``*_at`` fields as datetimes."""
+    return {
+        k: datetime.fromisoformat(v) if k.endswith("_at") and isinstance(v, str) else v
+        for k, v in state.items()
+    }
+
+
+def stamps_load(part: Mapping[str, str | None]) -> dict[str, datetime | None]:
+    """Messages' stamps as dumped (messageId -> ISO time or None) back to datetimes."""
+    return {key: datetime.fromisoformat(v) if v else None for key, v in part.items()}
+
+
 def _state_json(state: Mapping[str, Any]) -> dict[str, Any]:
     """A state as the audit log keeps it (camelCase keys, ISO times)."""
     return {
@@ -637,3 +658,10 @@ def member_ban_restore(
             payload={**payload, "actor": actor.label, "reason": "undo"},
         )
     return member
+
+
+#: The restore of the members of a channel, by the console's and the bulk jobs' action.
+CHANNEL_USERS_RESTORES = {
+    "mute": channel_users_mute_restore,
+    "channel_ban": channel_users_ban_restore,
+}

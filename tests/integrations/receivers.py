@@ -23,6 +23,8 @@ threads of the test process, never mocks of our code.
 
 - :func:`allow_local`: the ``WEBHOOK_ALLOWLIST`` that lets deliveries reach 127.0.0.1
   (apps.core.egress refuses loopback otherwise).
+- :func:`outgoing_hook`: a messaging API outgoing webhook to some URLs (it follows
+  ``WEBHOOK_RETRY_SCHEDULE``), made through the service.
 
 Nothing here sleeps as an assertion: :meth:`Receiver.wait_for_requests` waits on a
 condition with a bounded timeout.
@@ -39,6 +41,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from apps.audit.actor import Actor
+from apps.integrations.models import Integration
+from apps.integrations.services.integrations import integration_create
+from apps.organizations.models import Organization
+from tests.factories import OrganizationFactory
+
 #: How long :meth:`Receiver.wait_for_requests` waits by default.
 WAIT_SECONDS = 10.0
 
@@ -49,6 +57,20 @@ def allow_local(settings: Any, *extra: str) -> None:
         **settings.CHATADMIN,
         "WEBHOOK_ALLOWLIST": ["127.0.0.1/32", *extra],
     }
+
+
+def outgoing_hook(*urls: str, org: Organization | None = None, **fields: Any) -> Integration:
+    """A messaging API outgoing webhook to ``urls`` (it follows WEBHOOK_RETRY_SCHEDULE),
+    of ``org`` or a new organization; the URLs must be allowed (:func:`allow_local`)."""
+    return integration_create(
+        organization=org or OrganizationFactory(),
+        actor=Actor.system(),
+        flavor=Integration.Flavor.MESSAGING,
+        direction=Integration.Direction.OUTGOING,
+        name="hook",
+        urls=list(urls),
+        **fields,
+    ).integration
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,14 @@ from apps.messages.models import Message
 from apps.organizations.models import AccessToken
 from tests.factories import ChannelFactory, MemberFactory, OrganizationFactory
 from tests.integration.harness import wait_for
-from tests.integrations.receivers import Answer, Receivers, Seen, allow_local, echo
+from tests.integrations.receivers import (
+    Answer,
+    Receivers,
+    Seen,
+    allow_local,
+    echo,
+    outgoing_hook,
+)
 from tests.personas import given_token
 from tests.processes import free_port
 
@@ -63,19 +70,6 @@ def receivers(settings):
 
 def _config(settings, **values) -> None:
     settings.CHATADMIN = {**settings.CHATADMIN, **{f"WEBHOOK_{k}": v for k, v in values.items()}}
-
-
-def _outgoing(*urls: str, org=None, **fields) -> Integration:
-    """A messaging API outgoing webhook (it follows WEBHOOK_RETRY_SCHEDULE)."""
-    return integration_create(
-        organization=org or OrganizationFactory(),
-        actor=SYSTEM,
-        flavor=Integration.Flavor.MESSAGING,
-        direction=Integration.Direction.OUTGOING,
-        name="hook",
-        urls=list(urls),
-        **fields,
-    ).integration
 
 
 def _rocketchat(*urls: str, **fields) -> Integration:
@@ -162,7 +156,7 @@ def test_a_token_across_the_excerpt_cut_leaves_no_part_of_it_in_the_history(
 @pytest.mark.parametrize("status", [200, 201, 204])
 def test_2xx_succeeds(receivers: Receivers, status: int):
     hook = receivers.http(default=Answer(status, "" if status == 204 else "ok"))
-    integration = _outgoing(hook.url)
+    integration = outgoing_hook(hook.url)
     [delivery] = _queue(integration)
     _run()
     delivery = _fresh(delivery)
@@ -180,7 +174,7 @@ def test_2xx_succeeds(receivers: Receivers, status: int):
 def test_3xx_is_a_failure_and_its_location_is_not_followed(receivers: Receivers, status: int):
     target = receivers.http()
     hook = receivers.http(default=Answer(status, headers={"Location": target.url}))
-    integration = _outgoing(hook.url)
+    integration = outgoing_hook(hook.url)
     [delivery] = _queue(integration)
     _run()
     delivery = _fresh(delivery)
@@ -193,7 +187,7 @@ def test_3xx_is_a_failure_and_its_location_is_not_followed(receivers: Receivers,
 @pytest.mark.parametrize("status", [400, 404, 500])
 def test_4xx_and_5xx_are_retried_on_the_schedule_then_failed(receivers: Receivers, status: int):
     hook = receivers.http(default=Answer(status, "nope"))
-    integration = _outgoing(hook.url)
+    integration = outgoing_hook(hook.url)
     [delivery] = _queue(integration)
     for attempt in range(1, len(SCHEDULE) + 1):
         _due_now(delivery)
@@ -277,7 +271,7 @@ def test_410_disables_the_integration_audited_and_its_pending_deliveries_are_can
     receivers: Receivers,
 ):
     hook = receivers.http(default=Answer(410))
-    integration = _outgoing(hook.url)
+    integration = outgoing_hook(hook.url)
     first, second = _queue(integration, 2)
     _run()
     integration.refresh_from_db()
@@ -297,7 +291,7 @@ def test_a_delivery_to_a_url_removed_from_the_integration_is_cancelled_unsent(
     receivers: Receivers,
 ):
     kept, removed = receivers.http(), receivers.http()
-    integration = _outgoing(kept.url, removed.url)
+    integration = outgoing_hook(kept.url, removed.url)
     queued = _queue(integration)
     integration_update(actor=SYSTEM, integration=integration, urls=[kept.url])
     _run()
@@ -311,7 +305,7 @@ def test_a_delivery_to_a_url_removed_from_the_integration_is_cancelled_unsent(
 
 def test_429_with_retry_after_seconds_sets_the_next_attempt(receivers: Receivers):
     hook = receivers.http(Answer(429, headers={"Retry-After": "120"}))
-    integration = _outgoing(hook.url)
+    integration = outgoing_hook(hook.url)
     [delivery] = _queue(integration)
     before, after = _timed_run()
     delivery = _fresh(delivery)
@@ -325,7 +319,7 @@ def test_503_with_an_http_date_retry_after_sets_the_next_attempt(receivers: Rece
     hook = receivers.http(
         Answer(503, headers={"Retry-After": email.utils.format_datetime(when, usegmt=True)})
     )
-    integration = _outgoing(hook.url)
+    integration = outgoing_hook(hook.url)
     [delivery] = _queue(integration)
     before, after = _timed_run()
     assert when <= _fresh(delivery).next_attempt_at <= when + (after - before)
@@ -333,7 +327,7 @@ def test_503_with_an_http_date_retry_after_sets_the_next_attempt(receivers: Rece
 
 def test_a_retry_after_beyond_a_day_is_capped(receivers: Receivers):
     hook = receivers.http(Answer(429, headers={"Retry-After": "9999999"}))
-    integration = _outgoing(hook.url)
+    integration = outgoing_hook(hook.url)
     [delivery] = _queue(integration)
     before, after = _timed_run()
     assert before + MAX_RETRY_AFTER <= _fresh(delivery).next_attempt_at <= after + MAX_RETRY_AFTER
@@ -342,7 +336,7 @@ def test_a_retry_after_beyond_a_day_is_capped(receivers: Receivers):
 def test_a_receiver_that_never_answers_is_a_timeout_failure(receivers: Receivers, settings):
     _config(settings, TIMEOUT_SECONDS=1)
     dead = receivers.silent()
-    integration = _outgoing(dead.url)
+    integration = outgoing_hook(dead.url)
     [delivery] = _queue(integration)
     before = timezone.now()
     _run()
@@ -355,7 +349,7 @@ def test_a_receiver_that_never_answers_is_a_timeout_failure(receivers: Receivers
 
 
 def test_a_refused_connection_is_a_connect_failure(receivers: Receivers):
-    integration = _outgoing(f"http://127.0.0.1:{free_port()}/hook")
+    integration = outgoing_hook(f"http://127.0.0.1:{free_port()}/hook")
     [delivery] = _queue(integration)
     _run()
     delivery = _fresh(delivery)
@@ -368,7 +362,7 @@ def test_a_dead_endpoint_holds_back_its_own_pending_deliveries_not_another_endpo
 ):
     dead = receivers.http(default=Answer(500))
     healthy = receivers.http()
-    integration = _outgoing(dead.url, healthy.url)
+    integration = outgoing_hook(dead.url, healthy.url)
     rows = _queue(integration, 2)
     _run()
     to_dead = [_fresh(d) for d in rows if d.url == dead.url]
@@ -385,7 +379,7 @@ def test_a_dead_endpoint_holds_back_its_own_pending_deliveries_not_another_endpo
 
 def test_failing_longer_than_the_window_disables_on_the_next_failure(receivers: Receivers):
     hook = receivers.http(default=Answer(500))
-    integration = _outgoing(hook.url)
+    integration = outgoing_hook(hook.url)
     Integration.objects.filter(pk=integration.pk).update(
         failing_since=timezone.now() - timedelta(days=5, minutes=1)
     )
@@ -403,7 +397,7 @@ def test_failing_within_the_window_does_not_disable_and_keeps_failing_since(
     receivers: Receivers,
 ):
     hook = receivers.http(default=Answer(500))
-    integration = _outgoing(hook.url)
+    integration = outgoing_hook(hook.url)
     since = timezone.now() - timedelta(days=4)
     Integration.objects.filter(pk=integration.pk).update(failing_since=since)
     _queue(integration)
@@ -414,7 +408,7 @@ def test_failing_within_the_window_does_not_disable_and_keeps_failing_since(
 
 def test_a_first_failure_sets_failing_since_and_a_success_clears_it(receivers: Receivers):
     hook = receivers.http(Answer(500), default=Answer(200))
-    integration = _outgoing(hook.url)
+    integration = outgoing_hook(hook.url)
     [delivery] = _queue(integration)
     before, after = _timed_run()
     integration.refresh_from_db()
@@ -430,7 +424,7 @@ def test_a_large_response_is_read_up_to_the_cap_and_the_excerpt_is_at_most_2000_
 ):
     _config(settings, RESPONSE_MAX_BYTES=4096)
     hook = receivers.http(default=Answer(200, b"x" * 1_000_000))
-    integration = _outgoing(hook.url)
+    integration = outgoing_hook(hook.url)
     [delivery] = _queue(integration)
     attempt = delivery_claim(delivery.pk)
     outcome = delivery_attempt(delivery.pk, attempt)
@@ -457,7 +451,7 @@ def test_a_name_resolving_to_a_private_address_at_send_time_is_refused_and_nothi
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     hook = receivers.http()
-    integration = _outgoing(f"http://hooks.example.test:{hook.port}/hook")
+    integration = outgoing_hook(f"http://hooks.example.test:{hook.port}/hook")
     [first] = _queue(integration)
     _run()
     assert _fresh(first).status == Delivery.Status.SUCCEEDED  # the name reaches the receiver
@@ -477,7 +471,7 @@ def test_a_name_resolving_to_a_private_address_at_send_time_is_refused_and_nothi
 
 
 def test_two_claims_of_one_due_delivery_give_the_attempt_to_one_only(receivers: Receivers):
-    integration = _outgoing(receivers.http().url)
+    integration = outgoing_hook(receivers.http().url)
     [delivery] = _queue(integration)
     assert delivery_claim(delivery.pk) == 1
     assert delivery_claim(delivery.pk) is None
@@ -486,7 +480,7 @@ def test_two_claims_of_one_due_delivery_give_the_attempt_to_one_only(receivers: 
 
 
 def test_a_delivery_not_yet_due_is_not_claimed(receivers: Receivers):
-    integration = _outgoing(receivers.http().url)
+    integration = outgoing_hook(receivers.http().url)
     [delivery] = _queue(integration)
     Delivery.objects.filter(pk=delivery.pk).update(
         next_attempt_at=timezone.now() + timedelta(minutes=1)
@@ -498,7 +492,7 @@ def test_an_attempt_whose_lease_expired_and_was_claimed_again_records_nothing(
     receivers: Receivers,
 ):
     hook = receivers.http(Answer(500), default=Answer(200))
-    integration = _outgoing(hook.url)
+    integration = outgoing_hook(hook.url)
     [delivery] = _queue(integration)
     assert delivery_claim(delivery.pk) == 1
     Delivery.objects.filter(pk=delivery.pk).update(
@@ -522,7 +516,7 @@ def test_an_expired_lease_of_a_killed_sender_is_claimed_again_with_the_same_webh
     receivers: Receivers,
 ):
     hook = receivers.http()
-    integration = _outgoing(hook.url)
+    integration = outgoing_hook(hook.url)
     [delivery] = _queue(integration)
     assert delivery_claim(delivery.pk) == 1  # the sender dies here, before sending
     _run()
@@ -544,7 +538,7 @@ def test_a_run_whose_freshly_read_rows_another_process_claimed_reads_again_and_s
     this run's read and its claim. The run reads the due rows again instead of ending
     while rows are still due (which left them to one process until the next run)."""
     hook = receivers.http()
-    integration = _outgoing(hook.url)
+    integration = outgoing_hook(hook.url)
     rows = _queue(integration, DUE_BATCH + 5)
     real_due = delivery_sql.due
     taken: list[int] = []
@@ -582,7 +576,7 @@ def test_claiming_and_recording_an_attempt_is_a_constant_number_of_statements(
         (down.url, 1, 7),
         (down.url, 30, 7),
     ):
-        integration = _outgoing(url)
+        integration = outgoing_hook(url)
         first, *_ = _queue(integration, siblings)
         with django_assert_max_num_queries(2):
             attempt = delivery_claim(first.pk)
@@ -595,7 +589,7 @@ def test_a_stale_attempt_that_succeeds_posts_no_reply(receivers: Receivers):
     hook = receivers.http(default=Answer(200, "pong", {"Content-Type": "text/plain"}))
     org = OrganizationFactory()
     channel = ChannelFactory(organization=org)
-    integration = _outgoing(hook.url, org=org, channel=channel, username="echo.bot")
+    integration = outgoing_hook(hook.url, org=org, channel=channel, username="echo.bot")
     deliveries_create(
         [NewDelivery(integration, "command", {"text": "ping"}, context={"channel": channel.pk})]
     )
@@ -635,7 +629,7 @@ def test_replay_makes_a_finished_delivery_pending_again_and_audits_it(receivers:
 
 
 def test_replay_of_a_pending_delivery_is_400(receivers: Receivers):
-    integration = _outgoing(receivers.http().url)
+    integration = outgoing_hook(receivers.http().url)
     [delivery] = _queue(integration)
     with pytest.raises(DomainError) as exc:
         delivery_replay(actor=SYSTEM, delivery=delivery)
@@ -644,7 +638,7 @@ def test_replay_of_a_pending_delivery_is_400(receivers: Receivers):
 
 
 def test_replay_on_a_disabled_integration_is_503(receivers: Receivers):
-    integration = _outgoing(receivers.http(default=Answer(410)).url)
+    integration = outgoing_hook(receivers.http(default=Answer(410)).url)
     [delivery] = _queue(integration)
     _run()
     with pytest.raises(DomainError) as exc:
@@ -654,7 +648,7 @@ def test_replay_on_a_disabled_integration_is_503(receivers: Receivers):
 
 
 def test_replay_by_another_organizations_admin_is_forbidden(receivers: Receivers):
-    integration = _outgoing(receivers.http().url)
+    integration = outgoing_hook(receivers.http().url)
     [delivery] = _queue(integration)
     _run()
     stranger = MemberFactory(organization=OrganizationFactory(), org_role=Member.OrgRole.ADMIN)
@@ -668,7 +662,7 @@ def test_replay_by_another_organizations_admin_is_forbidden(receivers: Receivers
 
 
 def test_replay_with_another_organizations_admin_token_is_forbidden(receivers: Receivers):
-    integration = _outgoing(receivers.http().url)
+    integration = outgoing_hook(receivers.http().url)
     [delivery] = _queue(integration)
     _run()
     token = given_token(kind=AccessToken.Kind.ADMIN, organization=OrganizationFactory()).token
@@ -682,7 +676,7 @@ def test_replay_with_another_organizations_admin_token_is_forbidden(receivers: R
 
 
 def test_replay_by_a_member_without_the_permission_is_forbidden(receivers: Receivers):
-    integration = _outgoing(receivers.http().url)
+    integration = outgoing_hook(receivers.http().url)
     [delivery] = _queue(integration)
     _run()
     member = MemberFactory(organization=integration.organization)
@@ -693,7 +687,7 @@ def test_replay_by_a_member_without_the_permission_is_forbidden(receivers: Recei
 
 def test_the_same_event_queued_twice_makes_one_delivery_per_url(receivers: Receivers):
     a, b = receivers.http(), receivers.http()
-    integration = _outgoing(a.url, b.url)
+    integration = outgoing_hook(a.url, b.url)
     row = NewDelivery(integration, "test", {"text": "once"})
     deliveries_create([row])
     deliveries_create([row])
@@ -740,8 +734,8 @@ def test_threads_a_hung_endpoint_holds_at_most_its_share_while_the_healthy_all_s
     dead = receivers.silent()
     healthy = [receivers.http() for _ in range(3)]
     org = OrganizationFactory()
-    dead_rows = _queue(_outgoing(dead.url, org=org), 6)
-    healthy_rows = [d for h in healthy for d in _queue(_outgoing(h.url, org=org), 4)]
+    dead_rows = _queue(outgoing_hook(dead.url, org=org), 6)
+    healthy_rows = [d for h in healthy for d in _queue(outgoing_hook(h.url, org=org), 4)]
 
     deliveries_run(threads=True, budget=30)
     wait_for(
@@ -779,7 +773,7 @@ def test_threads_a_hung_endpoint_holds_at_most_its_share_while_the_healthy_all_s
 def test_threads_two_concurrent_runs_send_each_delivery_once(receivers: Receivers):
     hooks = [receivers.http() for _ in range(3)]
     org = OrganizationFactory()
-    rows = [d for h in hooks for d in _queue(_outgoing(h.url, org=org), 10)]
+    rows = [d for h in hooks for d in _queue(outgoing_hook(h.url, org=org), 10)]
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -810,7 +804,7 @@ def test_the_breaker_skips_a_row_another_sender_holds_instead_of_waiting_for_it(
     """Two senders of one endpoint failing at once each hold their own row while holding
     the other's back: waiting for each other would deadlock."""
     hook = receivers.http(default=Answer(500))
-    failing, held, free = _queue(_outgoing(hook.url), 3)
+    failing, held, free = _queue(outgoing_hook(hook.url), 3)
     locked, release, recorded = threading.Event(), threading.Event(), threading.Event()
 
     def hold() -> None:  # another sender, in the middle of recording its attempt

@@ -10,14 +10,11 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from apps.audit.actor import Actor
 from apps.integrations.models import Delivery, Integration
 from apps.integrations.services.delivery import NewDelivery, deliveries_create
 from apps.integrations.services.history import deliveries_prune
-from apps.integrations.services.integrations import integration_create
 from apps.integrations.tasks import deliveries_prune_sweep
-from tests.factories import OrganizationFactory
-from tests.integrations.receivers import allow_local
+from tests.integrations.receivers import allow_local, outgoing_hook
 
 pytestmark = pytest.mark.django_db
 
@@ -26,14 +23,7 @@ pytestmark = pytest.mark.django_db
 def integration(settings) -> Integration:
     allow_local(settings)
     settings.CHATADMIN = {**settings.CHATADMIN, "WEBHOOK_DELIVERY_RETENTION_DAYS": 30}
-    return integration_create(
-        organization=OrganizationFactory(),
-        actor=Actor.system(),
-        flavor=Integration.Flavor.MESSAGING,
-        direction=Integration.Direction.OUTGOING,
-        name="hook",
-        urls=["http://127.0.0.1:9/hook"],
-    ).integration
+    return outgoing_hook("http://127.0.0.1:9/hook")
 
 
 def _made(integration: Integration, count: int, *, days_ago: float, status: str) -> list[int]:

@@ -9,13 +9,10 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.audit.actor import Actor
-from apps.integrations.models import Delivery, Integration
+from apps.integrations.models import Delivery
 from apps.integrations.services import delivery_sql
 from apps.integrations.services.delivery import NewDelivery, deliveries_create
-from apps.integrations.services.integrations import integration_create
-from tests.factories import OrganizationFactory
-from tests.integrations.receivers import allow_local
+from tests.integrations.receivers import allow_local, outgoing_hook
 
 # outside a transaction, as the engine sends them (with their SET LOCAL)
 pytestmark = [
@@ -30,14 +27,7 @@ BURST = 3000
 def burst_after_analyze(settings) -> list[int]:
     """BURST due deliveries, the table's statistics read while none was pending."""
     allow_local(settings)
-    integration = integration_create(
-        organization=OrganizationFactory(),
-        actor=Actor.system(),
-        flavor=Integration.Flavor.MESSAGING,
-        direction=Integration.Direction.OUTGOING,
-        name="hook",
-        urls=["http://127.0.0.1:9/hook"],
-    ).integration
+    integration = outgoing_hook("http://127.0.0.1:9/hook")
     deliveries_create(NewDelivery(integration, "test", {"n": n}) for n in range(BURST))
     rows = Delivery.objects.filter(integration=integration)
     rows.update(status=Delivery.Status.SUCCEEDED, next_attempt_at=None)

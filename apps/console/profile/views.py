@@ -21,11 +21,10 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, URLPattern, path, resolve, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
 from apps.accounts.services import account_preferences_set
-from apps.console.access import token_issue_retry_after
+from apps.console.access import safe_console_next, token_issue_retry_after
 from apps.console.paging import console_page
 from apps.console.profile.forms import PersonalTokenIssueForm, PreferencesForm
 from apps.core.errors import DomainError
@@ -156,18 +155,13 @@ def _back_to(request: HttpRequest) -> str:
     a console path of this site, else the profile page. A page rendered in answer to a
     POST (a form shown again with its errors) has a POST-only path, which a redirect
     would GET (405): then the nearest page above it that answers GET."""
-    target = request.POST.get("next", "")
-    if not (
-        target.startswith("/console/")
-        and not target.startswith("/console//")
-        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
-    ):
-        return reverse("console:profile")
+    fallback = reverse("console:profile")
+    target = safe_console_next(request, request.POST.get("next"), fallback)
     page = urlsplit(target).path
     while not _answers_get(page):
-        if page.count("/") <= 2:  # (up to /console/ itself)
-            return reverse("console:profile")
         page = page.rstrip("/").rsplit("/", 1)[0] + "/"
+        if page.count("/") <= 2:  # never up to /console/ itself: the profile page then
+            return fallback
         target = page
     return target
 

@@ -154,3 +154,11 @@ def _restore_hidden(
         )
         done.append(message)
     return done
+
+
+#: The restore of messages, by the console's and the bulk jobs' action.
+MESSAGES_RESTORES = {
+    "delete": messages_delete_restore,
+    "hide": messages_hide_restore,
+    "unhide": messages_unhide_restore,
+}
